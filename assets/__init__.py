@@ -1,0 +1,1 @@
+"""Dagster assets by stage: ingestion, reconciliation, statements."""

@@ -1,0 +1,83 @@
+"""Ingest assets: one per input source, each loading `stg_<source>` and its quarantine rows."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.metadata import markdown_table, table_metadata
+from assets.staging import (
+    DISTRIBUTORS,
+    FULFILLMENT_REPORTS,
+    PRICE_LIST,
+    RECEIVING_LOGS,
+    RMA_CASES,
+    Source,
+    stage_source,
+)
+from pipelines.resources import WAREHOUSE_POOL, RunSettings
+
+
+def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=source.name,
+        description=description,
+        group_name="ingest",
+        kinds={"duckdb", "csv"} if source.name != "fulfillment_reports" else {"duckdb", "csv", "excel"},
+        deps=deps,
+        pool=WAREHOUSE_POOL,
+    )
+    def ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
+        if not settings.data_path.is_dir():
+            raise dg.Failure(description=f"data directory {settings.data_dir!r} does not exist")
+        with duckdb.get_connection() as con:
+            report = stage_source(con, settings.data_path, source)
+            quarantine_preview = markdown_table(
+                con,
+                """SELECT source_file, count(*) AS rows, string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons
+                FROM quarantine WHERE source = ? GROUP BY source_file ORDER BY source_file""",
+                [source.name],
+            )
+            metadata = table_metadata(
+                con,
+                source.table,
+                report.rows_loaded,
+                f"**{report.rows_loaded}** of {report.rows_read} rows loaded from {report.files} file(s); "
+                f"**{report.rows_quarantined}** quarantined.\n\n### Quarantined rows by file\n\n{quarantine_preview}",
+            )
+        if report.rows_quarantined:
+            context.log.warning(f"{source.name}: {report.rows_quarantined} row(s) quarantined {report.quarantined_by_reason}")
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "files": report.files,
+                "rows_read": report.rows_read,
+                "rows_loaded": report.rows_loaded,
+                "rows_quarantined": report.rows_quarantined,
+                "quarantined_by_reason": dg.MetadataValue.json(report.quarantined_by_reason),
+            }
+        )
+
+    return ingest
+
+
+distributors = _build_ingest_asset(
+    DISTRIBUTORS, "Distributors and their credit currency, from reference/distributors.csv.", []
+)
+price_list = _build_ingest_asset(
+    PRICE_LIST, "Credit price per SKU, currency and validity period, from reference/price_list.csv.", []
+)
+rma_cases = _build_ingest_asset(
+    RMA_CASES,
+    "Every version of every RMA case from the portal exports (inbound/rma_cases/*.csv).",
+    ["distributors"],
+)
+receiving_logs = _build_ingest_asset(
+    RECEIVING_LOGS, "Warehouse receipts of returned units (inbound/receiving_logs/*.csv).", []
+)
+fulfillment_reports = _build_ingest_asset(
+    FULFILLMENT_REPORTS,
+    "Distributor claims: one line per replacement handed over, from "
+    "inbound/fulfillment_reports/<distributor_id>/*.csv|*.xlsx.",
+    ["distributors"],
+)
+
+INGEST_ASSETS = [distributors, price_list, rma_cases, receiving_logs, fulfillment_reports]

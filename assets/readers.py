@@ -1,0 +1,175 @@
+"""Read input files into header + raw records, keeping the physical line of every record.
+
+Nothing here judges values: that is SQL's job (see `sources.py`). A file that cannot be
+read at all raises `UnreadableFile` with a message for the quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Distributors' files may carry very long fields; the quarantine must still see them.
+csv.field_size_limit(sys.maxsize)
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read (encoding, format, location)."""
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    line: int
+    fields: list[str]
+    raw: str
+
+
+@dataclass(frozen=True)
+class RawFile:
+    header: list[str]
+    records: list[RawRecord]
+
+
+class _LineCounter:
+    """Feeds lines to csv.reader while remembering how many were read and their text."""
+
+    def __init__(self, stream: io.StringIO):
+        self._stream = stream
+        self.count = 0
+        self.pending: list[str] = []
+
+    def __iter__(self) -> _LineCounter:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._stream)
+        self.count += 1
+        self.pending.append(line)
+        return line
+
+
+def _is_blank(fields: list[str]) -> bool:
+    return all(not field.strip() for field in fields)
+
+
+def parse_csv_text(text: str) -> RawFile:
+    """Split CSV text into a header and records; blank lines are skipped but counted."""
+    lines = _LineCounter(io.StringIO(text, newline=""))
+    reader = csv.reader(lines, strict=False)
+    header: list[str] | None = None
+    records: list[RawRecord] = []
+    while True:
+        start_line = lines.count + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise UnreadableFile(f"CSV syntax error near line {start_line}: {error}") from None
+        raw = "".join(lines.pending).rstrip("\r\n")
+        lines.pending.clear()
+        if header is None:
+            if fields:  # the header is the first row; a leading blank line is no header
+                header = fields
+            continue
+        if not _is_blank(fields):
+            records.append(RawRecord(start_line, fields, raw))
+    return RawFile(header or [], records)
+
+
+def read_csv_file(path: Path) -> RawFile:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"not UTF-8 text (byte {error.start})") from None
+    if "\x00" in text:
+        raise UnreadableFile("binary content (NUL bytes), not a CSV file")
+    return parse_csv_text(text)
+
+
+def cell_text(value: object) -> str:
+    """An XLSX cell as the text a CSV would have held."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def read_xlsx_file(path: Path) -> RawFile:
+    """First worksheet; its first non-empty row is the header; line = sheet row."""
+    import openpyxl  # a second of import time, only when a workbook is present
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds on malformed workbooks
+        raise UnreadableFile(f"not a valid XLSX workbook ({type(error).__name__})") from None
+    try:
+        if not workbook.worksheets:
+            raise UnreadableFile("the workbook has no worksheet")
+        sheet = workbook.worksheets[0]
+        header: list[str] | None = None
+        records: list[RawRecord] = []
+        try:
+            rows = sheet.iter_rows(min_row=1, values_only=True)
+            for row_number, values in enumerate(rows, start=1):
+                fields = [cell_text(value) for value in values]
+                if _is_blank(fields):
+                    continue
+                if header is None:
+                    header = fields
+                    continue
+                records.append(RawRecord(row_number, fields, _csv_line(fields)))
+        except UnreadableFile:
+            raise
+        except Exception as error:
+            raise UnreadableFile(f"XLSX worksheet cannot be read ({type(error).__name__})") from None
+        return RawFile(header or [], records)
+    finally:
+        workbook.close()
+
+
+def read_input_file(path: Path) -> RawFile:
+    if path.suffix.lower() == ".xlsx":
+        return read_xlsx_file(path)
+    return read_csv_file(path)
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when `path`, with every symbolic link resolved, stays under `root`."""
+    real_root = os.path.realpath(root)
+    real_path = os.path.realpath(path)
+    return os.path.commonpath([real_root, real_path]) == real_root
+
+
+def iter_data_files(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
+    """Files in one folder with one of the extensions, in byte order of their names."""
+    if not folder.is_dir():
+        return iter(())
+    entries = [
+        entry
+        for entry in folder.iterdir()
+        if entry.suffix.lower() in extensions and (entry.is_file() or entry.is_symlink())
+    ]
+    return iter(sorted(entries, key=lambda entry: os.fsencode(entry.name)))

@@ -1,0 +1,111 @@
+"""Reconcile assets, partitioned by quarter: claim outcomes, SLA status, exceptions, credits.
+
+One multi-asset computes all four so that a quarter's rows are replaced in one transaction.
+A closed quarter is frozen: the run reports its stored rows and changes nothing.
+"""
+
+
+import datetime as dt
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.closing import RunRefused, check_run_allowed, is_closed
+from assets.metadata import markdown_table, table_metadata
+from assets.rules import RunParameters, reconcile_quarter
+from pipelines.quarters import Quarter, QuarterError, quarterly_partitions
+from pipelines.resources import WAREHOUSE_POOL, RunSettings
+
+_INPUTS = ["distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"]
+
+RECONCILE_SPECS = [
+    dg.AssetSpec(
+        "claim_outcomes",
+        description="One outcome per distributor claim in the quarter's scope (credited, held or "
+        "rejected, with the first rule that applies), due quarter, late flag and amount variance.",
+        deps=_INPUTS,
+        group_name="reconcile",
+        kinds={"duckdb"},
+    ),
+    dg.AssetSpec(
+        "sla_status",
+        description="Direct repair/replace cases against the 30-day promise: met, open, at risk, "
+        "breached or awaiting return, with days late and CIP/DOMESTIC.",
+        deps=["rma_cases", "receiving_logs"],
+        group_name="reconcile",
+        kinds={"duckdb"},
+    ),
+    dg.AssetSpec(
+        "exceptions",
+        description="Receipts received this quarter that match no case, or a case with another serial.",
+        deps=["rma_cases", "receiving_logs"],
+        group_name="reconcile",
+        kinds={"duckdb"},
+    ),
+    dg.AssetSpec(
+        "distributor_credits",
+        description="Per distributor: credited count and total, held and rejected counts.",
+        deps=["claim_outcomes"],
+        group_name="reconcile",
+        kinds={"duckdb"},
+    ),
+]
+
+_PREVIEWS = {
+    "claim_outcomes": (
+        "### Rejected and held claims by reason",
+        """SELECT outcome, reason, count(*) AS claims FROM claim_outcomes WHERE quarter = ?
+        GROUP BY outcome, reason ORDER BY outcome, claims DESC, reason""",
+    ),
+    "sla_status": (
+        "### Breached and at-risk cases",
+        """SELECT rma_number, status, due_on, days_late, incoterm FROM sla_status
+        WHERE quarter = ? AND status IN ('breached', 'at_risk')
+        ORDER BY status DESC, days_late DESC, due_on, rma_number""",
+    ),
+    "exceptions": (
+        "### Exceptions",
+        "SELECT kind, source_file, source_line, rma_number, detail FROM exceptions WHERE quarter = ? ORDER BY source_file, source_line",
+    ),
+    "distributor_credits": (
+        "### Credits by distributor",
+        """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
+        FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
+    ),
+}
+
+
+def run_parameters(context: dg.AssetExecutionContext, settings: RunSettings) -> RunParameters:
+    quarter = Quarter.from_partition_key(context.partition_key)
+    try:
+        as_of = settings.as_of_for(quarter)
+    except QuarterError as error:
+        raise dg.Failure(description=str(error)) from None
+    return RunParameters(quarter, as_of, settings.home_country)
+
+
+@dg.multi_asset(specs=RECONCILE_SPECS, partitions_def=quarterly_partitions, pool=WAREHOUSE_POOL)
+def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings):
+    """Apply rulebook §3 and §4 to the quarter (or report it frozen if it is closed)."""
+    params = run_parameters(context, settings)
+    quarter = str(params.quarter)
+    with duckdb.get_connection() as con:
+        try:
+            check_run_allowed(con, params.quarter, params.as_of, settings.close, dt.date.today())
+        except RunRefused as refused:
+            raise dg.Failure(description=str(refused)) from None
+        frozen = is_closed(con, params.quarter)
+        if frozen:
+            context.log.info(f"{quarter} is closed: its rows are frozen and re-emitted unchanged")
+        else:
+            reconcile_quarter(con, params)
+        for spec in RECONCILE_SPECS:
+            table = spec.key.path[-1]
+            (row_count,) = con.execute(f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]).fetchone()
+            heading, sql = _PREVIEWS[table]
+            preview = f"{quarter} ({'closed, frozen' if frozen else 'draft'}, as of {params.as_of})\n\n{heading}\n\n"
+            preview += markdown_table(con, sql, [quarter])
+            yield dg.MaterializeResult(
+                asset_key=spec.key,
+                metadata={**table_metadata(con, table, row_count, preview), "quarter": quarter, "frozen": frozen},
+            )

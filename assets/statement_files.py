@@ -1,0 +1,123 @@
+"""Build a quarter's statements from the warehouse, freeze them on close, put them on disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from assets.warehouse import in_transaction
+from assets.workbook import ClaimLine, Statement, build_statement, statement_file_name
+from pipelines.quarters import Quarter
+
+
+@dataclass(frozen=True)
+class StatementFile:
+    file_name: str
+    distributor_id: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+_LINE_COLUMNS = """rma_number, fulfilled_on, reason, defective_serial, replacement_serial, replacement_sku,
+    claimed_amount, credit_amount, amount_variance, due_quarter, late, source_file, source_line"""
+
+
+def load_statements(
+    con: duckdb.DuckDBPyConnection, quarter: Quarter, as_of: dt.date, final: bool
+) -> list[Statement]:
+    """One statement per distributor with claims in scope, from the quarter's public tables."""
+    credits = con.execute(
+        """SELECT c.distributor_id, d.name, c.currency, c.credit_total
+        FROM distributor_credits c LEFT JOIN stg_distributors d USING (distributor_id)
+        WHERE c.quarter = ? ORDER BY c.distributor_id""",
+        [str(quarter)],
+    ).fetchall()
+    lines: dict[tuple[str, str], list[ClaimLine]] = {}
+    for row in con.execute(
+        f"""SELECT distributor_id, outcome, {_LINE_COLUMNS} FROM claim_outcomes
+        WHERE quarter = ? ORDER BY distributor_id, source_file, source_line""",
+        [str(quarter)],
+    ).fetchall():
+        lines.setdefault((row[0], row[1]), []).append(ClaimLine(*row[2:]))
+    statement_date = quarter.last_day if final else as_of
+    return [
+        Statement(
+            distributor_id=distributor_id,
+            distributor_name=name,
+            currency=currency,
+            quarter=str(quarter),
+            final=final,
+            as_of=as_of,
+            statement_date=statement_date,
+            credit_total=credit_total,
+            credited=lines.get((distributor_id, "credited"), []),
+            held=lines.get((distributor_id, "held"), []),
+            rejected=lines.get((distributor_id, "rejected"), []),
+        )
+        for distributor_id, name, currency, credit_total in credits
+    ]
+
+
+def render_statements(statements: list[Statement]) -> list[StatementFile]:
+    return [
+        StatementFile(statement_file_name(s.distributor_id), s.distributor_id, build_statement(s))
+        for s in statements
+    ]
+
+
+def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:
+    """Store the final bytes and mark the quarter closed, in one transaction."""
+    in_transaction(
+        con,
+        [("DELETE FROM closed_statements WHERE quarter = ?", [str(quarter)])]
+        + [
+            (
+                "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
+                [str(quarter), f.file_name, f.distributor_id, f.content, f.sha256],
+            )
+            for f in files
+        ]
+        + [
+            (
+                "UPDATE quarter_runs SET state = 'closed', closed_at = ? WHERE quarter = ?",
+                [dt.datetime.now(dt.UTC).replace(tzinfo=None), str(quarter)],
+            )
+        ],
+    )
+
+
+def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
+    rows = con.execute(
+        "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ? ORDER BY file_name",
+        [str(quarter)],
+    ).fetchall()
+    return [StatementFile(name, distributor_id, bytes(content)) for name, distributor_id, content in rows]
+
+
+def write_statement_files(statements_dir: Path, quarter: Quarter, files: list[StatementFile]) -> list[Path]:
+    """Write each file aside and move it into place; drop statements of this quarter not re-issued."""
+    folder = Path(statements_dir) / str(quarter)
+    folder.mkdir(parents=True, exist_ok=True)
+    real_folder = os.path.realpath(folder)
+    written = []
+    for statement_file in files:
+        target = folder / statement_file.file_name
+        if os.path.dirname(os.path.realpath(target)) != real_folder:
+            raise ValueError(f"statement path {target} would leave {folder}")
+        temporary = folder / f".{statement_file.file_name}.partial"
+        temporary.write_bytes(statement_file.content)
+        os.replace(temporary, target)
+        written.append(target)
+    keep = {statement_file.file_name for statement_file in files}
+    for stale in folder.glob("*.xlsx"):
+        if stale.name not in keep:
+            stale.unlink()
+    return written

@@ -1,0 +1,70 @@
+"""Statements asset: one XLSX per distributor per quarter; closing the quarter freezes them."""
+
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.closing import quarter_state
+from assets.metadata import markdown_table
+from assets.reconciliation import run_parameters
+from assets.statement_files import (
+    freeze_statements,
+    frozen_statements,
+    load_statements,
+    render_statements,
+    write_statement_files,
+)
+from pipelines.quarters import quarterly_partitions
+from pipelines.resources import WAREHOUSE_POOL, RunSettings
+
+
+@dg.asset(
+    group_name="statements",
+    kinds={"excel", "duckdb"},
+    deps=["claim_outcomes", "distributor_credits"],
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+)
+def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
+    """Excel credit statements `<statements dir>/<quarter>/<distributor_id>.xlsx` (Summary,
+    Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, stores
+    their bytes and closes the quarter; a closed quarter re-emits the stored bytes."""
+    params = run_parameters(context, settings)
+    quarter = params.quarter
+    with duckdb.get_connection() as con:
+        state, stored_as_of = quarter_state(con, quarter)
+        if state == "closed":
+            files = frozen_statements(con, quarter)
+            status = "FINAL (closed quarter, stored bytes re-emitted)"
+        else:
+            if stored_as_of != params.as_of:
+                raise dg.Failure(
+                    description=f"{quarter} was last reconciled as of {stored_as_of}, not {params.as_of}: "
+                    "materialize the reconcile assets for this run first"
+                )
+            files = render_statements(load_statements(con, quarter, params.as_of, final=settings.close))
+            if settings.close:
+                freeze_statements(con, quarter, files)
+                status = "FINAL (quarter closed by this run)"
+            else:
+                status = "DRAFT"
+        totals = markdown_table(
+            con,
+            """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
+            FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
+            [str(quarter)],
+        )
+    paths = write_statement_files(Path(settings.statements_dir), quarter, files)
+    context.log.info(f"{len(paths)} statement(s) for {quarter} written to {Path(settings.statements_dir) / str(quarter)}: {status}")
+    return dg.MaterializeResult(
+        metadata={
+            "quarter": str(quarter),
+            "status": status,
+            "statement_count": len(paths),
+            "directory": dg.MetadataValue.path(str(Path(settings.statements_dir) / str(quarter))),
+            "files": dg.MetadataValue.json({f.file_name: f.sha256 for f in files}),
+            "preview": dg.MetadataValue.md(f"**{status}** statements for {quarter}\n\n{totals}"),
+        }
+    )

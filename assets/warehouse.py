@@ -1,0 +1,95 @@
+"""The warehouse's public tables (rulebook §6) and the SQL macros the rules share."""
+
+from __future__ import annotations
+
+import duckdb
+
+MONEY = "DECIMAL(18,2)"
+
+PUBLIC_TABLES_DDL = f"""
+CREATE TABLE IF NOT EXISTS quarantine (
+    source VARCHAR, source_file VARCHAR, source_line INTEGER, reason VARCHAR, raw VARCHAR,
+    detail VARCHAR
+);
+CREATE TABLE IF NOT EXISTS claim_outcomes (
+    quarter VARCHAR, distributor_id VARCHAR, rma_number VARCHAR, source_file VARCHAR,
+    source_line INTEGER, fulfilled_on DATE, outcome VARCHAR, reason VARCHAR,
+    credit_amount {MONEY}, currency VARCHAR, due_quarter VARCHAR, late BOOLEAN,
+    claimed_amount {MONEY}, amount_variance {MONEY},
+    rule_number INTEGER, defective_serial VARCHAR, replacement_serial VARCHAR,
+    replacement_sku VARCHAR, product_sku VARCHAR
+);
+CREATE TABLE IF NOT EXISTS sla_status (
+    quarter VARCHAR, rma_number VARCHAR, clock_start TIMESTAMP, due_on DATE, resolved_on DATE,
+    status VARCHAR, days_late INTEGER, incoterm VARCHAR,
+    disposition VARCHAR, ship_to_country VARCHAR, customer_name VARCHAR
+);
+CREATE TABLE IF NOT EXISTS distributor_credits (
+    quarter VARCHAR, distributor_id VARCHAR, currency VARCHAR, credited_count INTEGER,
+    credit_total {MONEY}, held_count INTEGER, rejected_count INTEGER
+);
+CREATE TABLE IF NOT EXISTS exceptions (
+    quarter VARCHAR, kind VARCHAR, source_file VARCHAR, source_line INTEGER,
+    rma_number VARCHAR, detail VARCHAR
+);
+CREATE TABLE IF NOT EXISTS ingest_log (
+    source VARCHAR PRIMARY KEY, files INTEGER, rows_read BIGINT
+);
+CREATE TABLE IF NOT EXISTS quarter_runs (
+    quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS closed_statements (
+    quarter VARCHAR, file_name VARCHAR, distributor_id VARCHAR, content BLOB, sha256 VARCHAR,
+    PRIMARY KEY (quarter, file_name)
+);
+"""
+
+# Trimming covers tabs, CR/LF, vertical tab, form feed and no-break space, as a person reads "blank".
+_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
+_TIMESTAMP_PATTERN = r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:\d{2})?)?$"
+
+MACROS_SQL = f"""
+CREATE OR REPLACE TEMP MACRO rma_clean(s) AS nullif(trim(s, {_WHITESPACE}), '');
+CREATE OR REPLACE TEMP MACRO rma_offset_minutes(z) AS CASE
+    WHEN z IN ('', 'Z') THEN 0
+    WHEN CAST(z[2:3] AS INTEGER) > 23 OR CAST(z[5:6] AS INTEGER) > 59 THEN NULL
+    ELSE (CASE WHEN z[1] = '-' THEN -1 ELSE 1 END)
+         * (CAST(z[2:3] AS INTEGER) * 60 + CAST(z[5:6] AS INTEGER))
+END;
+CREATE OR REPLACE TEMP MACRO rma_timestamp_from_parts(p) AS CASE WHEN p.d <> '' THEN
+    try_cast(p.d || ' ' || CASE WHEN p.t = '' THEN '00:00:00' ELSE p.t END AS TIMESTAMP)
+    - to_minutes(rma_offset_minutes(p.z))
+END;
+CREATE OR REPLACE TEMP MACRO rma_parse_timestamp(s) AS
+    rma_timestamp_from_parts(regexp_extract(s, '{_TIMESTAMP_PATTERN}', ['d', 't', 'z']));
+CREATE OR REPLACE TEMP MACRO rma_parse_date(s) AS CASE
+    WHEN regexp_full_match(s, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN try_cast(s AS DATE)
+END;
+CREATE OR REPLACE TEMP MACRO rma_parse_flag(s) AS CASE
+    WHEN lower(s) IN ('true', 'yes', 'y', '1') THEN true
+    WHEN lower(s) IN ('false', 'no', 'n', '0') THEN false
+END;
+CREATE OR REPLACE TEMP MACRO rma_parse_money(s) AS CASE
+    WHEN regexp_full_match(s, '[+-]?\\d{{1,16}}(\\.\\d{{1,2}})?') THEN CAST(s AS {MONEY})
+END;
+CREATE OR REPLACE TEMP MACRO rma_quarter(d) AS
+    CAST(year(d) AS VARCHAR) || '-Q' || CAST(quarter(d) AS VARCHAR);
+"""
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the public tables if missing and this connection's macros."""
+    con.execute(PUBLIC_TABLES_DDL)
+    con.execute(MACROS_SQL)
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
+    """Run the statements as one transaction: all of them land, or none."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for sql, params in statements:
+            con.execute(sql, params)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,196 @@
+"""`rma-recon`: run or close a quarter through the Dagster assets, or generate sample data."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+EXAMPLES = """examples:
+  rma-recon run 2026-Q3                         draft run of 2026-Q3 on data/
+  rma-recon run 2026-Q2 --close                 close 2026-Q2: FINAL statements, frozen books
+  rma-recon run 2026-Q3 --as-of 2026-08-31      draft as of a day inside the quarter
+  rma-recon generate --out /tmp/sample --cases 500 --distributors 4
+"""
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rma-recon",
+        description="Quarterly RMA reconciliation: distributor credits, SLA status, credit statements.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="ingest, reconcile one quarter and write its statements",
+        description="Ingest every input, reconcile QUARTER and write one statement per distributor. "
+        "The same Dagster assets run as in the UI.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("quarter", metavar="QUARTER", help="calendar quarter like 2026-Q3")
+    run.add_argument("--data-dir", default="data", help="input folder (default: data)")
+    run.add_argument("--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)")
+    run.add_argument("--statements-dir", default="data/statements", help="output folder (default: data/statements)")
+    run.add_argument("--close", action="store_true", help="close the quarter: FINAL statements, frozen outcomes")
+    run.add_argument("--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)")
+
+    generate = commands.add_parser(
+        "generate",
+        help="write a synthetic data directory in the rulebook layout",
+        description="Write realistic synthetic inputs: case versions, CSV and XLSX reports, a few bad rows.",
+    )
+    generate.add_argument("--out", required=True, help="folder to write (created; existing inputs replaced)")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--cases", type=int, default=400)
+    generate.add_argument("--distributors", type=int, default=4)
+    generate.add_argument("--start-quarter", default="2026-Q1", help="first quarter of activity (default: 2026-Q1)")
+    generate.add_argument("--quarters", type=int, default=3, help="how many quarters of activity (default: 3)")
+    return parser
+
+
+def _dagster_instance():
+    import dagster as dg
+
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()  # runs show in the UI of the same DAGSTER_HOME
+    return dg.DagsterInstance.ephemeral()
+
+
+def _failure_reason(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None and error.cls_name not in ("Failure",):
+                error = error.cause
+            for line in reversed(error.message.strip().splitlines()):
+                if line.strip():
+                    return line.strip().removeprefix("dagster._core.definitions.events.Failure: ")
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                return f"blocking check {evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}"
+    return "the run failed (see the Dagster logs)"
+
+
+def run_quarter(args: argparse.Namespace) -> int:
+    from assets.closing import RunRefused, check_run_allowed
+    from pipelines.quarters import Quarter, QuarterError, quarterly_partitions, resolve_as_of
+
+    try:
+        quarter = Quarter.parse(args.quarter)
+        as_of = resolve_as_of(quarter, args.as_of or None)
+    except QuarterError as error:
+        raise UserError(str(error)) from None
+    if quarter.partition_key not in quarterly_partitions.get_partition_keys():
+        raise UserError(f"unknown quarter {quarter}: quarters run from 2000-Q1 to the current quarter")
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        raise UserError(f"data directory {str(data_dir)!r} does not exist")
+    warehouse = Path(args.warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse)) as con:
+            check_run_allowed(con, quarter, as_of, args.close, dt.date.today())
+    except RunRefused as refused:
+        raise UserError(str(refused)) from None
+    except duckdb.IOException as error:
+        raise UserError(f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}") from None
+
+    import dagster as dg
+
+    from pipelines.definitions import ALL_ASSETS, ASSET_CHECKS, build_resources
+
+    resources = build_resources(
+        data_dir=str(data_dir),
+        warehouse=str(warehouse),
+        statements_dir=args.statements_dir,
+        as_of=args.as_of,
+        close=args.close,
+    )
+    print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
+    result = dg.materialize(
+        [*ALL_ASSETS, *ASSET_CHECKS],
+        partition_key=quarter.partition_key,
+        resources=resources,
+        instance=_dagster_instance(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
+    )
+    if not result.success:
+        print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        print(summary_text(con, quarter, Path(args.statements_dir)))
+    return 0
+
+
+def summary_text(con, quarter, statements_dir: Path) -> str:
+    q = str(quarter)
+    state, as_of = con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = ?", [q]).fetchone()
+    lines = [f"{q} ({'closed' if state == 'closed' else 'draft'}, as of {as_of})", "", "Credits per distributor:"]
+    credits = con.execute(
+        """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
+        FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
+        [q],
+    ).fetchall()
+    lines.append(f"  {'distributor':<16} {'cur':<4} {'credited':>8} {'total':>14} {'held':>6} {'rejected':>9}")
+    for distributor_id, currency, credited, total, held, rejected in credits:
+        lines.append(f"  {distributor_id:<16} {currency:<4} {credited:>8} {total:>14,.2f} {held:>6} {rejected:>9}")
+    if not credits:
+        lines.append("  (no claims in scope)")
+    held, rejected = con.execute(
+        """SELECT count(*) FILTER (WHERE outcome = 'held'), count(*) FILTER (WHERE outcome = 'rejected')
+        FROM claim_outcomes WHERE quarter = ?""",
+        [q],
+    ).fetchone()
+    breaches, at_risk = con.execute(
+        """SELECT count(*) FILTER (WHERE status = 'breached'), count(*) FILTER (WHERE status = 'at_risk')
+        FROM sla_status WHERE quarter = ?""",
+        [q],
+    ).fetchone()
+    quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    lines += [
+        "",
+        f"Held claims: {held}   Rejected claims: {rejected}",
+        f"SLA breaches: {breaches}   At risk: {at_risk}",
+        f"Quarantined input rows: {quarantined}",
+        f"Statements: {statements_dir / q}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return run_quarter(args)
+        from pipelines.generate import generate_data
+
+        counts = generate_data(Path(args.out), seed=args.seed, cases=args.cases, distributors=args.distributors,
+                               start_quarter=args.start_quarter, quarters=args.quarters)
+        print(f"rma-recon: wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return 0
+    except UserError as error:
+        print(f"rma-recon: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rma-recon: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The one Dagster code location: assets by stage, checks, the quarterly job, resources."""
+
+import os
+
+import dagster as dg
+
+from assets.ingestion import INGEST_ASSETS
+from assets.reconciliation import reconcile
+from assets.statements import credit_statements
+from checks import ASSET_CHECKS
+from pipelines.jobs import quarterly_reconciliation
+from pipelines.resources import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_STATEMENTS_DIR,
+    DEFAULT_WAREHOUSE,
+    RunSettings,
+    warehouse_resource,
+)
+
+ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements]
+
+
+def build_resources(
+    data_dir: str | None = None,
+    warehouse: str | None = None,
+    statements_dir: str | None = None,
+    as_of: str = "",
+    close: bool = False,
+) -> dict[str, object]:
+    """Resources for the UI (from RMA_* environment variables) or for one CLI run."""
+    return {
+        "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        "settings": RunSettings(
+            data_dir=data_dir or os.environ.get("RMA_DATA_DIR", DEFAULT_DATA_DIR),
+            statements_dir=statements_dir or os.environ.get("RMA_STATEMENTS_DIR", DEFAULT_STATEMENTS_DIR),
+            as_of=as_of,
+            close=close,
+        ),
+    }
+
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=ASSET_CHECKS,
+    jobs=[quarterly_reconciliation],
+    resources=build_resources(),
+)
