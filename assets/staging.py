@@ -153,6 +153,8 @@ def list_input_files(data_dir: Path, source: Source) -> list[InputFile]:
             for folder in folders
             for path in iter_data_files(folder, CSV_OR_XLSX)
         ]
+        # A report outside any distributor folder has no submitter: quarantined, not ignored.
+        files += [InputFile(path, f"inbound/{source.name}/{path.name}") for path in iter_data_files(root, CSV_OR_XLSX)]
     else:
         folder = data_dir / "inbound" / source.name
         files = [InputFile(path, f"inbound/{source.name}/{path.name}") for path in iter_data_files(folder, CSV_ONLY)]
@@ -195,7 +197,11 @@ def _raw_rows(data_dir: Path, source: Source, input_file: InputFile, known_distr
     preset_reason, detail = None, None
     if source.folder_is_distributor and input_file.distributor_id not in known_distributors:
         preset_reason = "UNKNOWN_DISTRIBUTOR"
-        detail = f"folder {input_file.distributor_id!r} is not in reference/distributors.csv"
+        detail = (
+            f"folder {input_file.distributor_id!r} is not in reference/distributors.csv"
+            if input_file.distributor_id is not None
+            else "report is not inside a distributor folder"
+        )
 
     positions: dict[str, int] = {}
     for index, name in enumerate(raw_file.header):

@@ -1,0 +1,78 @@
+"""File reading: physical line numbers, blank lines, encodings, XLSX cells."""
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from assets.readers import UnreadableFile, cell_text, parse_csv_text, read_csv_file, read_xlsx_file
+
+
+def test_lines_count_blank_lines_and_multiline_records():
+    text = 'a,b\n1,2\n\n"x\ny",3\n,\n4,5\n'
+    parsed = parse_csv_text(text)
+    assert parsed.header == ["a", "b"]
+    assert [(r.line, r.fields) for r in parsed.records] == [(2, ["1", "2"]), (4, ["x\ny", "3"]), (7, ["4", "5"])]
+    assert parsed.records[1].raw == '"x\ny",3'
+
+
+def test_crlf_line_endings():
+    parsed = parse_csv_text("a,b\r\n1,2\r\n3,4\r\n")
+    assert [(r.line, r.raw) for r in parsed.records] == [(2, "1,2"), (3, "3,4")]
+
+
+def test_bom_is_allowed(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("\ufeffrma_number,x\nR-1,2\n".encode())
+    assert read_csv_file(path).header == ["rma_number", "x"]
+
+
+def test_not_utf8_is_unreadable(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("a,b\ncaf\xe9,1\n".encode("latin-1"))
+    with pytest.raises(UnreadableFile, match="not UTF-8"):
+        read_csv_file(path)
+
+
+def test_binary_is_unreadable(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"\x00\x01\x02PK")
+    with pytest.raises(UnreadableFile):
+        read_csv_file(path)
+
+
+def test_xlsx_that_is_not_a_zip_is_unreadable(tmp_path):
+    path = tmp_path / "f.xlsx"
+    path.write_text("rma_number,fulfilled_on\n")
+    with pytest.raises(UnreadableFile, match="XLSX"):
+        read_xlsx_file(path)
+
+
+def test_xlsx_header_is_first_non_empty_row_and_lines_are_sheet_rows(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["A3"], sheet["B3"] = "rma_number", "fulfilled_on"
+    sheet["A4"], sheet["B4"] = "R-1", dt.datetime(2026, 6, 2)
+    sheet["A6"], sheet["B6"] = "R-2", "2026-06-03"
+    path = tmp_path / "f.xlsx"
+    workbook.save(path)
+    parsed = read_xlsx_file(path)
+    assert parsed.header == ["rma_number", "fulfilled_on"]
+    assert [(r.line, r.fields) for r in parsed.records] == [(4, ["R-1", "2026-06-02"]), (6, ["R-2", "2026-06-03"])]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, ""),
+        (45.5, "45.5"),
+        (120.0, "120"),
+        (49.99, "49.99"),
+        (True, "true"),
+        (dt.datetime(2026, 6, 2), "2026-06-02"),
+        (dt.datetime(2026, 6, 2, 10, 30), "2026-06-02T10:30:00"),
+        ("=SUM(A1)", "=SUM(A1)"),
+    ],
+)
+def test_cell_text(value, text):
+    assert cell_text(value) == text

@@ -1,0 +1,191 @@
+"""Rulebook §2: every row loaded or quarantined with file, line and reason."""
+
+import os
+
+import pytest
+
+from assets.staging import SOURCES, stage_source
+from tests.scenario import CASE_DEFAULTS, CLAIM_DEFAULTS, write_csv
+
+
+@pytest.fixture
+def data(tmp_path):
+    root = tmp_path / "data"
+    write_csv(root / "reference/distributors.csv", [{"distributor_id": "D1", "currency": "usd"}])
+    return root
+
+
+def stage(con, root, *names):
+    for name in ("distributors", *names):
+        report = stage_source(con, root, SOURCES[name])
+    return report
+
+
+def quarantine(con):
+    return con.execute("SELECT source_file, source_line, reason FROM quarantine ORDER BY ALL").fetchall()
+
+
+def test_headers_match_case_insensitively_with_padding_and_extra_columns(con, data):
+    path = data / "inbound/fulfillment_reports/D1/a.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(" RMA_Number ,Fulfilled_On , defective_serial,REPLACEMENT_SERIAL,Store\nR-1,2026-05-01,S1,S2,x\n")
+    report = stage(con, data, "fulfillment_reports")
+    assert (report.rows_read, report.rows_loaded) == (1, 1)
+    assert con.execute("SELECT distributor_id, rma_number FROM stg_fulfillment_reports").fetchall() == [("D1", "R-1")]
+
+
+def test_missing_required_column_quarantines_every_row_of_that_file_only(con, data):
+    folder = data / "inbound/fulfillment_reports/D1"
+    write_csv(folder / "a.csv", [{"rma_number": "R-1", "fulfilled_on": "2026-05-01"}] * 2)
+    write_csv(folder / "b.csv", [CLAIM_DEFAULTS])
+    stage(con, data, "fulfillment_reports")
+    assert quarantine(con) == [
+        ("inbound/fulfillment_reports/D1/a.csv", 2, "MISSING_COLUMN:defective_serial"),
+        ("inbound/fulfillment_reports/D1/a.csv", 3, "MISSING_COLUMN:defective_serial"),
+    ]
+
+
+def test_unknown_distributor_folder(con, data):
+    write_csv(data / "inbound/fulfillment_reports/NOPE/a.csv", [CLAIM_DEFAULTS])
+    stage(con, data, "fulfillment_reports")
+    assert quarantine(con) == [("inbound/fulfillment_reports/NOPE/a.csv", 2, "UNKNOWN_DISTRIBUTOR")]
+
+
+def test_report_outside_a_distributor_folder(con, data):
+    write_csv(data / "inbound/fulfillment_reports/loose.csv", [CLAIM_DEFAULTS])
+    stage(con, data, "fulfillment_reports")
+    assert quarantine(con) == [("inbound/fulfillment_reports/loose.csv", 2, "UNKNOWN_DISTRIBUTOR")]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("rma_number", "  ", "MISSING_VALUE:rma_number"),
+        ("updated_at", "2026-02-30T10:00:00Z", "BAD_VALUE:updated_at"),
+        ("updated_at", "03/04/2026", "BAD_VALUE:updated_at"),
+        ("opened_at", "2026-04-02T09:00:00+25:00", "BAD_VALUE:opened_at"),
+        ("channel", "partner", "BAD_VALUE:channel"),
+        ("distributor_id", "", "MISSING_VALUE:distributor_id"),
+        ("distributor_id", "D9", "UNKNOWN_DISTRIBUTOR"),
+        ("warranty_end", "2027-1-1", "BAD_VALUE:warranty_end"),
+        ("diagnosed_at", "", "MISSING_VALUE:diagnosed_at"),
+        ("return_required", "maybe", "BAD_VALUE:return_required"),
+        ("disposition", "refund", "BAD_VALUE:disposition"),
+        ("status", "", "MISSING_VALUE:status"),
+        ("ship_to_country", "USA", "BAD_VALUE:ship_to_country"),
+    ],
+)
+def test_case_row_reasons(con, data, column, value, reason):
+    write_csv(data / "inbound/rma_cases/c.csv", [{**CASE_DEFAULTS, column: value}])
+    stage(con, data, "rma_cases")
+    assert quarantine(con) == [("inbound/rma_cases/c.csv", 2, reason)]
+
+
+def test_first_problem_in_column_order_wins(con, data):
+    write_csv(data / "inbound/rma_cases/c.csv", [{**CASE_DEFAULTS, "status": "x", "opened_at": "x", "channel": "x"}])
+    stage(con, data, "rma_cases")
+    assert quarantine(con)[0][2] == "BAD_VALUE:opened_at"
+
+
+def test_direct_case_needs_no_distributor_and_pending_needs_no_diagnosis_time(con, data):
+    write_csv(data / "inbound/rma_cases/c.csv", [{**CASE_DEFAULTS, "channel": "DIRECT", "distributor_id": "", "diagnosis": "Pending", "diagnosed_at": ""}])
+    assert stage(con, data, "rma_cases").rows_loaded == 1
+
+
+def test_timestamps_convert_to_utc(con, data):
+    rows = [
+        {**CASE_DEFAULTS, "rma_number": "A", "updated_at": "2026-06-14T22:30:00-05:00"},
+        {**CASE_DEFAULTS, "rma_number": "B", "updated_at": "2026-06-14 22:30"},
+        {**CASE_DEFAULTS, "rma_number": "C", "updated_at": "2026-06-14"},
+        {**CASE_DEFAULTS, "rma_number": "D", "updated_at": "2026-06-14T22:30:00.25Z"},
+    ]
+    write_csv(data / "inbound/rma_cases/c.csv", rows)
+    stage(con, data, "rma_cases")
+    got = con.execute("SELECT rma_number, strftime(updated_at, '%Y-%m-%d %H:%M:%S.%f') FROM stg_rma_cases ORDER BY 1").fetchall()
+    assert got == [
+        ("A", "2026-06-15 03:30:00.000000"),
+        ("B", "2026-06-14 22:30:00.000000"),
+        ("C", "2026-06-14 00:00:00.000000"),
+        ("D", "2026-06-14 22:30:00.250000"),
+    ]
+
+
+@pytest.mark.parametrize(("amount", "loaded"), [("12.34", True), ("12.345", False), ("-1.00", False), ("1e3", False), ("12", True)])
+def test_money_has_at_most_two_decimals_and_no_negative_credit(con, data, amount, loaded):
+    write_csv(data / "reference/price_list.csv", [{"sku": "S", "currency": "USD", "unit_credit": amount, "valid_from": "2026-01-01"}])
+    report = stage(con, data, "price_list")
+    assert report.rows_loaded == int(loaded)
+    if not loaded:
+        assert quarantine(con)[0][2] == "BAD_VALUE:unit_credit"
+
+
+def test_duplicate_receipt_id_keeps_the_first(con, data):
+    rows = [{"receipt_id": "RC-1", "rma_number": "R-1", "serial_number": "S", "received_at": "2026-04-05"}] * 2
+    write_csv(data / "inbound/receiving_logs/a.csv", rows)
+    stage(con, data, "receiving_logs")
+    assert quarantine(con) == [("inbound/receiving_logs/a.csv", 3, "DUPLICATE_RECEIPT_ID")]
+
+
+def test_duplicate_distributor_keeps_the_first(con, data):
+    write_csv(data / "reference/distributors.csv", [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "D1", "currency": "EUR"}])
+    stage(con, data)
+    assert con.execute("SELECT currency FROM stg_distributors").fetchall() == [("USD",)]
+    assert quarantine(con) == [("reference/distributors.csv", 3, "DUPLICATE_DISTRIBUTOR")]
+
+
+def test_unreadable_file_is_one_row_at_line_zero_and_others_go_on(con, data):
+    folder = data / "inbound/receiving_logs"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_bytes(b"receipt_id\n\xff\xfe\n")
+    write_csv(folder / "b.csv", [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    report = stage(con, data, "receiving_logs")
+    assert (report.rows_loaded, quarantine(con)) == (1, [("inbound/receiving_logs/a.csv", 0, "UNREADABLE_FILE")])
+
+
+def test_symlink_outside_the_data_directory_is_not_followed(con, data, tmp_path):
+    outside = tmp_path / "outside.csv"
+    write_csv(outside, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    folder = data / "inbound/receiving_logs"
+    folder.mkdir(parents=True)
+    os.symlink(outside, folder / "link.csv")
+    report = stage(con, data, "receiving_logs")
+    assert report.rows_loaded == 0
+    assert quarantine(con) == [("inbound/receiving_logs/link.csv", 0, "UNREADABLE_FILE")]
+
+
+def test_files_in_byte_order_and_other_extensions_ignored(con, data):
+    folder = data / "inbound/receiving_logs"
+    for name in ("b.csv", "B.csv", "a.txt"):
+        write_csv(folder / name, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    report = stage(con, data, "receiving_logs")
+    assert report.files == 2
+    assert quarantine(con) == [("inbound/receiving_logs/b.csv", 2, "DUPLICATE_RECEIPT_ID")]
+
+
+def test_blank_rows_are_skipped_and_every_other_row_accounted_for(con, data):
+    folder = data / "inbound/receiving_logs"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text(
+        "receipt_id,rma_number,serial_number,received_at\n\n , , ,\nRC-1,R,S,2026-04-05\nRC-2,R,S,bad\nRC-3,R,S,2026-04-05,extra\n"
+    )
+    report = stage(con, data, "receiving_logs")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 1, 2)
+    assert quarantine(con) == [
+        ("inbound/receiving_logs/a.csv", 5, "BAD_VALUE:received_at"),
+        ("inbound/receiving_logs/a.csv", 6, "EXTRA_FIELDS"),
+    ]
+
+
+def test_quarantine_keeps_the_raw_text(con, data):
+    write_csv(data / "inbound/receiving_logs/a.csv", [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "x"}])
+    stage(con, data, "receiving_logs")
+    assert con.execute("SELECT raw FROM quarantine").fetchone() == ("RC-1,R,S,x",)
+
+
+def test_rerun_replaces_the_sources_quarantine(con, data):
+    path = data / "inbound/receiving_logs/a.csv"
+    write_csv(path, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "x"}])
+    stage(con, data, "receiving_logs")
+    write_csv(path, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    stage(con, data, "receiving_logs")
+    assert quarantine(con) == []

@@ -1,0 +1,85 @@
+"""Statement workbooks: sheets, totals, money as numbers, text never a formula, stable bytes."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from assets.workbook import ClaimLine, Statement, build_statement, statement_file_name
+
+
+def line(rma: str, reason: str, credit: str | None = None, serial: str = "SN-R") -> ClaimLine:
+    amount = Decimal(credit) if credit else None
+    return ClaimLine(rma, dt.date(2026, 5, 1), reason, "SN-D", serial, "SKU", Decimal("10.00"), amount,
+                     amount and Decimal("10.00") - amount, "2026-Q2" if credit else None, False if credit else None,
+                     "inbound/fulfillment_reports/D1/a.csv", 2)
+
+
+def statement(final: bool = False, **overrides) -> Statement:
+    values = dict(
+        distributor_id="D1", distributor_name="=cmd|' /C calc'!A0", currency="USD", quarter="2026-Q2", final=final,
+        as_of=dt.date(2026, 6, 30), statement_date=dt.date(2026, 6, 30), credit_total=Decimal("0.30"),
+        credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20", serial="@SUM(1+1)")],
+        held=[line("R-3", "NO_PRICE")], rejected=[line("R-4", "UNKNOWN_RMA", serial="+1-2")],
+    )
+    values.update(overrides)
+    return Statement(**values)
+
+
+def load(content: bytes):
+    return openpyxl.load_workbook(io.BytesIO(content))
+
+
+def test_sheets_and_summary():
+    workbook = load(build_statement(statement()))
+    assert workbook.sheetnames == ["Summary", "Credited", "Held", "Rejected"]
+    summary = {r[0]: r[1] for r in workbook["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["Status"] == "DRAFT"
+    assert summary["Credited claims"] == 2 and summary["Held claims"] == 1 and summary["Rejected claims"] == 1
+
+
+def test_final_statement_says_final():
+    summary = load(build_statement(statement(final=True)))["Summary"]
+    assert summary["B1"].value == "FINAL"
+
+
+def test_money_cells_are_numbers_with_two_decimals_and_total_matches_lines():
+    workbook = load(build_statement(statement()))
+    credited = workbook["Credited"]
+    amounts = [row[6] for row in credited.iter_rows(min_row=2)]
+    assert all(cell.data_type == "n" and cell.number_format == "#,##0.00" for cell in amounts)
+    lines_total = sum(Decimal(str(cell.value)) for cell in amounts)
+    summary = {r[0].value: r[1] for r in workbook["Summary"].iter_rows() if r[0].value}
+    assert Decimal(str(summary["Credit total"].value)) == lines_total == Decimal("0.30")
+    assert summary["Credit total"].data_type == "n"
+
+
+@pytest.mark.parametrize("text", ["=cmd|' /C calc'!A0", "@SUM(1+1)", "+1-2"])
+def test_input_text_is_never_a_formula(text):
+    workbook = load(build_statement(statement()))
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.value == text]
+    assert cells and all(cell.data_type == "s" for cell in cells)
+    assert not [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+
+
+def test_same_inputs_give_the_same_bytes():
+    assert build_statement(statement(final=True)) == build_statement(statement(final=True))
+
+
+def test_held_and_rejected_lines_carry_the_reason_in_words():
+    rejected = list(load(build_statement(statement()))["Rejected"].iter_rows(min_row=2, values_only=True))
+    assert rejected[0][2:4] == ("UNKNOWN_RMA", "No RMA case with this number")
+
+
+@pytest.mark.parametrize("distributor_id", ["../../etc/passwd", "a/b", "..", ".hidden", "Ünïcode Co.", "CON"[:0] + "x" * 300])
+def test_file_names_cannot_escape_the_statements_directory(distributor_id):
+    name = statement_file_name(distributor_id)
+    assert "/" not in name and "\\" not in name and not name.startswith(".") and name.endswith(".xlsx")
+
+
+def test_file_name_keeps_plain_ids():
+    assert statement_file_name("NORTHSTAR") == "NORTHSTAR.xlsx"
+    assert statement_file_name("EUROPA-1") == "EUROPA-1.xlsx"
+    assert statement_file_name("a/b") != statement_file_name("a_b")

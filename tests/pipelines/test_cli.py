@@ -1,0 +1,87 @@
+"""The CLI: user errors are one line and a non-zero exit; close, re-run and refusal."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "2026-Q9"], "unknown quarter '2026-Q9'"),
+        (["run", "1999-Q4"], "unknown quarter 1999-Q4"),
+        (["run", "2026-Q2", "--as-of", "2026-07-01"], "outside 2026-Q2"),
+        (["run", "2026-Q2", "--data-dir", "no/such/dir"], "data directory 'no/such/dir' does not exist"),
+    ],
+)
+def test_user_errors(args, message, capsys, tmp_path):
+    assert main([*args, "--warehouse", str(tmp_path / "wh.duckdb")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_no_traceback_from_the_console_script(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "2026-Q2", "--data-dir", str(tmp_path / "missing")],
+        capture_output=True, text=True, cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.startswith("rma-recon: error:")
+
+
+@pytest.fixture
+def example(tmp_path) -> Path:
+    target = tmp_path / "example"
+    shutil.copytree(FIXTURES / "example", target)
+    cwd = os.getcwd()
+    os.chdir(target)
+    yield target
+    os.chdir(cwd)
+
+
+COMMON = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+
+
+@pytest.mark.slow
+def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example, capsys):
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+    # Running or closing an open quarter before the latest closed one is refused.
+    for args in (["run", "2026-Q1"], ["run", "2026-Q1", "--close"]):
+        assert main([*args, *COMMON]) == 2
+        assert "2026-Q2 is already closed" in capsys.readouterr().err
+    before = {p.name: p.read_bytes() for p in (example / "out/2026-Q2").glob("*.xlsx")}
+    # Late data for Q2 arrives after the close: Q2 does not change, Q3 picks it up.
+    late = example / "data/inbound/fulfillment_reports/NORTHSTAR/2026-06-late.csv"
+    late.write_text("rma_number,fulfilled_on,defective_serial,replacement_serial\nR26-0112,2026-06-20,SN-A0112,SN-X\n")
+    assert main(["run", "2026-Q2", *COMMON]) == 0
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+    after = {p.name: p.read_bytes() for p in (example / "out/2026-Q2").glob("*.xlsx")}
+    assert after == before
+    assert main(["run", "2026-Q3", *COMMON]) == 0
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        rows = con.execute(
+            "SELECT quarter, reason FROM claim_outcomes WHERE source_file LIKE '%late.csv' ORDER BY quarter"
+        ).fetchall()
+    assert rows == [("2026-Q3", "WRONG_DISTRIBUTOR")]
+
+
+@pytest.mark.slow
+def test_draft_rerun_replaces_only_its_quarter(example):
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+    assert main(["run", "2026-Q3", *COMMON]) == 0
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        q2 = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
+    assert main(["run", "2026-Q3", "--as-of", "2026-07-15", *COMMON]) == 0
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        assert con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall() == q2
+        assert con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = '2026-Q3'").fetchone()[0] == "draft"
+        assert con.execute("SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q3' AND fulfilled_on > '2026-07-15'").fetchone() == (0,)
