@@ -44,4 +44,6 @@ defs = dg.Definitions(
     asset_checks=ASSET_CHECKS,
     jobs=[quarterly_reconciliation],
     resources=build_resources(),
+    # DuckDB has one writer per file: steps run one after another in one process.
+    executor=dg.in_process_executor,
 )
