@@ -30,6 +30,7 @@ class Column:
     required_when: str | None = None  # SQL over parsed values, e.g. "p_channel = 'distributor'"
     values: tuple[str, ...] = ()
     non_negative: bool = False
+    not_before: str | None = None  # another column this one may not precede
     must_be_distributor: bool = False
 
 
@@ -70,7 +71,7 @@ PRICE_LIST = Source(
         Column("currency", "currency"),
         Column("unit_credit", "money", non_negative=True),
         Column("valid_from", "date"),
-        Column("valid_to", "date", required=False),
+        Column("valid_to", "date", required=False, not_before="valid_from"),
     ),
 )
 
@@ -259,6 +260,8 @@ def _problem_clauses(column: Column) -> list[str]:
     bad = f"{raw_value} IS NOT NULL AND {parsed} IS NULL"
     if column.non_negative:
         bad = f"({bad}) OR {parsed} < 0"
+    if column.not_before:
+        bad = f"({bad}) OR {parsed} < p_{column.not_before}"
     clauses.append(f"WHEN {bad} THEN 'BAD_VALUE:{column.name}'")
     if column.must_be_distributor:
         clauses.append(

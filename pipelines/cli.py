@@ -67,18 +67,21 @@ def _dagster_instance():
 
 
 def _failure_reason(result) -> str:
+    """One line: the failed blocking check and why, else the first step's error message."""
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity.value == "ERROR":
+                why = f": {evaluation.description}" if evaluation.description else ""
+                return f"blocking check {evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}{why}"
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name not in ("Failure",):
+            while error.cause is not None and error.cls_name != "Failure":
                 error = error.cause
-            for line in reversed(error.message.strip().splitlines()):
-                if line.strip():
-                    return line.strip().removeprefix("dagster._core.definitions.events.Failure: ")
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                return f"blocking check {evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}"
+            lines = [line.strip() for line in error.message.strip().splitlines() if line.strip()]
+            if lines:
+                return lines[-1].removeprefix("dagster._core.definitions.events.Failure: ")
     return "the run failed (see the Dagster logs)"
 
 
@@ -127,7 +130,7 @@ def run_quarter(args: argparse.Namespace) -> int:
         resources=resources,
         instance=_dagster_instance(),
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
     )
     if not result.success:

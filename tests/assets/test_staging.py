@@ -189,3 +189,9 @@ def test_rerun_replaces_the_sources_quarantine(con, data):
     write_csv(path, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
     stage(con, data, "receiving_logs")
     assert quarantine(con) == []
+
+
+def test_price_valid_to_before_valid_from_is_bad(con, data):
+    write_csv(data / "reference/price_list.csv", [{"sku": "S", "currency": "USD", "unit_credit": "1.00", "valid_from": "2026-02-01", "valid_to": "2026-01-31"}])
+    stage(con, data, "price_list")
+    assert quarantine(con)[0][2] == "BAD_VALUE:valid_to"

@@ -1,0 +1,129 @@
+"""Run a suite with Great Expectations 1.x on a frame read from DuckDB.
+
+`dagster-ge` supports only GX 0.x, so GX is called directly: an ephemeral context and a pandas
+data source. GX takes seconds to import, so it is imported on first use, never at load time.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+
+import duckdb
+
+from checks.suites import ERROR, WARN, Expect, Suite
+
+EXAMPLES = 5
+# GX would otherwise try to send usage statistics; this machine has no network for it.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@dataclass(frozen=True)
+class Problem:
+    expectation: str
+    target: str
+    severity: str
+    unexpected_count: int
+    examples: list[str]
+
+    @property
+    def sentence(self) -> str:
+        shown = ", ".join(self.examples[:EXAMPLES])
+        return f"{self.expectation} on {self.target}: {self.unexpected_count} unexpected" + (f" (e.g. {shown})" if shown else "")
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    rows: int
+    expectations: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    @property
+    def blocking(self) -> bool:
+        return any(problem.severity == ERROR for problem in self.problems)
+
+    @property
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.suite}: {self.expectations} expectations met on {self.rows} rows"
+        worst = [p for p in self.problems if p.severity == ERROR] or self.problems
+        return f"{self.suite}: {len(self.problems)} expectation(s) failed; first: {worst[0].sentence}"
+
+    def markdown(self) -> str:
+        if self.passed:
+            return f"All {self.expectations} expectations met on {self.rows} rows."
+        lines = ["| severity | expectation | column(s) | unexpected | examples |", "|---|---|---|---|---|"]
+        for p in self.problems:
+            examples = ", ".join(p.examples[:EXAMPLES]).replace("|", "\\|")
+            lines.append(f"| {p.severity} | {p.expectation} | {p.target} | {p.unexpected_count} | {examples} |")
+        return "\n".join(lines)
+
+
+@functools.cache
+def _batch_definition(name: str):
+    source = _context().data_sources.add_or_update_pandas(name=f"warehouse_{name}")
+    return source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole_frame")
+
+
+@functools.cache
+def _context():
+    import great_expectations as gx
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _target(expect: Expect) -> str:
+    kwargs = expect.kwargs
+    if "column" in kwargs:
+        return kwargs["column"]
+    if "column_list" in kwargs:
+        return ", ".join(kwargs["column_list"])
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']} vs {kwargs['column_B']}"
+    return "table"
+
+
+def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None) -> SuiteResult:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    described = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {suite.table})").fetchall())
+    problems = [
+        Problem("column type", column, ERROR, 1, [f"{described.get(column, 'missing')} instead of {wanted}"])
+        for column, wanted in suite.columns.items()
+        if described.get(column) != wanted
+    ]
+    params = [quarter] * suite.sql.count("?")
+    frame = con.execute(suite.sql, params).df()
+
+    _context()  # GX builds suites only while a context is active
+    gx_suite = gx.ExpectationSuite(name=suite.name)
+    for index, expect in enumerate(suite.expectations):
+        gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
+    batch = _batch_definition(suite.name).get_batch(batch_parameters={"dataframe": frame})
+    outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
+    for result in outcome.results:
+        if result.success:
+            continue
+        expect = suite.expectations[result.expectation_config.meta["index"]]
+        details = result.result or {}
+        examples = [str(v) for v in details.get("partial_unexpected_list") or []]
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            examples = [str(result.exception_info.get("exception_message"))[:200]]
+        problems.append(
+            Problem(expect.expectation, _target(expect), expect.severity, int(details.get("unexpected_count") or 0), examples)
+        )
+    return SuiteResult(suite.name, len(frame), len(suite.expectations) + len(suite.columns), problems)
+
+
+__all__ = ["ERROR", "WARN", "Problem", "SuiteResult", "validate_suite"]

@@ -1,0 +1,52 @@
+"""A failed blocking expectation stops the statements, and the CLI says which check and why."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import checks.quality
+from checks.suites import ERROR, WARN, Expect, build_suites
+from pipelines.cli import main
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+COMMON = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+
+
+@pytest.fixture
+def example(tmp_path):
+    target = tmp_path / "example"
+    shutil.copytree(FIXTURES / "example", target)
+    cwd = os.getcwd()
+    os.chdir(target)
+    yield target
+    os.chdir(cwd)
+
+
+def suites_with_extra(expect: Expect, suite_name: str):
+    def patched(refs):
+        suites = build_suites(refs)
+        suites[suite_name].expectations.append(expect)
+        return suites
+
+    return patched
+
+
+@pytest.mark.slow
+def test_failed_error_expectation_blocks_statements(example, monkeypatch, capsys):
+    impossible = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, ERROR)
+    monkeypatch.setattr(checks.quality, "build_suites", suites_with_extra(impossible, "claim_outcomes"))
+    assert main(["run", "2026-Q2", *COMMON]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rma-recon: error: blocking check claim_outcomes_expectations failed on claim_outcomes")
+    assert "ExpectColumnValuesToBeInSet on currency" in err and len(err.splitlines()) == 1
+    assert not (example / "out/2026-Q2").exists()
+
+
+@pytest.mark.slow
+def test_failed_warn_expectation_lets_the_run_finish(example, monkeypatch):
+    odd = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, WARN)
+    monkeypatch.setattr(checks.quality, "build_suites", suites_with_extra(odd, "claim_outcomes"))
+    assert main(["run", "2026-Q2", *COMMON]) == 0
+    assert sorted(p.name for p in (example / "out/2026-Q2").iterdir()) == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]
