@@ -20,6 +20,8 @@ from assets.warehouse import in_transaction, prepare
 CSV_ONLY = (".csv",)
 CSV_OR_XLSX = (".csv", ".xlsx")
 CHUNK_ROWS = 100_000
+MAX_VALUE_CHARS = 1_000  # longer values are BAD_VALUE: no serial, SKU or name is that long
+MAX_RAW_CHARS = 10_000  # the quarantine keeps this much of a record's raw text
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,10 @@ def _raw_rows(data_dir: Path, source: Source, input_file: InputFile, known_distr
         yield whole_file("UNREADABLE_FILE", f"cannot open: {error.strerror or error}")
         return
 
+    if not raw_file.header and not raw_file.records:
+        yield whole_file("UNREADABLE_FILE", "empty file: no header row")
+        return
+
     preset_reason, detail = None, None
     if source.folder_is_distributor and input_file.distributor_id not in known_distributors:
         preset_reason = "UNKNOWN_DISTRIBUTOR"
@@ -212,6 +218,8 @@ def _raw_rows(data_dir: Path, source: Source, input_file: InputFile, known_distr
             if column.required and column.name not in positions:
                 preset_reason = f"MISSING_COLUMN:{column.name}"
                 detail = f"header has no {column.name!r} column"
+                if len(raw_file.header) == 1 and ";" in raw_file.header[0]:
+                    detail += " (the file looks semicolon-separated; inputs must be comma-separated)"
                 break
     indexes = [positions.get(column.name) for column in source.columns]
     header_width = len(raw_file.header)
@@ -222,7 +230,10 @@ def _raw_rows(data_dir: Path, source: Source, input_file: InputFile, known_distr
         if reason is None and len(fields) > header_width and any(f.strip() for f in fields[header_width:]):
             reason, why = "EXTRA_FIELDS", f"{len(fields)} fields under a header of {header_width}"
         values = [fields[i] if i is not None and i < len(fields) else None for i in indexes]
-        yield [input_file.relative, record.line, record.raw, reason, why, input_file.distributor_id, *values]
+        raw = record.raw
+        if len(raw) > MAX_RAW_CHARS:
+            raw = f"{raw[:MAX_RAW_CHARS]}… [{len(record.raw)} characters in all]"
+        yield [input_file.relative, record.line, raw, reason, why, input_file.distributor_id, *values]
 
 
 def _parse_expression(column: Column) -> str:
@@ -257,7 +268,7 @@ def _problem_clauses(column: Column) -> list[str]:
         if not column.required:
             condition += f" AND ({column.required_when})"
         clauses.append(f"WHEN {condition} THEN 'MISSING_VALUE:{column.name}'")
-    bad = f"{raw_value} IS NOT NULL AND {parsed} IS NULL"
+    bad = f"{raw_value} IS NOT NULL AND ({parsed} IS NULL OR length({raw_value}) > {MAX_VALUE_CHARS})"
     if column.non_negative:
         bad = f"({bad}) OR {parsed} < 0"
     if column.not_before:

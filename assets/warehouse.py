@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS closed_statements (
 
 # Trimming covers tabs, CR/LF, vertical tab, form feed and no-break space, as a person reads "blank".
 _WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
+# Dates outside this range are typing errors, not business events: BAD_VALUE.
+EARLIEST = "2000-01-01"
+LATEST_EXCLUSIVE = "2100-01-01"
 _TIMESTAMP_PATTERN = r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:\d{2})?)?$"
 
 MACROS_SQL = f"""
@@ -60,10 +63,13 @@ CREATE OR REPLACE TEMP MACRO rma_timestamp_from_parts(p) AS CASE WHEN p.d <> '' 
     try_cast(p.d || ' ' || CASE WHEN p.t = '' THEN '00:00:00' ELSE p.t END AS TIMESTAMP)
     - to_minutes(rma_offset_minutes(p.z))
 END;
+CREATE OR REPLACE TEMP MACRO rma_plausible(t) AS CASE
+    WHEN t >= TIMESTAMP '{EARLIEST}' AND t < TIMESTAMP '{LATEST_EXCLUSIVE}' THEN t
+END;
 CREATE OR REPLACE TEMP MACRO rma_parse_timestamp(s) AS
-    rma_timestamp_from_parts(regexp_extract(s, '{_TIMESTAMP_PATTERN}', ['d', 't', 'z']));
+    rma_plausible(rma_timestamp_from_parts(regexp_extract(s, '{_TIMESTAMP_PATTERN}', ['d', 't', 'z'])));
 CREATE OR REPLACE TEMP MACRO rma_parse_date(s) AS CASE
-    WHEN regexp_full_match(s, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN try_cast(s AS DATE)
+    WHEN regexp_full_match(s, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN CAST(rma_plausible(try_cast(s AS DATE)) AS DATE)
 END;
 CREATE OR REPLACE TEMP MACRO rma_parse_flag(s) AS CASE
     WHEN lower(s) IN ('true', 'yes', 'y', '1') THEN true
