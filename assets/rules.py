@@ -277,4 +277,4 @@ def reconcile_quarter(con: duckdb.DuckDBPyConnection, params: RunParameters) -> 
             [quarter, params.as_of],
         )
     )
-    in_transaction(con, statements)
+    in_transaction(con, statements, name="reconcile")

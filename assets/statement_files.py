@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from assets.warehouse import in_transaction
+from pipelines.faults import crash_point
 from assets.workbook import ClaimLine, Statement, build_statement, statement_file_name
 from pipelines.quarters import Quarter
 
@@ -91,6 +93,7 @@ def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: l
                 [dt.datetime.now(dt.UTC).replace(tzinfo=None), str(quarter)],
             )
         ],
+        name="close",
     )
 
 
@@ -103,21 +106,32 @@ def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[
 
 
 def write_statement_files(statements_dir: Path, quarter: Quarter, files: list[StatementFile]) -> list[Path]:
-    """Write each file aside and move it into place; drop statements of this quarter not re-issued."""
-    folder = Path(statements_dir) / str(quarter)
-    folder.mkdir(parents=True, exist_ok=True)
-    real_folder = os.path.realpath(folder)
-    written = []
-    for statement_file in files:
-        target = folder / statement_file.file_name
-        if os.path.dirname(os.path.realpath(target)) != real_folder:
-            raise ValueError(f"statement path {target} would leave {folder}")
-        temporary = folder / f".{statement_file.file_name}.partial"
-        temporary.write_bytes(statement_file.content)
-        os.replace(temporary, target)
-        written.append(target)
-    keep = {statement_file.file_name for statement_file in files}
-    for stale in folder.glob("*.xlsx"):
-        if stale.name not in keep:
-            stale.unlink()
-    return written
+    """Write the quarter's statements into a folder aside, then swap it in for the old one.
+
+    A run killed at any point leaves the previous folder (or, between the two renames, its
+    copy `.<quarter>.previous`, which the next run puts back first).
+    """
+    statements_dir = Path(statements_dir)
+    statements_dir.mkdir(parents=True, exist_ok=True)
+    folder = statements_dir / str(quarter)
+    previous = statements_dir / f".{quarter}.previous"
+    partial = statements_dir / f".{quarter}.partial"
+    if previous.exists() and not folder.exists():
+        os.replace(previous, folder)  # a swap was interrupted: restore the last complete set
+    shutil.rmtree(previous, ignore_errors=True)
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    real_partial = os.path.realpath(partial)
+    for index, statement_file in enumerate(files):
+        target = partial / statement_file.file_name
+        if os.path.dirname(os.path.realpath(target)) != real_partial:
+            raise ValueError(f"statement file name {statement_file.file_name!r} would leave {folder}")
+        target.write_bytes(statement_file.content)
+        if index == len(files) // 2:
+            crash_point("statements-midway")
+    if folder.exists():
+        os.replace(folder, previous)
+    crash_point("statements-swap")
+    os.replace(partial, folder)
+    shutil.rmtree(previous, ignore_errors=True)
+    return [folder / statement_file.file_name for statement_file in files]

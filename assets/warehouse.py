@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.faults import crash_point
+
 MONEY = "DECIMAL(18,2)"
 
 PUBLIC_TABLES_DDL = f"""
@@ -89,12 +91,15 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MACROS_SQL)
 
 
-def in_transaction(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
+def in_transaction(
+    con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]], name: str = "transaction"
+) -> None:
     """Run the statements as one transaction: all of them land, or none."""
     con.execute("BEGIN TRANSACTION")
     try:
         for sql, params in statements:
             con.execute(sql, params)
+        crash_point(f"{name}-before-commit")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

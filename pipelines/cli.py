@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--statements-dir", default="data/statements", help="output folder (default: data/statements)")
     run.add_argument("--close", action="store_true", help="close the quarter: FINAL statements, frozen outcomes")
     run.add_argument("--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)")
+    run.add_argument("--lock-timeout", type=float, default=600, metavar="SECONDS",
+                     help="wait this long for another run on the same warehouse (default: 600)")
 
     generate = commands.add_parser(
         "generate",
@@ -86,7 +88,6 @@ def _failure_reason(result) -> str:
 
 
 def run_quarter(args: argparse.Namespace) -> int:
-    from assets.closing import RunRefused, check_run_allowed
     from pipelines.quarters import Quarter, QuarterError, quarterly_partitions, resolve_as_of
 
     try:
@@ -102,7 +103,24 @@ def run_quarter(args: argparse.Namespace) -> int:
     warehouse = Path(args.warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
 
+    from pipelines.locking import WarehouseBusy, warehouse_lock
+
+    def tell_waiting() -> None:
+        print(f"rma-recon: waiting for another run on {warehouse} to finish ...", file=sys.stderr, flush=True)
+
+    try:
+        with warehouse_lock(warehouse, args.lock_timeout, on_wait=tell_waiting):
+            return _run_locked(args, quarter, as_of, data_dir, warehouse)
+    except WarehouseBusy as busy:
+        raise UserError(str(busy)) from None
+
+
+def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, warehouse: Path) -> int:
+    import dagster as dg
     import duckdb
+
+    from assets.closing import RunRefused, check_run_allowed
+    from pipelines.definitions import ALL_ASSETS, ASSET_CHECKS, build_resources
 
     try:
         with duckdb.connect(str(warehouse)) as con:
@@ -111,10 +129,6 @@ def run_quarter(args: argparse.Namespace) -> int:
         raise UserError(str(refused)) from None
     except duckdb.IOException as error:
         raise UserError(f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}") from None
-
-    import dagster as dg
-
-    from pipelines.definitions import ALL_ASSETS, ASSET_CHECKS, build_resources
 
     resources = build_resources(
         data_dir=str(data_dir),

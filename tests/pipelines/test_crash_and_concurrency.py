@@ -1,0 +1,113 @@
+"""Real subprocesses: SIGKILL mid-run leaves the previous state; two runs at once never corrupt."""
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.faults import CRASH_ENV
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+COMMON = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+TABLES = ("claim_outcomes", "sla_status", "exceptions", "distributor_credits")
+
+
+@pytest.fixture
+def example(tmp_path):
+    target = tmp_path / "example"
+    shutil.copytree(FIXTURES / "example", target)
+    cwd = os.getcwd()
+    os.chdir(target)
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+    assert main(["run", "2026-Q3", *COMMON]) == 0
+    yield target
+    os.chdir(cwd)
+
+
+def cli(example: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, CRASH_ENV: crash} if crash else {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", *args, *COMMON],
+        cwd=example, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def snapshot(example: Path, quarter: str = "2026-Q3") -> dict:
+    with duckdb.connect(str(example / "wh.duckdb"), read_only=True) as con:
+        tables = {t: con.execute(f"SELECT * FROM {t} WHERE quarter = ? ORDER BY ALL", [quarter]).fetchall() for t in TABLES}
+        state = con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = ?", [quarter]).fetchone()
+    statements = {p.name: p.read_bytes() for p in (example / "out" / quarter).glob("*.xlsx")}
+    return {"tables": tables, "state": state, "statements": statements}
+
+
+def add_late_claim(example: Path) -> None:
+    (example / "data/inbound/fulfillment_reports/NORTHSTAR/2026-08.csv").write_text(
+        "rma_number,fulfilled_on,defective_serial,replacement_serial\nR26-0999,2026-08-02,SN-X,SN-Y\n"
+    )
+
+
+def test_kill_during_reconciliation_keeps_the_previous_quarter(example):
+    before = snapshot(example)
+    add_late_claim(example)
+    killed = cli(example, "2026-Q3", crash="reconcile-before-commit")
+    assert killed.returncode == -9
+    assert snapshot(example) == before
+    assert cli(example, "2026-Q3").returncode == 0
+    after = snapshot(example)
+    assert len(after["tables"]["claim_outcomes"]) == len(before["tables"]["claim_outcomes"]) + 1
+
+
+@pytest.mark.parametrize("crash", ["statements-midway", "statements-swap"])
+def test_kill_while_writing_statements_keeps_the_previous_files(example, crash):
+    before = snapshot(example)
+    # A draft as of an earlier day writes different statements (other dates and lines).
+    killed = cli(example, "2026-Q3", "--as-of", "2026-07-15", crash=crash)
+    assert killed.returncode == -9
+    folder = example / "out/2026-Q3"
+    kept = folder if folder.exists() else example / "out/.2026-Q3.previous"
+    assert {p.name: p.read_bytes() for p in kept.glob("*.xlsx")} == before["statements"]
+    assert cli(example, "2026-Q3", "--as-of", "2026-07-15").returncode == 0
+    after = snapshot(example)
+    assert set(after["statements"]) == set(before["statements"]) and after["statements"] != before["statements"]
+    assert not (example / "out/.2026-Q3.previous").exists() and not (example / "out/.2026-Q3.partial").exists()
+
+
+def test_kill_while_closing_leaves_the_quarter_open(example):
+    killed = cli(example, "2026-Q3", "--as-of", "2026-09-30", "--close", crash="close-before-commit")
+    assert killed.returncode == -9
+    assert snapshot(example)["state"][0] == "draft"
+    assert cli(example, "2026-Q3", "--close").returncode == 0
+    assert snapshot(example)["state"][0] == "closed"
+
+
+def test_two_runs_at_once_one_waits_and_both_finish(example):
+    expected = snapshot(example)
+    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "2026-Q3", *COMMON], cwd=example, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+    assert [code for code, _, _ in results] == [0, 0]
+    assert any("waiting for another run" in err for _, _, err in results)
+    assert snapshot(example) == expected
+
+
+def test_a_busy_warehouse_fails_cleanly_after_the_timeout(example, capsys):
+    handle = os.open("wh.duckdb.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["run", "2026-Q3", "--lock-timeout", "0.5", *COMMON]) == 2
+    finally:
+        os.close(handle)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("rma-recon: error: another run is using the warehouse")
