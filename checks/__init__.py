@@ -2,5 +2,6 @@
 
 from checks.conservation import CONSERVATION_CHECKS
 from checks.quality import EXPECTATION_CHECKS
+from checks.statements import statement_totals_match
 
-ASSET_CHECKS = [*CONSERVATION_CHECKS, *EXPECTATION_CHECKS]
+ASSET_CHECKS = [*CONSERVATION_CHECKS, *EXPECTATION_CHECKS, statement_totals_match]

@@ -200,6 +200,18 @@ def build_suites(refs: References) -> dict[str, Suite]:
             partitioned=True,
         ),
         Suite(
+            "exceptions",
+            "exceptions",
+            "SELECT kind, source_file, source_line, rma_number FROM exceptions WHERE quarter = ?",
+            {"source_line": "INTEGER"},
+            [
+                _in_set("kind", ["UNMATCHED_RECEIPT", "RECEIPT_SERIAL_MISMATCH"], WARN),
+                *_not_null("source_file", "source_line", severity=WARN),
+                _unique("source_file", "source_line", severity=WARN),
+            ],
+            partitioned=True,
+        ),
+        Suite(
             "sla_status",
             "sla_status",
             """SELECT rma_number, status, days_late, incoterm,

@@ -150,9 +150,18 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
     if not result.success:
         print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
         return 1
+    evaluations = [
+        event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    failed = [evaluation for evaluation in evaluations if not evaluation.passed]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         print(summary_text(con, quarter, Path(args.statements_dir)))
-    return 0
+    print(f"Checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        level = "error" if evaluation.severity.value == "ERROR" else "warning"
+        print(f"rma-recon: {level}: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
+              f"{evaluation.description}", file=sys.stderr)
+    return 1 if any(evaluation.severity.value == "ERROR" for evaluation in failed) else 0
 
 
 def summary_text(con, quarter, statements_dir: Path) -> str:

@@ -1,0 +1,77 @@
+"""Statements read back from disk: Summary total = sum of Credited lines = distributor_credits."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.workbook import statement_file_name
+from pipelines.quarters import Quarter
+from pipelines.resources import RunSettings
+
+CENT = Decimal("0.01")
+
+
+def read_statement_totals(path: Path) -> tuple[Decimal, Decimal, int]:
+    """(Summary credit total, sum of the Credited lines, formula cells) of one statement file."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row and row[0]}
+        credited = workbook["Credited"]
+        header = next(credited.iter_rows(max_row=1, values_only=True))
+        amount_column = header.index("Credit amount")
+        lines = sum(
+            (Decimal(str(row[amount_column])).quantize(CENT) for row in credited.iter_rows(min_row=2, values_only=True)),
+            Decimal("0.00"),
+        )
+        formulas = sum(
+            1
+            for sheet in workbook
+            for row in sheet.iter_rows()
+            for cell in row
+            if getattr(cell, "data_type", None) == "f"
+        )
+        return Decimal(str(summary["Credit total"])).quantize(CENT), lines, formulas
+    finally:
+        workbook.close()
+
+
+@dg.asset_check(
+    asset="credit_statements",
+    description="Every statement file read back: its Summary total equals the sum of its Credited "
+    "lines and the distributor's credit_total; no cell is a formula.",
+)
+def statement_totals_match(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: RunSettings
+) -> dg.AssetCheckResult:
+    quarter = Quarter.from_partition_key(context.partition_key)
+    with duckdb.get_connection() as con:
+        credits = con.execute(
+            "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
+            [str(quarter)],
+        ).fetchall()
+    folder = Path(settings.statements_dir) / str(quarter)
+    problems = []
+    for distributor_id, credit_total in credits:
+        path = folder / statement_file_name(distributor_id)
+        if not path.exists():
+            problems.append(f"{distributor_id}: statement {path.name} is missing")
+            continue
+        summary_total, lines_total, formulas = read_statement_totals(path)
+        if not summary_total == lines_total == credit_total:
+            problems.append(
+                f"{distributor_id}: Summary {summary_total}, Credited lines {lines_total}, distributor_credits {credit_total}"
+            )
+        if formulas:
+            problems.append(f"{distributor_id}: {formulas} formula cell(s)")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description=problems[0] if problems else f"{len(credits)} statements add up",
+        metadata={
+            "statements_checked": len(credits),
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_"),
+        },
+    )

@@ -1,0 +1,50 @@
+import dataclasses
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from assets.workbook import Statement, build_statement
+from checks.statements import read_statement_totals
+from pipelines.cli import main
+from tests.assets.test_workbook import line
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def test_totals_read_back_from_a_statement(tmp_path):
+    statement = Statement(
+        "D1", "D one", "USD", "2026-Q2", True, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("0.30"),
+        credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20")],
+    )
+    path = tmp_path / "D1.xlsx"
+    path.write_bytes(build_statement(statement))
+    assert read_statement_totals(path) == (Decimal("0.30"), Decimal("0.30"), 0)
+
+
+def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
+    statement = Statement(
+        "D1", None, "USD", "2026-Q2", False, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("9.99"),
+        credited=[line("R-1", "CREDITED", "0.10")],
+    )
+    path = tmp_path / "D1.xlsx"
+    path.write_bytes(build_statement(statement))
+    summary, lines, _ = read_statement_totals(path)
+    assert (summary, lines) == (Decimal("9.99"), Decimal("0.10"))
+
+
+@pytest.mark.slow
+def test_cli_fails_when_a_written_statement_does_not_add_up(tmp_path, monkeypatch, capsys):
+    import assets.statement_files
+
+    shutil.copytree(FIXTURES / "example", tmp_path / "example")
+    monkeypatch.chdir(tmp_path / "example")
+    real_build = assets.statement_files.build_statement
+    monkeypatch.setattr(
+        assets.statement_files, "build_statement", lambda s: real_build(dataclasses.replace(s, credit_total=s.credit_total + 1))
+    )
+    assert main(["run", "2026-Q2", "--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 1
+    err = capsys.readouterr().err
+    assert "rma-recon: error: check statement_totals_match on credit_statements: EUROPA-1: Summary 1.00" in err
