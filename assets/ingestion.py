@@ -27,7 +27,7 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
     )
     def ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
         if not settings.data_path.is_dir():
-            raise dg.Failure(description=f"data directory {settings.data_dir!r} does not exist")
+            raise dg.Failure(description=f"data directory {str(settings.data_path)!r} does not exist")
         with duckdb.get_connection() as con:
             report = stage_source(con, settings.data_path, source)
             quarantine_preview = markdown_table(

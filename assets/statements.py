@@ -56,14 +56,14 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
             [str(quarter)],
         )
-    paths = write_statement_files(Path(settings.statements_dir), quarter, files)
-    context.log.info(f"{len(paths)} statement(s) for {quarter} written to {Path(settings.statements_dir) / str(quarter)}: {status}")
+    paths = write_statement_files(settings.statements_path, quarter, files)
+    context.log.info(f"{len(paths)} statement(s) for {quarter} written to {settings.statements_path / str(quarter)}: {status}")
     return dg.MaterializeResult(
         metadata={
             "quarter": str(quarter),
             "status": status,
             "statement_count": len(paths),
-            "directory": dg.MetadataValue.path(str(Path(settings.statements_dir) / str(quarter))),
+            "directory": dg.MetadataValue.path(str(settings.statements_path / str(quarter))),
             "files": dg.MetadataValue.json({f.file_name: f.sha256 for f in files}),
             "preview": dg.MetadataValue.md(f"**{status}** statements for {quarter}\n\n{totals}"),
         }

@@ -53,7 +53,7 @@ def statement_totals_match(
             "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
             [str(quarter)],
         ).fetchall()
-    folder = Path(settings.statements_dir) / str(quarter)
+    folder = settings.statements_path / str(quarter)
     problems = []
     for distributor_id, credit_total in credits:
         path = folder / statement_file_name(distributor_id)

@@ -9,13 +9,9 @@ from assets.reconciliation import reconcile
 from assets.statements import credit_statements
 from checks import ASSET_CHECKS
 from pipelines.jobs import quarterly_reconciliation
-from pipelines.resources import (
-    DEFAULT_DATA_DIR,
-    DEFAULT_STATEMENTS_DIR,
-    DEFAULT_WAREHOUSE,
-    RunSettings,
-    warehouse_resource,
-)
+from pipelines.schedules import quarter_close, weekly_draft
+from pipelines.sensors import inbound_files
+from pipelines.resources import DEFAULT_WAREHOUSE, RunSettings, warehouse_resource
 
 ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements]
 
@@ -30,12 +26,7 @@ def build_resources(
     """Resources for the UI (from RMA_* environment variables) or for one CLI run."""
     return {
         "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
-        "settings": RunSettings(
-            data_dir=data_dir or os.environ.get("RMA_DATA_DIR", DEFAULT_DATA_DIR),
-            statements_dir=statements_dir or os.environ.get("RMA_STATEMENTS_DIR", DEFAULT_STATEMENTS_DIR),
-            as_of=as_of,
-            close=close,
-        ),
+        "settings": RunSettings(data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close),
     }
 
 
@@ -43,6 +34,8 @@ defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=ASSET_CHECKS,
     jobs=[quarterly_reconciliation],
+    schedules=[weekly_draft, quarter_close],
+    sensors=[inbound_files],
     resources=build_resources(),
     # DuckDB has one writer per file: steps run one after another in one process.
     executor=dg.in_process_executor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -22,8 +23,10 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 class RunSettings(dg.ConfigurableResource):
     """Where the inputs and statements live, and what the run is asked to do."""
 
-    data_dir: str = DEFAULT_DATA_DIR
-    statements_dir: str = DEFAULT_STATEMENTS_DIR
+    # Blank folders fall back to the environment, so launchpad config (close, as_of) that replaces
+    # this resource's config in the UI keeps the folders the deployment set.
+    data_dir: str = Field(default="", description="input folder; blank = $RMA_DATA_DIR or data")
+    statements_dir: str = Field(default="", description="output folder; blank = $RMA_STATEMENTS_DIR or data/statements")
     as_of: str = Field(default="", description="YYYY-MM-DD inside the quarter; blank = its last day")
     close: bool = Field(default=False, description="Close the quarter: freeze outcomes and FINAL statements")
     home_country: str = Field(default="US", description="Vendor's home country; other ship-to countries are CIP")
@@ -33,7 +36,11 @@ class RunSettings(dg.ConfigurableResource):
 
     @property
     def data_path(self) -> Path:
-        return Path(self.data_dir)
+        return Path(self.data_dir or os.environ.get("RMA_DATA_DIR", DEFAULT_DATA_DIR))
+
+    @property
+    def statements_path(self) -> Path:
+        return Path(self.statements_dir or os.environ.get("RMA_STATEMENTS_DIR", DEFAULT_STATEMENTS_DIR))
 
 
 def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> DuckDBResource:
