@@ -33,7 +33,7 @@ _LINE_COLUMNS = """rma_number, fulfilled_on, reason, defective_serial, replaceme
 
 
 def load_statements(
-    con: duckdb.DuckDBPyConnection, quarter: Quarter, as_of: dt.date, final: bool
+    con: duckdb.DuckDBPyConnection, quarter: Quarter, as_of: dt.date, final: bool, vendor: str = "Vendor"
 ) -> list[Statement]:
     """One statement per distributor with claims in scope, from the quarter's public tables."""
     credits = con.execute(
@@ -63,6 +63,7 @@ def load_statements(
             credited=lines.get((distributor_id, "credited"), []),
             held=lines.get((distributor_id, "held"), []),
             rejected=lines.get((distributor_id, "rejected"), []),
+            vendor=vendor,
         )
         for distributor_id, name, currency, credit_total in credits
     ]

@@ -44,7 +44,7 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                     description=f"{quarter} was last reconciled as of {stored_as_of}, not {params.as_of}: "
                     "materialize the reconcile assets for this run first"
                 )
-            files = render_statements(load_statements(con, quarter, params.as_of, final=settings.close))
+            files = render_statements(load_statements(con, quarter, params.as_of, final=settings.close, vendor=settings.vendor))
             if settings.close:
                 freeze_statements(con, quarter, files)
                 status = "FINAL (quarter closed by this run)"

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import xlsxwriter
 
-from assets.rules import RULE_BY_REASON
+from assets.rules import CLAIM_RULES, RULE_BY_REASON
 
 SHEETS = ("Summary", "Credited", "Held", "Rejected")
 
@@ -58,6 +58,7 @@ class Statement:
     credited: list[ClaimLine] = field(default_factory=list)
     held: list[ClaimLine] = field(default_factory=list)
     rejected: list[ClaimLine] = field(default_factory=list)
+    vendor: str = "Vendor"
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -77,29 +78,81 @@ def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+LINE_COLUMNS = {
+    "Credited": [
+        ("RMA number", 14), ("Fulfilled on", 12), ("Defective serial", 18), ("Replacement serial", 20),
+        ("Replacement SKU", 16), ("Claimed amount", 15), ("Credit amount", 15), ("Variance", 12),
+        ("Due quarter", 12), ("Late", 6), ("Source file", 48), ("Source line", 11),
+    ],
+    "Held": [
+        ("RMA number", 14), ("Fulfilled on", 12), ("Reason", 22), ("Explanation", 50),
+        ("Defective serial", 18), ("Replacement serial", 20), ("Claimed amount", 15),
+        ("Source file", 48), ("Source line", 11),
+    ],
+}
+LINE_COLUMNS["Rejected"] = LINE_COLUMNS["Held"]
+
+
+def _line_values(sheet_name: str, line: ClaimLine, money, date) -> list[tuple[object, object]]:
+    if sheet_name == "Credited":
+        return [
+            (line.rma_number, None), (line.fulfilled_on, date), (line.defective_serial, None),
+            (line.replacement_serial, None), (line.replacement_sku, None),
+            (line.claimed_amount, money), (line.credit_amount, money), (line.amount_variance, money),
+            (line.due_quarter, None), ("yes" if line.late else "no", None),
+            (line.source_file, None), (line.source_line, None),
+        ]
+    return [
+        (line.rma_number, None), (line.fulfilled_on, date), (line.reason, None),
+        (RULE_BY_REASON[line.reason].meaning, None), (line.defective_serial, None),
+        (line.replacement_serial, None), (line.claimed_amount, money),
+        (line.source_file, None), (line.source_line, None),
+    ]
+
+
+def _printable(sheet, statement: Statement, landscape: bool) -> None:
+    if landscape:
+        sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)  # all columns on one page width
+    sheet.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+    status = "FINAL" if statement.final else "DRAFT"
+    sheet.set_header(f"&L{_header_text(statement.vendor)}&C{_header_text(statement.distributor_id)} {statement.quarter}&R{status}")
+    sheet.set_footer("&LCredit statement&RPage &P of &N")
+
+
+def _header_text(text: str) -> str:
+    return text.replace("&", "&&")[:60]  # '&' starts a control code in Excel headers
+
+
 def build_statement(statement: Statement) -> bytes:
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-    created = dt.datetime.combine(statement.statement_date, dt.time(0))
     workbook.set_properties(
         {
             "title": f"Credit statement {statement.quarter} {statement.distributor_id}",
-            "created": created,
+            "author": statement.vendor,
+            "created": dt.datetime.combine(statement.statement_date, dt.time(0)),
         }
     )
     bold = workbook.add_format({"bold": True})
-    title = workbook.add_format({"bold": True, "font_size": 14})
-    draft = workbook.add_format({"bold": True, "font_size": 14, "font_color": "#C00000"})
+    heading = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True, "valign": "top"})
+    title = workbook.add_format({"bold": True, "font_size": 16})
+    final_mark = workbook.add_format({"bold": True, "font_size": 16, "font_color": "#006100"})
+    draft_mark = workbook.add_format({"bold": True, "font_size": 16, "font_color": "#C00000"})
     money = workbook.add_format({"num_format": "#,##0.00"})
-    bold_money = workbook.add_format({"num_format": "#,##0.00", "bold": True})
-    date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    bold_money = workbook.add_format({"num_format": "#,##0.00", "bold": True, "top": 1})
+    date = workbook.add_format({"num_format": "yyyy-mm-dd", "align": "left"})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
 
     summary = workbook.add_worksheet("Summary")
-    summary.set_column(0, 0, 22)
-    summary.set_column(1, 1, 34)
+    summary.set_column(0, 0, 24)
+    summary.set_column(1, 1, 40)
+    summary.set_column(2, 2, 60)
     summary.write_string(0, 0, "Credit statement", title)
-    summary.write_string(0, 1, "FINAL" if statement.final else "DRAFT", title if statement.final else draft)
+    summary.write_string(0, 1, "FINAL" if statement.final else "DRAFT", final_mark if statement.final else draft_mark)
     rows: list[tuple[str, object, object]] = [
+        ("Vendor", statement.vendor, None),
         ("Distributor", statement.distributor_id, None),
         ("Distributor name", statement.distributor_name or "", None),
         ("Quarter", statement.quarter, None),
@@ -115,45 +168,33 @@ def build_statement(statement: Statement) -> bytes:
     for row, (label, value, cell_format) in enumerate(rows, start=2):
         summary.write_string(row, 0, label, bold)
         _write(summary, row, 1, value, cell_format)
+    row = len(rows) + 3
     if not statement.final:
-        summary.write_string(len(rows) + 3, 0, "DRAFT: figures may change until the quarter is closed.", draft)
+        summary.write_string(row, 0, "DRAFT: figures may change until the quarter is closed.", draft_mark)
+        row += 2
+    summary.write_string(row, 0, "Reason codes", bold)
+    row += 1
+    for column, text in enumerate(("Reason", "Outcome", "Meaning")):
+        summary.write_string(row, column, text, heading)
+    for rule in CLAIM_RULES:
+        row += 1
+        summary.write_string(row, 0, rule.reason)
+        summary.write_string(row, 1, rule.outcome)
+        summary.write_string(row, 2, rule.meaning, wrap)
+    _printable(summary, statement, landscape=False)
 
-    line_columns = {
-        "Credited": [
-            ("RMA number", 14), ("Fulfilled on", 12), ("Defective serial", 18), ("Replacement serial", 20),
-            ("Replacement SKU", 16), ("Claimed amount", 15), ("Credit amount", 15), ("Variance", 12),
-            ("Due quarter", 12), ("Late", 6), ("Source file", 48), ("Source line", 11),
-        ],
-        "Held": [
-            ("RMA number", 14), ("Fulfilled on", 12), ("Reason", 22), ("Explanation", 50),
-            ("Defective serial", 18), ("Replacement serial", 20), ("Claimed amount", 15),
-            ("Source file", 48), ("Source line", 11),
-        ],
-    }
-    line_columns["Rejected"] = line_columns["Held"]
     for sheet_name, lines in (("Credited", statement.credited), ("Held", statement.held), ("Rejected", statement.rejected)):
         sheet = workbook.add_worksheet(sheet_name)
-        for column, (heading, width) in enumerate(line_columns[sheet_name]):
-            sheet.write_string(0, column, heading, bold)
+        columns = LINE_COLUMNS[sheet_name]
+        for column, (text, width) in enumerate(columns):
+            sheet.write_string(0, column, text, heading)
             sheet.set_column(column, column, width)
         sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(lines), 1), len(columns) - 1)
+        sheet.repeat_rows(0)
+        _printable(sheet, statement, landscape=True)
         for row, line in enumerate(lines, start=1):
-            if sheet_name == "Credited":
-                values = [
-                    (line.rma_number, None), (line.fulfilled_on, date), (line.defective_serial, None),
-                    (line.replacement_serial, None), (line.replacement_sku, None),
-                    (line.claimed_amount, money), (line.credit_amount, money), (line.amount_variance, money),
-                    (line.due_quarter, None), ("yes" if line.late else "no", None),
-                    (line.source_file, None), (line.source_line, None),
-                ]
-            else:
-                values = [
-                    (line.rma_number, None), (line.fulfilled_on, date), (line.reason, None),
-                    (RULE_BY_REASON[line.reason].meaning, None), (line.defective_serial, None),
-                    (line.replacement_serial, None), (line.claimed_amount, money),
-                    (line.source_file, None), (line.source_line, None),
-                ]
-            for column, (value, cell_format) in enumerate(values):
+            for column, (value, cell_format) in enumerate(_line_values(sheet_name, line, money, date)):
                 _write(sheet, row, column, value, cell_format)
     workbook.close()
     return buffer.getvalue()

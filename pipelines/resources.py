@@ -29,6 +29,7 @@ class RunSettings(dg.ConfigurableResource):
     statements_dir: str = Field(default="", description="output folder; blank = $RMA_STATEMENTS_DIR or data/statements")
     as_of: str = Field(default="", description="YYYY-MM-DD inside the quarter; blank = its last day")
     close: bool = Field(default=False, description="Close the quarter: freeze outcomes and FINAL statements")
+    vendor_name: str = Field(default="", description="name on the statements; blank = $RMA_VENDOR_NAME or 'Vendor'")
     home_country: str = Field(default="US", description="Vendor's home country; other ship-to countries are CIP")
 
     def as_of_for(self, quarter: Quarter) -> dt.date:
@@ -37,6 +38,10 @@ class RunSettings(dg.ConfigurableResource):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir or os.environ.get("RMA_DATA_DIR", DEFAULT_DATA_DIR))
+
+    @property
+    def vendor(self) -> str:
+        return self.vendor_name or os.environ.get("RMA_VENDOR_NAME", "Vendor")
 
     @property
     def statements_path(self) -> Path:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from assets.rules import CLAIM_RULES
 from assets.workbook import ClaimLine, Statement, build_statement, statement_file_name
 
 
@@ -83,3 +84,22 @@ def test_file_name_keeps_plain_ids():
     assert statement_file_name("NORTHSTAR") == "NORTHSTAR.xlsx"
     assert statement_file_name("EUROPA-1") == "EUROPA-1.xlsx"
     assert statement_file_name("a/b") != statement_file_name("a_b")
+
+
+def test_summary_header_block_and_reason_legend():
+    rows = list(load(build_statement(statement(vendor="Acme & Co")))["Summary"].iter_rows(values_only=True))
+    labels = {row[0]: row[1] for row in rows if row[0]}
+    assert labels["Vendor"] == "Acme & Co" and labels["Distributor"] == "D1" and labels["Currency"] == "USD"
+    assert labels["Statement date"] == dt.datetime(2026, 6, 30)
+    legend = {row[0]: (row[1], row[2]) for row in rows if row[0] in {rule.reason for rule in CLAIM_RULES}}
+    assert len(legend) == 14 and legend["NO_PRICE"][0] == "held"
+
+
+def test_line_sheets_have_filters_frozen_headers_and_print_setup():
+    workbook = load(build_statement(statement()))
+    for name in ("Credited", "Held", "Rejected"):
+        sheet = workbook[name]
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
+        assert sheet.page_setup.orientation == "landscape" and sheet.print_title_rows == "$1:$1"
+        assert sheet.column_dimensions["A"].width > 10
