@@ -83,7 +83,9 @@ def _failure_reason(result) -> str:
                 error = error.cause
             lines = [line.strip() for line in error.message.strip().splitlines() if line.strip()]
             if lines:
-                return lines[-1].removeprefix("dagster._core.definitions.events.Failure: ")
+                # A Failure carries its description last; any other error says what it is first.
+                line = lines[-1] if error.cls_name == "Failure" else lines[0]
+                return line.removeprefix("dagster._core.definitions.events.Failure: ")
     return "the run failed (see the Dagster logs)"
 
 
