@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   rma-recon run 2026-Q3                         draft run of 2026-Q3 on data/
   rma-recon run 2026-Q2 --close                 close 2026-Q2: FINAL statements, frozen books
   rma-recon run 2026-Q3 --as-of 2026-08-31      draft as of a day inside the quarter
+  rma-recon status                              quarters so far: draft or closed, totals
   rma-recon generate --out /tmp/sample --cases 500 --distributors 4
 """
 
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)")
     run.add_argument("--lock-timeout", type=float, default=600, metavar="SECONDS",
                      help="wait this long for another run on the same warehouse (default: 600)")
+
+    status = commands.add_parser(
+        "status",
+        help="list the quarters in the warehouse: draft or closed, as-of day and totals",
+        description="List every quarter run so far, with its state, as-of day, claims and credit totals.",
+    )
+    status.add_argument("--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)")
 
     generate = commands.add_parser(
         "generate",
@@ -201,11 +209,45 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def status_text(warehouse: Path) -> str:
+    import duckdb
+
+    if not warehouse.exists():
+        raise UserError(f"no warehouse at {str(warehouse)!r} yet: run a quarter first")
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:
+        raise UserError(f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}") from None
+    with con:
+        rows = con.execute(
+            """SELECT r.quarter, r.state, r.as_of, count(c.distributor_id), coalesce(sum(c.credited_count), 0),
+                coalesce(sum(c.held_count), 0), coalesce(sum(c.rejected_count), 0)
+            FROM quarter_runs r LEFT JOIN distributor_credits c USING (quarter)
+            GROUP BY ALL ORDER BY r.quarter"""
+        ).fetchall()
+        totals = dict(
+            ((quarter, currency), total)
+            for quarter, currency, total in con.execute(
+                "SELECT quarter, currency, sum(credit_total) FROM distributor_credits GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+        )
+    if not rows:
+        return "no quarter has been run yet"
+    lines = [f"{'quarter':<8} {'state':<7} {'as of':<10} {'distr.':>6} {'credited':>8} {'held':>6} {'rejected':>8}  credit totals"]
+    for quarter, state, as_of, distributors, credited, held, rejected in rows:
+        money = ", ".join(f"{currency} {total:,.2f}" for (q, currency), total in totals.items() if q == quarter) or "-"
+        lines.append(f"{quarter:<8} {state:<7} {as_of!s:<10} {distributors:>6} {credited:>8} {held:>6} {rejected:>8}  {money}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
             return run_quarter(args)
+        if args.command == "status":
+            print(status_text(Path(args.warehouse)))
+            return 0
         from pipelines.generate import generate_data
 
         counts = generate_data(Path(args.out), seed=args.seed, cases=args.cases, distributors=args.distributors,

@@ -85,3 +85,19 @@ def test_draft_rerun_replaces_only_its_quarter(example):
         assert con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall() == q2
         assert con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = '2026-Q3'").fetchone()[0] == "draft"
         assert con.execute("SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q3' AND fulfilled_on > '2026-07-15'").fetchone() == (0,)
+
+
+@pytest.mark.slow
+def test_status_lists_quarters_with_state_and_totals(example, capsys):
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+    assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *COMMON]) == 0
+    capsys.readouterr()
+    assert main(["status", "--warehouse", "wh.duckdb"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:3] == ["2026-Q2", "closed", "2026-06-30"] and "USD 169.99" in lines[1]
+    assert lines[2].split()[:3] == ["2026-Q3", "draft", "2026-08-31"] and "USD 289.99" in lines[2]
+
+
+def test_status_without_a_warehouse(tmp_path, capsys):
+    assert main(["status", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
+    assert "run a quarter first" in capsys.readouterr().err
