@@ -199,6 +199,12 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
         [q],
     ).fetchone()
     quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    has_log = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'delivery_log'").fetchone()[0]
+    deliveries = (
+        con.execute("SELECT status, count(*) FROM delivery_log WHERE quarter = ? GROUP BY status ORDER BY status", [q]).fetchall()
+        if has_log
+        else []
+    )
     lines += [
         "",
         f"Held claims: {held}   Rejected claims: {rejected}",
@@ -206,6 +212,8 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
         f"Quarantined input rows: {quarantined}",
         f"Statements: {statements_dir / q}",
     ]
+    if deliveries:
+        lines.append("Delivery: " + ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in deliveries))
     return "\n".join(lines)
 
 

@@ -6,14 +6,14 @@ import dagster as dg
 
 from assets.ingestion import INGEST_ASSETS
 from assets.reconciliation import reconcile
-from assets.statements import credit_statements
+from assets.statements import credit_statements, statement_delivery
 from checks import ASSET_CHECKS
 from pipelines.jobs import quarterly_reconciliation
+from pipelines.resources import DEFAULT_WAREHOUSE, RunSettings, StatementDelivery, warehouse_resource
 from pipelines.schedules import quarter_close, weekly_draft
 from pipelines.sensors import inbound_files
-from pipelines.resources import DEFAULT_WAREHOUSE, RunSettings, warehouse_resource
 
-ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements]
+ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements, statement_delivery]
 
 
 def build_resources(
@@ -22,11 +22,13 @@ def build_resources(
     statements_dir: str | None = None,
     as_of: str = "",
     close: bool = False,
+    delivery: StatementDelivery | None = None,
 ) -> dict[str, object]:
     """Resources for the UI (from RMA_* environment variables) or for one CLI run."""
     return {
         "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
         "settings": RunSettings(data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close),
+        "delivery": delivery or StatementDelivery(),
     }
 
 

@@ -1,0 +1,140 @@
+"""Deliver FINAL statements to distributors: by SMTP, or as .eml files in an outbox folder.
+
+A delivery log in the warehouse records every attempt, so a closed quarter's statement is sent
+once; a failed send stays pending and is tried again on the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import duckdb
+
+from assets.statement_files import StatementFile
+from assets.warehouse import in_transaction
+
+DELIVERY_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS delivery_log (
+    quarter VARCHAR, distributor_id VARCHAR, file_name VARCHAR, sha256 VARCHAR, recipient VARCHAR,
+    status VARCHAR, attempts INTEGER, last_attempt_at TIMESTAMP, detail VARCHAR,
+    PRIMARY KEY (quarter, distributor_id, sha256)
+)
+"""
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass(frozen=True)
+class Transport:
+    """Where messages go: an outbox folder (the default, no server needed) or an SMTP server."""
+
+    mode: str = "outbox"  # outbox | smtp
+    outbox_dir: Path = Path("data/outbox")
+    host: str = "localhost"
+    port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password: str | None = None
+    timeout_seconds: float = 30.0
+
+    def send(self, message: EmailMessage, quarter: str, file_name: str) -> str:
+        if self.mode == "outbox":
+            folder = self.outbox_dir / quarter
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{Path(file_name).stem}.eml"
+            partial = folder / f".{path.name}.partial"
+            partial.write_bytes(bytes(message))
+            os.replace(partial, path)
+            return f"written to {path}"
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
+            smtp.ehlo()
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+        return f"sent via {self.host}:{self.port}"
+
+
+def build_message(statement: StatementFile, quarter: str, recipient: str, sender: str, vendor: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = f"{vendor}: credit statement {quarter} for {statement.distributor_id}"
+    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(
+        f"Hello,\n\nattached is your FINAL credit statement for {quarter} "
+        f"(distributor {statement.distributor_id}).\nThe Summary sheet holds the credit total; the Credited, "
+        f"Held and Rejected sheets list every claim with its reason.\n\n{vendor} finance\n"
+    )
+    message.add_attachment(statement.content, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=statement.file_name)
+    return message
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    distributor_id: str
+    recipient: str | None
+    status: str  # sent | failed | already_sent | no_email
+    detail: str
+
+
+def deliver_statements(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    files: list[StatementFile],
+    transport: Transport,
+    sender: str,
+    vendor: str,
+) -> list[DeliveryResult]:
+    """Send each statement not yet sent to its distributor's email; log every attempt."""
+    con.execute(DELIVERY_LOG_DDL)
+    emails = dict(con.execute("SELECT distributor_id, email FROM stg_distributors").fetchall())
+    sent = {
+        (row[0], row[1])
+        for row in con.execute(
+            "SELECT distributor_id, sha256 FROM delivery_log WHERE quarter = ? AND status = 'sent'", [quarter]
+        ).fetchall()
+    }
+    results = []
+    for statement in files:
+        recipient = emails.get(statement.distributor_id)
+        if (statement.distributor_id, statement.sha256) in sent:
+            results.append(DeliveryResult(statement.distributor_id, recipient, "already_sent", "sent in an earlier run"))
+            continue
+        if not recipient:
+            results.append(DeliveryResult(statement.distributor_id, None, "no_email", "no email in distributors.csv"))
+        else:
+            try:
+                message = build_message(statement, quarter, recipient, sender, vendor)
+                detail = transport.send(message, quarter, statement.file_name)
+                results.append(DeliveryResult(statement.distributor_id, recipient, "sent", detail))
+            except (OSError, smtplib.SMTPException, ValueError) as error:
+                results.append(DeliveryResult(statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"))
+        result = results[-1]
+        in_transaction(
+            con,
+            [
+                (
+                    """INSERT INTO delivery_log VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+                    ON CONFLICT (quarter, distributor_id, sha256) DO UPDATE SET
+                        status = excluded.status, recipient = excluded.recipient,
+                        attempts = delivery_log.attempts + 1,
+                        last_attempt_at = excluded.last_attempt_at, detail = excluded.detail""",
+                    [
+                        quarter, statement.distributor_id, statement.file_name, statement.sha256, result.recipient,
+                        result.status, dt.datetime.now(dt.UTC).replace(tzinfo=None), result.detail,
+                    ],
+                )
+            ],
+            name="delivery",
+        )
+    return results

@@ -1,0 +1,110 @@
+"""Statement delivery: .eml outbox by default, a real SMTP server on loopback, sent once, retried."""
+
+import email
+import email.policy
+import shutil
+import socket
+from pathlib import Path
+
+import duckdb
+import pytest
+from aiosmtpd.controller import Controller
+
+from assets.delivery import Transport, deliver_statements
+from assets.statement_files import StatementFile
+from pipelines.cli import main
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+STATEMENT = StatementFile("NORTHSTAR.xlsx", "NORTHSTAR", b"PK-not-really-a-workbook")
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def con():
+    with duckdb.connect() as connection:
+        connection.execute("CREATE TABLE stg_distributors AS SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email")
+        yield connection
+
+
+def attachment(message) -> bytes:
+    [part] = [p for p in message.iter_attachments()]
+    assert part.get_filename() == "NORTHSTAR.xlsx"
+    return part.get_payload(decode=True)
+
+
+def test_outbox_writes_an_eml_with_the_statement(con, tmp_path):
+    transport = Transport(mode="outbox", outbox_dir=tmp_path)
+    [result] = deliver_statements(con, "2026-Q2", [STATEMENT], transport, "credits@v.example", "Vendor")
+    assert result.status == "sent"
+    message = email.message_from_bytes((tmp_path / "2026-Q2/NORTHSTAR.eml").read_bytes(), policy=email.policy.default)
+    assert message["To"] == "ap@northstar.example" and "2026-Q2" in message["Subject"]
+    assert attachment(message) == STATEMENT.content
+
+
+def test_smtp_sends_once(con, smtp_server):
+    controller, inbox = smtp_server
+    transport = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
+    assert [r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")] == ["sent"]
+    assert [r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")] == ["already_sent"]
+    [(recipients, message)] = inbox.messages
+    assert recipients == ["ap@northstar.example"] and attachment(message) == STATEMENT.content
+
+
+def test_failed_send_is_retried_on_the_next_run(con, smtp_server):
+    controller, inbox = smtp_server
+    down = Transport(mode="smtp", host="127.0.0.1", port=free_port(), starttls=False, timeout_seconds=2)
+    [failed] = deliver_statements(con, "2026-Q2", [STATEMENT], down, "c@v.example", "V")
+    assert failed.status == "failed" and "Connection" in failed.detail
+    up = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
+    [sent] = deliver_statements(con, "2026-Q2", [STATEMENT], up, "c@v.example", "V")
+    assert sent.status == "sent" and len(inbox.messages) == 1
+    assert con.execute("SELECT status, attempts FROM delivery_log").fetchall() == [("sent", 2)]
+
+
+def test_distributor_without_email_is_logged_not_sent(con, tmp_path):
+    con.execute("UPDATE stg_distributors SET email = NULL")
+    [result] = deliver_statements(con, "2026-Q2", [STATEMENT], Transport(outbox_dir=tmp_path), "c@v.example", "V")
+    assert result.status == "no_email" and not (tmp_path / "2026-Q2").exists()
+
+
+@pytest.mark.slow
+def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(tmp_path, smtp_server, monkeypatch):
+    controller, inbox = smtp_server
+    shutil.copytree(FIXTURES / "example", tmp_path / "example")
+    monkeypatch.chdir(tmp_path / "example")
+    monkeypatch.setenv("RMA_DELIVERY_MODE", "smtp")
+    monkeypatch.setenv("RMA_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RMA_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("RMA_SMTP_STARTTLS", "false")
+    common = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+    assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *common]) == 0
+    assert inbox.messages == []
+    assert main(["run", "2026-Q2", "--close", *common]) == 0
+    assert main(["run", "2026-Q2", *common]) == 0
+    received = {recipients[0]: attachment_bytes for recipients, attachment_bytes in
+                ((r, [p for p in m.iter_attachments()][0].get_payload(decode=True)) for r, m in inbox.messages)}
+    assert sorted(received) == ["ap@northstar.example", "billing@europa1.example"]
+    assert received["ap@northstar.example"] == (tmp_path / "example/out/2026-Q2/NORTHSTAR.xlsx").read_bytes()
