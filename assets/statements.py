@@ -1,6 +1,6 @@
 """Statements asset: one XLSX per distributor per quarter; closing the quarter freezes them."""
 
-
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.closing import is_closed, quarter_state
 from assets.delivery import deliver_statements
+from assets.finance_summary import build_finance_summary
 from assets.metadata import markdown_table
 from assets.reconciliation import run_parameters
 from assets.statement_files import (
@@ -101,4 +102,32 @@ def statement_delivery(
     )
     return dg.MaterializeResult(
         metadata={"quarter": str(quarter), **counts, "deliveries": dg.MetadataValue.md(table)}
+    )
+
+
+@dg.asset(
+    group_name="statements",
+    kinds={"excel", "duckdb"},
+    deps=["claim_outcomes", "distributor_credits", "sla_status"],
+    partitions_def=quarterly_partitions,
+    pool=WAREHOUSE_POOL,
+)
+def finance_summary(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
+    """The quarter's finance summary workbook `<statements dir>/finance/<quarter>-summary.xlsx`:
+    totals, holds and accrued liability per distributor (with a chart), holds and rejections by
+    reason, late credits, SLA rows."""
+    quarter = Quarter.from_partition_key(context.partition_key)
+    with duckdb.get_connection() as con:
+        state, as_of = quarter_state(con, quarter)
+        if as_of is None:
+            raise dg.Failure(description=f"{quarter} has not been reconciled yet")
+        content = build_finance_summary(con, quarter, final=state == "closed", as_of=as_of)
+    folder = settings.statements_path / "finance"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{quarter}-summary.xlsx"
+    partial = folder / f".{path.name}.partial"
+    partial.write_bytes(content)
+    os.replace(partial, path)
+    return dg.MaterializeResult(
+        metadata={"quarter": str(quarter), "path": dg.MetadataValue.path(str(path)), "bytes": len(content)}
     )

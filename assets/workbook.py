@@ -167,7 +167,7 @@ def build_statement(statement: Statement) -> bytes:
     ]
     for row, (label, value, cell_format) in enumerate(rows, start=2):
         summary.write_string(row, 0, label, bold)
-        _write(summary, row, 1, value, cell_format)
+        write_cell(summary, row, 1, value, cell_format)
     row = len(rows) + 3
     if not statement.final:
         summary.write_string(row, 0, "DRAFT: figures may change until the quarter is closed.", draft_mark)
@@ -195,12 +195,12 @@ def build_statement(statement: Statement) -> bytes:
         _printable(sheet, statement, landscape=True)
         for row, line in enumerate(lines, start=1):
             for column, (value, cell_format) in enumerate(_line_values(sheet_name, line, money, date)):
-                _write(sheet, row, column, value, cell_format)
+                write_cell(sheet, row, column, value, cell_format)
     workbook.close()
     return buffer.getvalue()
 
 
-def _write(sheet, row: int, column: int, value: object, cell_format) -> None:
+def write_cell(sheet, row: int, column: int, value: object, cell_format) -> None:
     """Write by Python type; text always as a string cell, never a formula."""
     if value is None:
         return
@@ -210,6 +210,8 @@ def _write(sheet, row: int, column: int, value: object, cell_format) -> None:
         sheet.write_string(row, column, "yes" if value else "no", cell_format)
     elif isinstance(value, int):
         sheet.write_number(row, column, value, cell_format)
+    elif isinstance(value, dt.datetime):
+        sheet.write_datetime(row, column, value, cell_format)
     elif isinstance(value, dt.date):
         sheet.write_datetime(row, column, dt.datetime.combine(value, dt.time(0)), cell_format)
     else:

@@ -6,14 +6,14 @@ import dagster as dg
 
 from assets.ingestion import INGEST_ASSETS
 from assets.reconciliation import reconcile
-from assets.statements import credit_statements, statement_delivery
+from assets.statements import credit_statements, finance_summary, statement_delivery
 from checks import ASSET_CHECKS
 from pipelines.jobs import quarterly_reconciliation
 from pipelines.resources import DEFAULT_WAREHOUSE, RunSettings, StatementDelivery, warehouse_resource
 from pipelines.schedules import quarter_close, weekly_draft
 from pipelines.sensors import inbound_files
 
-ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements, statement_delivery]
+ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements, finance_summary, statement_delivery]
 
 
 def build_resources(

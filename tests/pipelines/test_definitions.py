@@ -16,7 +16,7 @@ def test_asset_graph_grouped_by_stage():
         "distributors": "ingest", "price_list": "ingest", "rma_cases": "ingest", "receiving_logs": "ingest",
         "fulfillment_reports": "ingest", "claim_outcomes": "reconcile", "sla_status": "reconcile",
         "exceptions": "reconcile", "distributor_credits": "reconcile", "credit_statements": "statements",
-        "statement_delivery": "statements",
+        "statement_delivery": "statements", "finance_summary": "statements",
     }
     assert all(spec.description for spec in defs.resolve_all_asset_specs())
 

@@ -1,0 +1,119 @@
+"""The finance summary workbook of a quarter: one place for the close meeting.
+
+Sheets: Distributors (credits, holds, accrued liability, late credits) with a native Excel
+chart, Reasons (holds and rejections), Late credits, SLA. Built from the warehouse tables only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import duckdb
+import xlsxwriter
+
+from assets.workbook import WORKBOOK_OPTIONS, write_cell
+from pipelines.quarters import Quarter
+
+DISTRIBUTOR_SQL = """
+WITH held_prices AS (
+    SELECT o.distributor_id, p.unit_credit
+    FROM claim_outcomes o
+    JOIN stg_distributors d USING (distributor_id)
+    JOIN stg_price_list p ON p.sku = o.product_sku AND p.currency = d.currency
+        AND p.valid_from <= o.fulfilled_on AND (p.valid_to IS NULL OR o.fulfilled_on <= p.valid_to)
+    WHERE o.quarter = $quarter AND o.outcome = 'held'
+    QUALIFY row_number() OVER (
+        PARTITION BY o.source_file, o.source_line ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
+    ) = 1
+), late AS (
+    SELECT distributor_id, count(*) AS late_count, sum(credit_amount) AS late_total
+    FROM claim_outcomes WHERE quarter = $quarter AND late GROUP BY distributor_id
+)
+SELECT c.distributor_id, d.name, c.currency, c.credited_count, c.credit_total, c.held_count,
+    coalesce((SELECT sum(unit_credit) FROM held_prices h WHERE h.distributor_id = c.distributor_id), 0) AS accrued_liability,
+    c.rejected_count, coalesce(l.late_count, 0) AS late_count, coalesce(l.late_total, 0) AS late_total
+FROM distributor_credits c
+LEFT JOIN stg_distributors d USING (distributor_id)
+LEFT JOIN late l USING (distributor_id)
+WHERE c.quarter = $quarter
+ORDER BY c.distributor_id
+"""
+REASON_SQL = """
+SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
+FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited'
+GROUP BY outcome, reason ORDER BY outcome, claims DESC, reason
+"""
+LATE_SQL = """
+SELECT distributor_id, rma_number, fulfilled_on, due_quarter, credit_amount, currency, source_file, source_line
+FROM claim_outcomes WHERE quarter = $quarter AND late ORDER BY distributor_id, source_file, source_line
+"""
+SLA_SQL = """
+SELECT rma_number, status, clock_start, due_on, resolved_on, days_late, incoterm, ship_to_country
+FROM sla_status WHERE quarter = $quarter ORDER BY status, days_late DESC, rma_number
+"""
+
+
+def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, final: bool, as_of: dt.date) -> bytes:
+    params = {"quarter": str(quarter)}
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
+    workbook.set_properties({"title": f"Finance summary {quarter}", "created": dt.datetime.combine(as_of, dt.time(0))})
+    heading = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True})
+    title = workbook.add_format({"bold": True, "font_size": 14})
+    formats = {
+        "money": workbook.add_format({"num_format": "#,##0.00"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "timestamp": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+    }
+
+    def cell_format(header: str, value: object, money_columns: set[str]):
+        if header in money_columns:
+            return formats["money"]
+        if isinstance(value, dt.datetime):
+            return formats["timestamp"]
+        return formats["date"] if isinstance(value, dt.date) else None
+
+    def table(name: str, sql: str, money_columns: set[str], note: str) -> tuple[object, int]:
+        result = con.execute(sql, params)
+        headers = [column[0] for column in result.description]
+        rows = result.fetchall()
+        sheet = workbook.add_worksheet(name)
+        sheet.write_string(0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of})", title)
+        for column, text in enumerate(headers):
+            sheet.write_string(2, column, text.replace("_", " "), heading)
+            sheet.set_column(column, column, 16 if column else 20)
+        for row_index, row in enumerate(rows, start=3):
+            for column, (header, value) in enumerate(zip(headers, row)):
+                write_cell(sheet, row_index, column, value, cell_format(header, value, money_columns))
+        sheet.freeze_panes(3, 0)
+        sheet.autofilter(2, 0, max(len(rows), 1) + 2, len(headers) - 1)
+        return sheet, len(rows)
+
+    distributors, count = table(
+        "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor"
+    )
+    if count:
+        chart = workbook.add_chart({"type": "column"})
+        chart.add_series(
+            {
+                "name": "Credit total",
+                "categories": ["Distributors", 3, 0, count + 2, 0],
+                "values": ["Distributors", 3, 4, count + 2, 4],
+            }
+        )
+        chart.add_series(
+            {
+                "name": "Accrued liability (held)",
+                "categories": ["Distributors", 3, 0, count + 2, 0],
+                "values": ["Distributors", 3, 6, count + 2, 6],
+            }
+        )
+        chart.set_title({"name": f"Credits and accrued liability by distributor, {quarter} (each in its own currency)"})
+        chart.set_y_axis({"num_format": "#,##0"})
+        distributors.insert_chart(count + 5, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+    table("Reasons", REASON_SQL, {"claimed"}, "Holds and rejections by reason")
+    table("Late credits", LATE_SQL, {"credit_amount"}, "Credits that missed their due quarter")
+    table("SLA", SLA_SQL, set(), "Direct repair/replace SLA")
+    workbook.close()
+    return buffer.getvalue()
