@@ -12,30 +12,22 @@ import io
 import duckdb
 import xlsxwriter
 
+from assets.rules import ACCRUED_LIABILITY_SQL
 from assets.workbook import WORKBOOK_OPTIONS, write_cell
 from pipelines.quarters import Quarter
 
-DISTRIBUTOR_SQL = """
-WITH held_prices AS (
-    SELECT o.distributor_id, p.unit_credit
-    FROM claim_outcomes o
-    JOIN stg_distributors d USING (distributor_id)
-    JOIN stg_price_list p ON p.sku = o.product_sku AND p.currency = d.currency
-        AND p.valid_from <= o.fulfilled_on AND (p.valid_to IS NULL OR o.fulfilled_on <= p.valid_to)
-    WHERE o.quarter = $quarter AND o.outcome = 'held'
-    QUALIFY row_number() OVER (
-        PARTITION BY o.source_file, o.source_line ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
-    ) = 1
-), late AS (
+DISTRIBUTOR_SQL = f"""
+WITH held_value AS ({ACCRUED_LIABILITY_SQL}), late AS (
     SELECT distributor_id, count(*) AS late_count, sum(credit_amount) AS late_total
     FROM claim_outcomes WHERE quarter = $quarter AND late GROUP BY distributor_id
 )
 SELECT c.distributor_id, d.name, c.currency, c.credited_count, c.credit_total, c.held_count,
-    coalesce((SELECT sum(unit_credit) FROM held_prices h WHERE h.distributor_id = c.distributor_id), 0) AS accrued_liability,
+    coalesce(h.accrued_liability, 0) AS accrued_liability,
     c.rejected_count, coalesce(l.late_count, 0) AS late_count, coalesce(l.late_total, 0) AS late_total
 FROM distributor_credits c
 LEFT JOIN stg_distributors d USING (distributor_id)
 LEFT JOIN late l USING (distributor_id)
+LEFT JOIN held_value h USING (distributor_id)
 WHERE c.quarter = $quarter
 ORDER BY c.distributor_id
 """

@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.closing import RunRefused, check_run_allowed, is_closed
 from assets.metadata import markdown_table, table_metadata
-from assets.rules import RunParameters, reconcile_quarter
+from assets.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
 from pipelines.quarters import Quarter, QuarterError, quarterly_partitions
 from pipelines.resources import WAREHOUSE_POOL, RunSettings
 
@@ -55,7 +55,7 @@ _PREVIEWS = {
     "claim_outcomes": (
         "### Rejected and held claims by reason",
         """SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
-        FROM claim_outcomes WHERE quarter = ? AND outcome <> 'credited'
+        FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited'
         GROUP BY outcome, reason ORDER BY outcome, claims DESC, reason""",
     ),
     "sla_status": (
@@ -64,33 +64,20 @@ _PREVIEWS = {
             CASE WHEN status = 'at_risk' THEN CAST(due_on - (SELECT as_of FROM quarter_runs r WHERE r.quarter = s.quarter) AS INTEGER) END AS days_left,
             days_late, incoterm, ship_to_country
         FROM sla_status s
-        WHERE quarter = ? AND status IN ('breached', 'at_risk')
+        WHERE quarter = $quarter AND status IN ('breached', 'at_risk')
         ORDER BY status DESC, days_late DESC, due_on, rma_number""",
     ),
     "exceptions": (
         "### Exceptions",
-        "SELECT kind, source_file, source_line, rma_number, detail FROM exceptions WHERE quarter = ? ORDER BY source_file, source_line",
+        "SELECT kind, source_file, source_line, rma_number, detail FROM exceptions WHERE quarter = $quarter ORDER BY source_file, source_line",
     ),
     "distributor_credits": (
         "### Credits, holds and accrued liability by distributor",
-        # Accrued liability: what the held claims will cost once they clear, where a price exists.
-        """WITH held_prices AS (
-            SELECT o.distributor_id, p.unit_credit
-            FROM claim_outcomes o
-            JOIN stg_distributors d USING (distributor_id)
-            JOIN stg_price_list p ON p.sku = o.product_sku AND p.currency = d.currency
-                AND p.valid_from <= o.fulfilled_on AND (p.valid_to IS NULL OR o.fulfilled_on <= p.valid_to)
-            WHERE o.quarter = ? AND o.outcome = 'held'
-            QUALIFY row_number() OVER (
-                PARTITION BY o.source_file, o.source_line ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
-            ) = 1
-        ), held_value AS (
-            SELECT distributor_id, sum(unit_credit) AS accrued_liability FROM held_prices GROUP BY distributor_id
-        )
+        f"""WITH held_value AS ({ACCRUED_LIABILITY_SQL})
         SELECT c.distributor_id, c.currency, c.credited_count, c.credit_total, c.held_count,
             coalesce(h.accrued_liability, 0) AS accrued_liability, c.rejected_count
         FROM distributor_credits c LEFT JOIN held_value h USING (distributor_id)
-        WHERE c.quarter = ?
+        WHERE c.quarter = $quarter
         ORDER BY c.distributor_id""",
     ),
 }
@@ -125,7 +112,7 @@ def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setting
             (row_count,) = con.execute(f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]).fetchone()
             heading, sql = _PREVIEWS[table]
             preview = f"{quarter} ({'closed, frozen' if frozen else 'draft'}, as of {params.as_of})\n\n{heading}\n\n"
-            preview += markdown_table(con, sql, [quarter] * sql.count("?"))
+            preview += markdown_table(con, sql, {"quarter": quarter})
             yield dg.MaterializeResult(
                 asset_key=spec.key,
                 metadata={**table_metadata(con, table, row_count, preview), "quarter": quarter, "frozen": frozen},

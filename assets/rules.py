@@ -224,6 +224,23 @@ STEPS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# Accrued liability: what a quarter's held claims will cost once they clear, where a price
+# exists (the same price rule as claim_prices). One row per distributor; $quarter is the quarter.
+ACCRUED_LIABILITY_SQL = """
+WITH held_prices AS (
+    SELECT o.distributor_id, p.unit_credit
+    FROM claim_outcomes o
+    JOIN stg_distributors d USING (distributor_id)
+    JOIN stg_price_list p ON p.sku = o.product_sku AND p.currency = d.currency
+        AND p.valid_from <= o.fulfilled_on AND (p.valid_to IS NULL OR o.fulfilled_on <= p.valid_to)
+    WHERE o.quarter = $quarter AND o.outcome = 'held'
+    QUALIFY row_number() OVER (
+        PARTITION BY o.source_file, o.source_line ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
+    ) = 1
+)
+SELECT distributor_id, sum(unit_credit) AS accrued_liability FROM held_prices GROUP BY distributor_id
+"""
+
 OUTPUT_TABLES = {
     "claim_outcomes": "quarter_claim_outcomes",
     "sla_status": "quarter_sla_status",

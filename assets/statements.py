@@ -1,7 +1,6 @@
 """Statements asset: one XLSX per distributor per quarter; closing the quarter freezes them."""
 
 import os
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

@@ -1,3 +1,4 @@
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -5,17 +6,34 @@ import duckdb
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def example_dir(tmp_path: Path) -> Path:
-    """A private copy of the worked example (inputs and expected outputs)."""
-    target = tmp_path / "example"
-    shutil.copytree(FIXTURES / "example", target)
-    return target
+EXAMPLE_DATA = FIXTURES / "example/data"
+# The worked example's CLI options, relative to a copy of the example folder.
+EXAMPLE_ARGS = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
 
 
 @pytest.fixture
 def con():
     with duckdb.connect() as connection:
         yield connection
+
+
+@pytest.fixture
+def example_cwd(tmp_path: Path, monkeypatch) -> Path:
+    """A private copy of the worked example, made the working directory."""
+    target = tmp_path / "example"
+    shutil.copytree(FIXTURES / "example", target)
+    monkeypatch.chdir(target)
+    return target
+
+
+@pytest.fixture
+def example_q2(con):
+    """An in-memory warehouse with the worked example staged and 2026-Q2 reconciled."""
+    from assets.rules import RunParameters, reconcile_quarter
+    from assets.staging import SOURCES, stage_source
+    from pipelines.quarters import Quarter
+
+    for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"):
+        stage_source(con, EXAMPLE_DATA, SOURCES[name])
+    reconcile_quarter(con, RunParameters(Quarter(2026, 2), dt.date(2026, 6, 30)))
+    return con

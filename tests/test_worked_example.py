@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from pipelines.cli import main
+from tests.conftest import EXAMPLE_ARGS, FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +38,8 @@ def _expected(path: Path) -> tuple[list[str], list[tuple[str, ...]]]:
 
 def _run_example(example_dir: Path) -> None:
     os.chdir(example_dir)
-    common = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
-    assert main(["run", "2026-Q2", "--close", *common]) == 0
-    assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *common]) == 0
+    assert main(["run", "2026-Q2", "--close", *EXAMPLE_ARGS]) == 0
+    assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *EXAMPLE_ARGS]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +111,7 @@ def test_closed_quarter_rerun_is_byte_identical(example_run: Path):
         os.chdir(example_run)
         with duckdb.connect("wh.duckdb", read_only=True) as con:
             outcomes_before = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
-        assert main(["run", "2026-Q2", "--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
+        assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 0
         with duckdb.connect("wh.duckdb", read_only=True) as con:
             outcomes_after = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
     finally:

@@ -2,9 +2,7 @@
 
 import email
 import email.policy
-import shutil
 import socket
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,8 +11,8 @@ from aiosmtpd.controller import Controller
 from assets.delivery import Transport, deliver_statements
 from assets.statement_files import StatementFile
 from pipelines.cli import main
+from tests.conftest import EXAMPLE_ARGS
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 STATEMENT = StatementFile("NORTHSTAR.xlsx", "NORTHSTAR", b"PK-not-really-a-workbook")
 
 
@@ -91,15 +89,13 @@ def test_distributor_without_email_is_logged_not_sent(con, tmp_path):
 
 
 @pytest.mark.slow
-def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(tmp_path, smtp_server, monkeypatch):
+def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(example_cwd, smtp_server, monkeypatch):
     controller, inbox = smtp_server
-    shutil.copytree(FIXTURES / "example", tmp_path / "example")
-    monkeypatch.chdir(tmp_path / "example")
     monkeypatch.setenv("RMA_DELIVERY_MODE", "smtp")
     monkeypatch.setenv("RMA_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RMA_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("RMA_SMTP_STARTTLS", "false")
-    common = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+    common = EXAMPLE_ARGS
     assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *common]) == 0
     assert inbox.messages == []
     assert main(["run", "2026-Q2", "--close", *common]) == 0
@@ -107,4 +103,4 @@ def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(tmp_pa
     received = {recipients[0]: attachment_bytes for recipients, attachment_bytes in
                 ((r, [p for p in m.iter_attachments()][0].get_payload(decode=True)) for r, m in inbox.messages)}
     assert sorted(received) == ["ap@northstar.example", "billing@europa1.example"]
-    assert received["ap@northstar.example"] == (tmp_path / "example/out/2026-Q2/NORTHSTAR.xlsx").read_bytes()
+    assert received["ap@northstar.example"] == (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").read_bytes()

@@ -2,24 +2,15 @@ import datetime as dt
 import io
 import zipfile
 from decimal import Decimal
-from pathlib import Path
-
 import openpyxl
 import pytest
 
 from assets.finance_summary import build_finance_summary
-from assets.rules import RunParameters, reconcile_quarter
-from assets.staging import SOURCES, stage_source
 from pipelines.quarters import Quarter
 
-EXAMPLE_DATA = Path(__file__).parents[1] / "fixtures/example/data"
-
-
 @pytest.fixture
-def summary_bytes(con) -> bytes:
-    for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"):
-        stage_source(con, EXAMPLE_DATA, SOURCES[name])
-    reconcile_quarter(con, RunParameters(Quarter(2026, 2), dt.date(2026, 6, 30)))
+def summary_bytes(example_q2) -> bytes:
+    con = example_q2
     first = build_finance_summary(con, Quarter(2026, 2), final=True, as_of=dt.date(2026, 6, 30))
     assert first == build_finance_summary(con, Quarter(2026, 2), final=True, as_of=dt.date(2026, 6, 30))
     return first

@@ -2,7 +2,6 @@
 
 import os
 
-import duckdb
 import pytest
 
 from assets.staging import MAX_RAW_CHARS, SOURCES, stage_source

@@ -1,27 +1,13 @@
 """A failed blocking expectation stops the statements, and the CLI says which check and why."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 import checks.quality
 from checks.suites import ERROR, WARN, Expect, build_suites
 from pipelines.cli import main
+from tests.conftest import EXAMPLE_ARGS
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-COMMON = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
-
-
-@pytest.fixture
-def example(tmp_path):
-    target = tmp_path / "example"
-    shutil.copytree(FIXTURES / "example", target)
-    cwd = os.getcwd()
-    os.chdir(target)
-    yield target
-    os.chdir(cwd)
+COMMON = EXAMPLE_ARGS
 
 
 def suites_with_extra(expect: Expect, suite_name: str):
@@ -34,19 +20,19 @@ def suites_with_extra(expect: Expect, suite_name: str):
 
 
 @pytest.mark.slow
-def test_failed_error_expectation_blocks_statements(example, monkeypatch, capsys):
+def test_failed_error_expectation_blocks_statements(example_cwd, monkeypatch, capsys):
     impossible = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, ERROR)
     monkeypatch.setattr(checks.quality, "build_suites", suites_with_extra(impossible, "claim_outcomes"))
     assert main(["run", "2026-Q2", *COMMON]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("rma-recon: error: blocking check claim_outcomes_expectations failed on claim_outcomes")
     assert "ExpectColumnValuesToBeInSet on currency" in err and len(err.splitlines()) == 1
-    assert not (example / "out/2026-Q2").exists()
+    assert not (example_cwd / "out/2026-Q2").exists()
 
 
 @pytest.mark.slow
-def test_failed_warn_expectation_lets_the_run_finish(example, monkeypatch):
+def test_failed_warn_expectation_lets_the_run_finish(example_cwd, monkeypatch):
     odd = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, WARN)
     monkeypatch.setattr(checks.quality, "build_suites", suites_with_extra(odd, "claim_outcomes"))
     assert main(["run", "2026-Q2", *COMMON]) == 0
-    assert sorted(p.name for p in (example / "out/2026-Q2").iterdir()) == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]
+    assert sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir()) == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]

@@ -1,8 +1,6 @@
 import dataclasses
 import datetime as dt
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +8,8 @@ from assets.workbook import Statement, build_statement
 from checks.statements import read_statement_totals
 from pipelines.cli import main
 from tests.assets.test_workbook import line
+from tests.conftest import EXAMPLE_ARGS
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def test_totals_read_back_from_a_statement(tmp_path):
@@ -36,15 +34,13 @@ def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_fails_when_a_written_statement_does_not_add_up(tmp_path, monkeypatch, capsys):
+def test_cli_fails_when_a_written_statement_does_not_add_up(example_cwd, monkeypatch, capsys):
     import assets.statement_files
 
-    shutil.copytree(FIXTURES / "example", tmp_path / "example")
-    monkeypatch.chdir(tmp_path / "example")
     real_build = assets.statement_files.build_statement
     monkeypatch.setattr(
         assets.statement_files, "build_statement", lambda s: real_build(dataclasses.replace(s, credit_total=s.credit_total + 1))
     )
-    assert main(["run", "2026-Q2", "--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 1
+    assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 1
     err = capsys.readouterr().err
     assert "rma-recon: error: check statement_totals_match on credit_statements: EUROPA-1: Summary 1.00" in err

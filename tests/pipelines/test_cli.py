@@ -1,7 +1,5 @@
 """The CLI: user errors are one line and a non-zero exit; close, re-run and refusal."""
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-
+from tests.conftest import EXAMPLE_ARGS
 
 @pytest.mark.parametrize(
     ("args", "message"),
@@ -38,33 +34,23 @@ def test_no_traceback_from_the_console_script(tmp_path):
     assert "Traceback" not in result.stderr and result.stderr.startswith("rma-recon: error:")
 
 
-@pytest.fixture
-def example(tmp_path) -> Path:
-    target = tmp_path / "example"
-    shutil.copytree(FIXTURES / "example", target)
-    cwd = os.getcwd()
-    os.chdir(target)
-    yield target
-    os.chdir(cwd)
-
-
-COMMON = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+COMMON = EXAMPLE_ARGS
 
 
 @pytest.mark.slow
-def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example, capsys):
+def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example_cwd, capsys):
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
     # Running or closing an open quarter before the latest closed one is refused.
     for args in (["run", "2026-Q1"], ["run", "2026-Q1", "--close"]):
         assert main([*args, *COMMON]) == 2
         assert "2026-Q2 is already closed" in capsys.readouterr().err
-    before = {p.name: p.read_bytes() for p in (example / "out/2026-Q2").glob("*.xlsx")}
+    before = {p.name: p.read_bytes() for p in (example_cwd / "out/2026-Q2").glob("*.xlsx")}
     # Late data for Q2 arrives after the close: Q2 does not change, Q3 picks it up.
-    late = example / "data/inbound/fulfillment_reports/NORTHSTAR/2026-06-late.csv"
+    late = example_cwd / "data/inbound/fulfillment_reports/NORTHSTAR/2026-06-late.csv"
     late.write_text("rma_number,fulfilled_on,defective_serial,replacement_serial\nR26-0112,2026-06-20,SN-A0112,SN-X\n")
     assert main(["run", "2026-Q2", *COMMON]) == 0
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
-    after = {p.name: p.read_bytes() for p in (example / "out/2026-Q2").glob("*.xlsx")}
+    after = {p.name: p.read_bytes() for p in (example_cwd / "out/2026-Q2").glob("*.xlsx")}
     assert after == before
     assert main(["run", "2026-Q3", *COMMON]) == 0
     with duckdb.connect("wh.duckdb", read_only=True) as con:
@@ -75,7 +61,7 @@ def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example, capsy
 
 
 @pytest.mark.slow
-def test_draft_rerun_replaces_only_its_quarter(example):
+def test_draft_rerun_replaces_only_its_quarter(example_cwd):
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
     assert main(["run", "2026-Q3", *COMMON]) == 0
     with duckdb.connect("wh.duckdb", read_only=True) as con:
@@ -88,7 +74,7 @@ def test_draft_rerun_replaces_only_its_quarter(example):
 
 
 @pytest.mark.slow
-def test_status_lists_quarters_with_state_and_totals(example, capsys):
+def test_status_lists_quarters_with_state_and_totals(example_cwd, capsys):
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
     assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *COMMON]) == 0
     capsys.readouterr()

@@ -2,7 +2,6 @@
 
 import fcntl
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,24 +11,20 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.faults import CRASH_ENV
+from tests.conftest import EXAMPLE_ARGS
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-COMMON = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
+COMMON = EXAMPLE_ARGS
 TABLES = ("claim_outcomes", "sla_status", "exceptions", "distributor_credits")
 
 
 @pytest.fixture
-def example(tmp_path):
-    target = tmp_path / "example"
-    shutil.copytree(FIXTURES / "example", target)
-    cwd = os.getcwd()
-    os.chdir(target)
+def example(example_cwd):
+    """The worked example with 2026-Q2 closed and a draft of 2026-Q3."""
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
     assert main(["run", "2026-Q3", *COMMON]) == 0
-    yield target
-    os.chdir(cwd)
+    return example_cwd
 
 
 def cli(example: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:

@@ -1,6 +1,5 @@
 """Generated data is realistic enough: every outcome and SLA status, CSV and XLSX, bad rows."""
 
-import datetime as dt
 
 import duckdb
 
