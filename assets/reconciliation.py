@@ -10,6 +10,7 @@ import datetime as dt
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.charts import credits_chart, markdown_image, sla_mix_chart
 from assets.closing import RunRefused, check_run_allowed, is_closed
 from assets.metadata import markdown_table, table_metadata
 from assets.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
@@ -113,7 +114,25 @@ def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setting
             heading, sql = _PREVIEWS[table]
             preview = f"{quarter} ({'closed, frozen' if frozen else 'draft'}, as of {params.as_of})\n\n{heading}\n\n"
             preview += markdown_table(con, sql, {"quarter": quarter})
+            chart = _chart(con, table, quarter)
             yield dg.MaterializeResult(
                 asset_key=spec.key,
-                metadata={**table_metadata(con, table, row_count, preview), "quarter": quarter, "frozen": frozen},
+                metadata={
+                    **table_metadata(con, table, row_count, preview),
+                    "quarter": quarter,
+                    "frozen": frozen,
+                    **({"chart": dg.MetadataValue.md(chart)} if chart else {}),
+                },
             )
+
+
+def _chart(con, table: str, quarter: str) -> str | None:
+    """A picture where it beats a table: credits by distributor, SLA mix across quarters."""
+    if table == "distributor_credits":
+        _, sql = _PREVIEWS["distributor_credits"]
+        rows = [(r[0], r[1], float(r[3]), float(r[5])) for r in con.execute(sql, {"quarter": quarter}).fetchall()]
+        return markdown_image(credits_chart(rows, quarter), f"credits by distributor {quarter}") if rows else None
+    if table == "sla_status":
+        rows = con.execute("SELECT quarter, status, count(*) FROM sla_status GROUP BY ALL ORDER BY ALL").fetchall()
+        return markdown_image(sla_mix_chart(rows), "SLA status mix by quarter") if rows else None
+    return None

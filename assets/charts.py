@@ -1,0 +1,64 @@
+"""Small PNG charts for the Dagster UI, embedded in markdown metadata."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+SLA_COLORS = {"met": "#2e7d32", "open": "#90a4ae", "at_risk": "#f9a825", "breached": "#c62828", "awaiting_return": "#6a1b9a"}
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen: render to files only
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> bytes:
+    """Bars per distributor: credit total and accrued liability, each in its own currency."""
+    plt = _pyplot()
+    labels = [f"{distributor} ({currency})" for distributor, currency, _, _ in rows]
+    figure, axis = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+    positions = range(len(rows))
+    axis.barh([p + 0.2 for p in positions], [r[2] for r in rows], height=0.4, label="credited", color="#1565c0")
+    axis.barh([p - 0.2 for p in positions], [r[3] for r in rows], height=0.4, label="accrued liability (held)", color="#ffa000")
+    axis.set_yticks(list(positions), labels)
+    axis.invert_yaxis()
+    axis.set_title(f"Credits by distributor, {quarter}")
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    try:
+        return _png(figure)
+    finally:
+        plt.close(figure)
+
+
+def sla_mix_chart(rows: list[tuple[str, str, int]]) -> bytes:
+    """Stacked bars: SLA status counts per quarter."""
+    plt = _pyplot()
+    quarters = sorted({quarter for quarter, _, _ in rows})
+    counts = {(quarter, status): count for quarter, status, count in rows}
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    bottoms = [0] * len(quarters)
+    for status, color in SLA_COLORS.items():
+        values = [counts.get((quarter, status), 0) for quarter in quarters]
+        axis.bar(quarters, values, bottom=bottoms, label=status, color=color)
+        bottoms = [b + v for b, v in zip(bottoms, values)]
+    axis.set_title("Direct SLA status mix by quarter")
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    try:
+        return _png(figure)
+    finally:
+        plt.close(figure)
+
+
+def markdown_image(png: bytes, alt: str) -> str:
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

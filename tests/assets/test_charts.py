@@ -1,0 +1,17 @@
+import base64
+
+from assets.charts import credits_chart, markdown_image, sla_mix_chart
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_credits_chart_is_a_png():
+    png = credits_chart([("NORTHSTAR", "USD", 169.99, 240.0), ("EUROPA-1", "EUR", 0.0, 0.0)], "2026-Q2")
+    assert png.startswith(PNG_MAGIC) and len(png) > 1000
+
+
+def test_sla_mix_chart_and_markdown_embedding():
+    png = sla_mix_chart([("2026-Q2", "met", 1), ("2026-Q2", "breached", 1), ("2026-Q3", "at_risk", 2)])
+    markdown = markdown_image(png, "mix")
+    assert markdown.startswith("![mix](data:image/png;base64,")
+    assert base64.b64decode(markdown.split(",", 1)[1].rstrip(")")) == png
