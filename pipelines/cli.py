@@ -131,6 +131,8 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
 
     from assets.closing import RunRefused, check_run_allowed
     from pipelines.definitions import ALL_ASSETS, ASSET_CHECKS, build_resources
+    from pipelines.jobs import quarterly_reconciliation
+    from pipelines.progress import stage_progress
 
     try:
         with duckdb.connect(str(warehouse)) as con:
@@ -148,13 +150,18 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
         close=args.close,
     )
     print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
-    result = dg.materialize(
-        [*ALL_ASSETS, *ASSET_CHECKS],
-        partition_key=quarter.partition_key,
+    definitions = dg.Definitions(
+        assets=ALL_ASSETS,
+        asset_checks=ASSET_CHECKS,
+        jobs=[quarterly_reconciliation],
         resources=resources,
+        loggers={"progress": stage_progress},
+    )
+    result = definitions.resolve_job_def(quarterly_reconciliation.name).execute_in_process(
+        partition_key=quarter.partition_key,
         instance=_dagster_instance(),
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
         tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
     )
     if not result.success:

@@ -1,0 +1,31 @@
+"""A Dagster logger for the CLI: one line per finished stage, on stderr, instead of the event log."""
+
+import logging
+import sys
+import time
+
+import dagster as dg
+
+
+class _StageLines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.started: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
+        if event is None or not event.step_key:
+            return
+        if event.event_type_value == "STEP_START":
+            self.started[event.step_key] = time.monotonic()
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            seconds = time.monotonic() - self.started.get(event.step_key, time.monotonic())
+            verdict = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[event.event_type_value]
+            print(f"  {event.step_key:<58} {verdict} {seconds:5.1f}s", file=sys.stderr, flush=True)
+
+
+@dg.logger(description="One line per finished step on stderr (the rma-recon CLI).")
+def stage_progress(_init_context) -> logging.Logger:
+    logger = logging.Logger("rma_recon_progress", level=logging.DEBUG)
+    logger.addHandler(_StageLines())
+    return logger
