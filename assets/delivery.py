@@ -18,15 +18,8 @@ from pathlib import Path
 import duckdb
 
 from assets.statement_files import StatementFile
-from assets.warehouse import in_transaction
+from assets.warehouse import in_transaction, prepare
 
-DELIVERY_LOG_DDL = """
-CREATE TABLE IF NOT EXISTS delivery_log (
-    quarter VARCHAR, distributor_id VARCHAR, file_name VARCHAR, sha256 VARCHAR, recipient VARCHAR,
-    status VARCHAR, attempts INTEGER, last_attempt_at TIMESTAMP, detail VARCHAR,
-    PRIMARY KEY (quarter, distributor_id, sha256)
-)
-"""
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -96,7 +89,7 @@ def deliver_statements(
     vendor: str,
 ) -> list[DeliveryResult]:
     """Send each statement not yet sent to its distributor's email; log every attempt."""
-    con.execute(DELIVERY_LOG_DDL)
+    prepare(con)
     emails = dict(con.execute("SELECT distributor_id, email FROM stg_distributors").fetchall())
     sent = {
         (row[0], row[1])

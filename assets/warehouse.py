@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 CREATE TABLE IF NOT EXISTS quarter_runs (
     quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS delivery_log (
+    quarter VARCHAR, distributor_id VARCHAR, file_name VARCHAR, sha256 VARCHAR, recipient VARCHAR,
+    status VARCHAR, attempts INTEGER, last_attempt_at TIMESTAMP, detail VARCHAR,
+    PRIMARY KEY (quarter, distributor_id, sha256)
+);
 CREATE TABLE IF NOT EXISTS closed_statements (
     quarter VARCHAR, file_name VARCHAR, distributor_id VARCHAR, content BLOB, sha256 VARCHAR,
     PRIMARY KEY (quarter, file_name)

@@ -206,12 +206,9 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
         [q],
     ).fetchone()
     quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    has_log = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'delivery_log'").fetchone()[0]
-    deliveries = (
-        con.execute("SELECT status, count(*) FROM delivery_log WHERE quarter = ? GROUP BY status ORDER BY status", [q]).fetchall()
-        if has_log
-        else []
-    )
+    deliveries = con.execute(
+        "SELECT status, count(*) FROM delivery_log WHERE quarter = ? GROUP BY status ORDER BY status", [q]
+    ).fetchall()
     lines += [
         "",
         f"Held claims: {held}   Rejected claims: {rejected}",
