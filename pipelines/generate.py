@@ -2,17 +2,19 @@
 
 Deterministic for a seed. Every claim outcome and every SLA status shows up once the case
 count is in the hundreds; a handful of deliberately bad rows exercise the quarantine.
+Cases are drawn as numpy arrays and formatted by DuckDB, so a million cases take seconds.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import random
 import shutil
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
 
 from pipelines.quarters import Quarter
 
@@ -32,47 +34,56 @@ PRICES = {
     "AP-W6": {"USD": "89.99", "EUR": "84.50", "GBP": "72.25"},
     "FW-G2": {"USD": "640.00", "EUR": "599.00", "GBP": "515.00"},
 }
+SKUS = list(PRICES)
 CURRENCIES = [("USD", "US"), ("EUR", "DE"), ("EUR", "NL"), ("GBP", "GB")]
 COUNTRIES = ["US"] * 6 + ["CA", "DE", "JP", "BR"]
 FIRST_NAMES = ["Ann", "Bo", "Cy", "Di", "Eva", "Gil", "Ida", "Jo", "Kai", "Lu", "Mo", "Nia", "Oz", "Pia", "Raj", "Sho"]
 LAST_NAMES = ["Lee", "Chen", "Diaz", "Eng", "Fox", "Ho", "Ito", "Kim", "Lund", "Ma", "Ng", "Ode", "Park", "Qu", "Sen"]
+DIAGNOSES = ["pending", "defective", "no_fault_found", "not_covered"]
+DISPOSITIONS = ["", "repair", "replace", "credit", "none"]
+STATUSES = ["open", "closed", "cancelled"]
+HOUR = 3600
+DAY = 86400
+
+# Portal export macros: mostly UTC with Z, one in ten with an offset (the same instant).
+_FORMAT_MACROS = """
+CREATE OR REPLACE TEMP MACRO ts_text(seconds, offset_hours) AS CASE
+    WHEN seconds IS NULL THEN NULL
+    WHEN offset_hours = 0 THEN strftime(make_timestamp(seconds * 1000000), '%Y-%m-%dT%H:%M:%SZ')
+    ELSE strftime(make_timestamp((seconds + offset_hours * 3600) * 1000000), '%Y-%m-%dT%H:%M:%S')
+        || CASE WHEN offset_hours >= 0 THEN '+' ELSE '-' END || lpad(CAST(abs(offset_hours) AS VARCHAR), 2, '0') || ':00'
+END;
+CREATE OR REPLACE TEMP MACRO day_text(days) AS strftime(DATE '1970-01-01' + CAST(days AS INTEGER), '%Y-%m-%d');
+CREATE OR REPLACE TEMP MACRO month_of(seconds) AS strftime(make_timestamp(seconds * 1000000), '%Y-%m');
+"""
 
 
-@dataclass
-class _Case:
-    rma: str
-    channel: str
-    distributor: str
-    sku: str
-    serial: str
-    opened: dt.datetime
-    return_required: bool
+def _offsets(rng: np.random.Generator, size: int) -> np.ndarray:
+    return np.where(rng.random(size) < 0.1, rng.choice([-8, -5, 2, 9], size), 0)
 
 
-def _ts(moment: dt.datetime, rng: random.Random) -> str:
-    """ISO text, mostly UTC with Z, sometimes with an offset (the same instant)."""
-    if rng.random() < 0.1:
-        offset = rng.choice([-8, -5, 2, 9])
-        local = moment + dt.timedelta(hours=offset)
-        sign = "+" if offset >= 0 else "-"
-        return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{abs(offset):02d}:00"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _pick(rng: np.random.Generator, values: list[str], size: int) -> np.ndarray:
+    return np.asarray(values, dtype=object)[rng.integers(0, len(values), size)]
 
 
-def _flag(value: bool, rng: random.Random) -> str:
-    return rng.choice(["true", "yes", "Y", "1"]) if value else rng.choice(["false", "no", "N", "0"])
+def _flag_texts(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
+    yes = _pick(rng, ["true", "yes", "Y", "1"], len(values))
+    no = _pick(rng, ["false", "no", "N", "0"], len(values))
+    return np.where(values, yes, no)
 
 
 def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int = 4,
                   start_quarter: str = "2026-Q1", quarters: int = 3) -> dict[str, int]:
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
+    out = Path(out)
     first = Quarter.parse(start_quarter)
     last = first
     for _ in range(max(quarters, 1) - 1):
         last = last.next()
-    window_start = dt.datetime.combine(first.first_day, dt.time(0))
-    window_end = dt.datetime.combine(last.last_day, dt.time(23, 59, 59))
-    span_seconds = int((window_end - window_start).total_seconds())
+    epoch = dt.datetime(1970, 1, 1)
+    window_start = int((dt.datetime.combine(first.first_day, dt.time(0)) - epoch).total_seconds())
+    window_end = int((dt.datetime.combine(last.last_day, dt.time(23, 59, 59)) - epoch).total_seconds())
+    last_day = window_end // DAY
 
     for sub in ("inbound/rma_cases", "inbound/receiving_logs", "inbound/fulfillment_reports", "reference"):
         shutil.rmtree(out / sub, ignore_errors=True)
@@ -81,10 +92,9 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     distributor_rows = []
     for index in range(1, distributors + 1):
         currency, country = CURRENCIES[(index - 1) % len(CURRENCIES)]
-        distributor_id = f"DIST-{index:03d}"
-        distributor_rows.append([distributor_id, f"Distributor {index:03d} Ltd", f"credits@dist{index:03d}.example", country, currency])
-    currency_of = {row[0]: row[4] for row in distributor_rows}
-    distributor_ids = list(currency_of)
+        distributor_rows.append([f"DIST-{index:03d}", f"Distributor {index:03d} Ltd", f"credits@dist{index:03d}.example", country, currency])
+    distributor_ids = np.asarray([row[0] for row in distributor_rows], dtype=object)
+    distributor_currency = [row[4] for row in distributor_rows]
     _write_csv(out / "reference/distributors.csv", ["distributor_id", "name", "email", "country", "currency"], distributor_rows)
 
     price_rows = []
@@ -99,159 +109,224 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     price_rows.append(["AP-W6", "USD", "-5.00", "2025-01-01", "2025-01-31"])  # bad: negative credit
     _write_csv(out / "reference/price_list.csv", ["sku", "currency", "unit_credit", "valid_from", "valid_to"], price_rows)
 
-    versions: list[tuple[dt.datetime, list[str]]] = []
-    receipts: list[tuple[dt.datetime, list[str]]] = []
-    claims: dict[str, list[tuple[dt.date, list[str]]]] = {d: [] for d in distributor_ids}
-    all_cases: list[_Case] = []
-    receipt_number = 0
+    # One entry per case.
+    n = cases
+    width = max(7, len(str(n)))
+    rma = np.char.add(f"R{first.year % 100:02d}-", np.char.zfill(np.arange(1, n + 1).astype(str), width)).astype(object)
+    is_distributor = rng.random(n) < 0.8
+    distributor_of = rng.integers(0, distributors, n)
+    sku_of = rng.integers(0, len(SKUS), n)
+    serial = np.char.mod("SN-%08X", rng.integers(0, 16**8, n)).astype(object)
+    opened = window_start + rng.integers(0, window_end - window_start, n)
+    opened_day = opened // DAY
+    warranty_end = opened_day + rng.integers(-40, 701, n)
+    return_required = rng.random(n) < np.where(is_distributor, 0.68, 0.8)
+    roll = rng.random(n)
+    diagnosed_flag = roll >= 0.06
+    diagnosis = np.where(roll < 0.06, 0, np.where(roll < 0.86, 1, np.where(roll < 0.94, 2, 3)))
+    defective = diagnosis == 1
+    diagnosed = opened + rng.integers(6, 24 * 8 + 1, n) * HOUR
+    direct_disposition = rng.choice([1, 2, 3], n, p=[0.5, 0.4, 0.1])
+    disposition = np.where(~diagnosed_flag, 0, np.where(~defective, 4, np.where(is_distributor, 2, direct_disposition)))
+    exported = diagnosed + rng.choice([0, 0, 0, 30, 80], n) * HOUR  # the portal sometimes exports late
+    cancelled = diagnosed_flag & (rng.random(n) < 0.03)
 
-    def add_receipt(moment: dt.datetime, rma: str, serial: str) -> None:
-        nonlocal receipt_number
-        receipt_number += 1
-        receipts.append((moment, [f"RC-{receipt_number:07d}", rma, serial, _ts(moment, rng), rng.choice(["RNO", "AMS", "SIN"]),
-                                  rng.choice(["damaged", "intact", ""]), rng.choice(["UPS", "DHL", "FedEx"]), f"TRK{rng.randrange(10**9):09d}"]))
+    has_receipt = diagnosed_flag & return_required & (rng.random(n) < 0.86)
+    received = diagnosed + rng.integers(-48, 24 * 20 + 1, n) * HOUR
+    wrong_serial = rng.random(n) < 0.04
+    returned = has_receipt & ~wrong_serial
 
-    for number in range(1, cases + 1):
-        rma = f"R{first.year % 100:02d}-{number:07d}"
-        channel = "distributor" if rng.random() < 0.7 else "direct"
-        distributor = rng.choice(distributor_ids) if channel == "distributor" else ""
-        sku = rng.choice(list(PRICES))
-        serial = f"SN-{rng.randrange(16**8):08X}"
-        opened = window_start + dt.timedelta(seconds=rng.randrange(span_seconds))
-        warranty_end = (opened + dt.timedelta(days=rng.randint(-40, 700))).date()
-        return_required = rng.random() < (0.45 if channel == "direct" else 0.3)
-        country = rng.choice(COUNTRIES)
-        customer = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        case = _Case(rma, channel, distributor, sku, serial, opened, return_required)
-        all_cases.append(case)
-        base = [rma, "", _ts(opened, rng), channel, distributor, customer, sku, serial, country, warranty_end.isoformat()]
+    sla_case = ~is_distributor & defective & np.isin(disposition, [1, 2]) & ~cancelled
+    clock = np.where(return_required, np.maximum(diagnosed, received), diagnosed)
+    repair_days = rng.choice([3, 8, 12, 20, 25, 29, 31, 36, 45, -1, -1], n)
+    resolved_flag = sla_case & (~return_required | returned) & (repair_days >= 0)
+    resolved = clock + repair_days * DAY + rng.integers(0, 13, n) * HOUR
 
-        def version(at: dt.datetime, diagnosis: str, diagnosed: dt.datetime | None, disposition: str,
-                    resolved: dt.datetime | None, status: str) -> None:
-            if at > window_end:
-                return
-            row = list(base) + [diagnosis, _ts(diagnosed, rng) if diagnosed else "", _flag(return_required, rng),
-                                disposition, _ts(resolved, rng) if resolved else "", status]
-            row[1] = _ts(at, rng)
-            versions.append((at, row))
+    # Case versions: opened, diagnosed, cancelled, resolved; none after the window.
+    version_parts = []
+    for present, at, diag, diag_at, disp, res_at, status in (
+        (np.ones(n, bool), opened, np.zeros(n, int), None, np.zeros(n, int), None, 0),
+        (diagnosed_flag, exported, diagnosis, diagnosed, disposition, None, np.where(defective, 0, 1)),
+        (cancelled, exported + 2 * DAY, diagnosis, diagnosed, np.zeros(n, int), None, 2),
+        (resolved_flag, resolved, diagnosis, diagnosed, disposition, resolved, 1),
+    ):
+        keep = np.flatnonzero(present & (at <= window_end))
+        k = len(keep)
+        version_parts.append(pd.DataFrame({
+            "case_index": keep,
+            "moment": at[keep],
+            "diagnosis": diag[keep],
+            "diagnosed_at": pd.array(diag_at[keep], dtype="Int64") if diag_at is not None else pd.array([None] * k, dtype="Int64"),
+            "disposition": disp[keep],
+            "resolved_at": pd.array(res_at[keep], dtype="Int64") if res_at is not None else pd.array([None] * k, dtype="Int64"),
+            "status": np.broadcast_to(status, n)[keep] if np.ndim(status) else np.full(k, status),
+        }))
+    versions = pd.concat(version_parts, ignore_index=True)
+    m = len(versions)
+    versions["at_offset"] = _offsets(rng, m)
+    versions["opened_offset"] = _offsets(rng, m)
+    versions["diagnosed_offset"] = _offsets(rng, m)
+    versions["resolved_offset"] = _offsets(rng, m)
+    versions["flag_text"] = _flag_texts(rng, return_required[versions["case_index"].to_numpy()])
+    versions["customer"] = np.char.add(np.char.add(_pick(rng, FIRST_NAMES, m).astype(str), " "), _pick(rng, LAST_NAMES, m).astype(str)).astype(object)
+    if m:  # one bad enum for the quarantine
+        versions.loc[m // 2, "diagnosis"] = -1
 
-        version(opened, "pending", None, "", None, "open")
-        roll = rng.random()
-        if roll < 0.06:
-            continue  # never diagnosed: stays pending
-        diagnosed = opened + dt.timedelta(hours=rng.randint(6, 24 * 8))
-        diagnosis = "defective" if roll < 0.86 else ("no_fault_found" if roll < 0.94 else "not_covered")
-        disposition = "none" if diagnosis != "defective" else (
-            rng.choices(["repair", "replace", "credit"], [5, 4, 1])[0] if channel == "direct" else "replace")
-        # The portal sometimes exports the diagnosis a few days late.
-        exported = diagnosed + dt.timedelta(hours=rng.choice([0, 0, 0, 30, 80]))
-        version(exported, diagnosis, diagnosed, disposition, None, "open" if diagnosis == "defective" else "closed")
-        cancelled = rng.random() < 0.03
-        if cancelled:
-            version(exported + dt.timedelta(days=2), diagnosis, diagnosed, "", None, "cancelled")
+    cases_frame = pd.DataFrame({
+        "case_index": np.arange(n),
+        "rma": rma,
+        "opened": opened,
+        "channel": np.where(is_distributor, "distributor", "direct").astype(object),
+        "distributor": np.where(is_distributor, distributor_ids[distributor_of], None),
+        "sku": np.asarray(SKUS, dtype=object)[sku_of],
+        "serial": serial,
+        "country": _pick(rng, COUNTRIES, n),
+        "warranty_end": warranty_end,
+    })
 
-        received = None
-        if return_required and rng.random() < 0.85:
-            received = diagnosed + dt.timedelta(hours=rng.randint(-48, 24 * 20))
-            wrong_serial = rng.random() < 0.04
-            add_receipt(received, rma if rng.random() > 0.05 else rma.lower() + " ", "SN-WRONG" if wrong_serial else serial)
-            if wrong_serial:
-                received = None
+    # Receipts: the warehouse logs returned units, sometimes under a sloppy RMA or the wrong serial.
+    receipt_cases = np.flatnonzero(has_receipt)
+    r = len(receipt_cases)
+    receipts = pd.DataFrame({
+        "rma": np.where(rng.random(r) < 0.05, np.char.add(np.char.lower(rma[receipt_cases].astype(str)), " ").astype(object), rma[receipt_cases]),
+        "serial": np.where(wrong_serial[receipt_cases], "SN-WRONG", serial[receipt_cases]),
+        "moment": received[receipt_cases],
+    })
+    orphans = max(1, n // 150)
+    receipts = pd.concat([receipts, pd.DataFrame({
+        "rma": np.char.add("R98-", np.char.zfill(np.arange(orphans).astype(str), 7)).astype(object),
+        "serial": "SN-NOCASE",
+        "moment": window_start + rng.integers(0, window_end - window_start, orphans),
+    })], ignore_index=True)
+    receipts = receipts[receipts["moment"] <= window_end].sort_values("moment", kind="stable").reset_index(drop=True)
+    r = len(receipts)
+    receipts["receipt_id"] = np.char.add("RC-", np.char.zfill(np.arange(1, r + 1).astype(str), 7)).astype(object)
+    receipts["offset"] = _offsets(rng, r)
+    receipts["warehouse"] = _pick(rng, ["RNO", "AMS", "SIN"], r)
+    receipts["condition"] = _pick(rng, ["damaged", "intact", ""], r)
+    receipts["carrier"] = _pick(rng, ["UPS", "DHL", "FedEx"], r)
+    receipts["tracking"] = np.char.add("TRK", np.char.zfill(rng.integers(0, 10**9, r).astype(str), 9)).astype(object)
+    if r:  # a receipt logged twice, and one without a serial
+        duplicate = receipts.iloc[[0]].assign(moment=receipts["moment"].iloc[0] + DAY)
+        missing = receipts.iloc[[r - 1]].assign(receipt_id="RC-MISSING-SERIAL", serial=None)
+        receipts = pd.concat([receipts, duplicate, missing], ignore_index=True).sort_values("moment", kind="stable")
 
-        if channel == "direct" and diagnosis == "defective" and disposition in ("repair", "replace") and not cancelled:
-            clock = max(diagnosed, received) if return_required and received else diagnosed
-            if not return_required or received:
-                days = rng.choice([3, 8, 12, 20, 25, 29, 31, 36, 45, None, None])
-                if days is not None:
-                    resolved = clock + dt.timedelta(days=days, hours=rng.randint(0, 12))
-                    version(resolved, diagnosis, diagnosed, disposition, resolved, "closed")
+    # Claims: one per distributor case once diagnosed, some sent twice, a few wrong.
+    claim_cases = np.flatnonzero(is_distributor & diagnosed_flag)
+    c = len(claim_cases)
+    before_rma = rng.random(c) < 0.03
+    base_day = np.maximum(opened_day[claim_cases], np.where(rng.random(c) < 0.7, diagnosed[claim_cases] // DAY, opened_day[claim_cases]))
+    fulfilled = np.where(before_rma, opened_day[claim_cases] - rng.integers(1, 4, c), base_day + rng.integers(0, 10, c))
+    submitter = np.where(rng.random(c) > 0.02, distributor_of[claim_cases], rng.integers(0, distributors, c))
+    claimed_serial = np.where(rng.random(c) > 0.02, serial[claim_cases],
+                              np.char.add("SN-", np.char.zfill(rng.integers(0, 10**8, c).astype(str), 8)).astype(object))
+    price_table = np.asarray([[float(PRICES[sku].get(cur, "0")) for cur in distributor_currency] for sku in SKUS])
+    price = price_table[sku_of[claim_cases], submitter]
+    claimed = np.choose(rng.integers(0, 4, c), [np.full(c, np.nan), price, price, price + 5])
+    claim_rma = np.where(rng.random(c) > 0.05, rma[claim_cases], np.char.add(np.char.add(" ", np.char.lower(rma[claim_cases].astype(str))), " ").astype(object))
+    claims = pd.DataFrame({
+        "rma": claim_rma,
+        "day": fulfilled,
+        "serial": claimed_serial,
+        "replacement": np.char.add("SN-R", np.char.zfill(rng.integers(0, 10**8, c).astype(str), 8)).astype(object),
+        "sku": np.asarray(SKUS, dtype=object)[sku_of[claim_cases]],
+        "claimed": claimed,
+        "submitter": submitter,
+    })
+    repeat = rng.random(c)
+    again = claims[repeat < 0.3].copy()  # a second claim for the same RMA, soon or next quarter
+    soon = repeat[repeat < 0.3] < 0.05
+    again["day"] = again["day"] + np.where(soon, rng.integers(1, 21, len(again)), rng.integers(95, 111, len(again)))
+    unknown = pd.DataFrame({
+        "rma": np.char.add("R99-", np.char.zfill(np.arange(orphans).astype(str), 7)).astype(object),
+        "day": (window_start + rng.integers(0, window_end - window_start, orphans)) // DAY,
+        "serial": "SN-UNKNOWN", "replacement": "SN-RUNKNOWN", "sku": "ROUTER-X1", "claimed": np.nan,
+        "submitter": rng.integers(0, distributors, orphans),
+    })
+    parts = [claims, again, unknown]
+    direct = np.flatnonzero(~is_distributor)
+    if len(direct):  # a direct case claimed by a distributor
+        i = direct[0]
+        parts.append(pd.DataFrame({"rma": [rma[i]], "day": [opened_day[i] + 3], "serial": [serial[i]], "replacement": ["SN-RDIRECT"],
+                                   "sku": [SKUS[sku_of[i]]], "claimed": [np.nan], "submitter": [0]}))
+    claims = pd.concat(parts, ignore_index=True)
+    claims = claims[claims["day"] <= last_day].sort_values(["submitter", "day"], kind="stable").reset_index(drop=True)
 
-        if channel == "distributor":
-            if rng.random() < 0.03:  # handed over before the RMA existed
-                fulfilled = opened.date() - dt.timedelta(days=rng.randint(1, 3))
-            else:
-                fulfilled = max(opened.date(), diagnosed.date() if rng.random() < 0.7 else opened.date())
-                fulfilled += dt.timedelta(days=rng.randint(0, 9))
-            submitter = distributor if rng.random() > 0.02 else rng.choice(distributor_ids)
-            claimed_serial = serial if rng.random() > 0.02 else f"SN-{rng.randrange(16**8):08X}"
-            price = Decimal(PRICES[sku].get(currency_of[submitter], "0.00"))
-            claimed = rng.choice(["", str(price), str(price), str(price + Decimal("5.00"))])
-            line = [rma if rng.random() > 0.05 else f" {rma.lower()} ", fulfilled, claimed_serial,
-                    f"SN-R{rng.randrange(16**8):08X}", sku, claimed]
-            claims[submitter].append((fulfilled, line))
-            repeat = rng.random()
-            if repeat < 0.05:  # a second claim for the same RMA, soon or next quarter
-                later = fulfilled + dt.timedelta(days=rng.randint(1, 20) if repeat < 0.015 else rng.randint(95, 110))
-                claims[submitter].append((later, [line[0], later, *line[2:]]))
-
-    # Claims that no case explains, one direct case claimed by a distributor, receipts for no case.
-    for index in range(max(1, cases // 150)):
-        submitter = rng.choice(distributor_ids)
-        day = (window_start + dt.timedelta(seconds=rng.randrange(span_seconds))).date()
-        claims[submitter].append((day, [f"R99-{index:07d}", day, "SN-UNKNOWN", "SN-RUNKNOWN", "ROUTER-X1", ""]))
-        moment = window_start + dt.timedelta(seconds=rng.randrange(span_seconds))
-        add_receipt(moment, f"R98-{index:07d}", "SN-NOCASE")
-    direct_cases = [c for c in all_cases if c.channel == "direct"]
-    if direct_cases:
-        case = direct_cases[0]
-        day = case.opened.date() + dt.timedelta(days=3)
-        claims[distributor_ids[0]].append((day, [case.rma, day, case.serial, "SN-RDIRECT", case.sku, ""]))
-
-    # Bad rows for the quarantine.
-    if versions:
-        bad = list(versions[len(versions) // 2][1])
-        bad[10] = "broken"
-        versions.append((versions[len(versions) // 2][0], bad))
-    if receipts:
-        duplicate = list(receipts[0][1])
-        receipts.append((receipts[0][0] + dt.timedelta(days=1), duplicate))
-        missing = list(receipts[-2][1])
-        missing[2] = ""
-        missing[0] = "RC-MISSING-SERIAL"
-        receipts.append((receipts[-2][0], missing))
+    with duckdb.connect() as con:
+        con.execute(_FORMAT_MACROS)
+        con.register("case_rows", cases_frame)
+        con.register("version_rows", versions)
+        con.register("receipt_rows", receipts)
+        con.register("claim_rows", claims)
+        con.execute("CREATE TEMP TABLE names AS SELECT * FROM (VALUES " + ", ".join(
+            f"('diagnosis', {i}, '{v}')" for i, v in enumerate(DIAGNOSES)) + ", ('diagnosis', -1, 'broken'), " + ", ".join(
+            f"('disposition', {i}, '{v}')" for i, v in enumerate(DISPOSITIONS)) + ", " + ", ".join(
+            f"('status', {i}, '{v}')" for i, v in enumerate(STATUSES)) + ") AS t(kind, code, name)")
+        case_lines = con.execute("""
+            SELECT month_of(v.moment) AS file_key, concat_ws(',',
+                c.rma, ts_text(v.moment, v.at_offset), ts_text(c.opened, v.opened_offset), c.channel, coalesce(c.distributor, ''),
+                v.customer, c.sku, c.serial, c.country, day_text(c.warranty_end),
+                (SELECT name FROM names WHERE kind = 'diagnosis' AND code = v.diagnosis),
+                coalesce(ts_text(v.diagnosed_at, v.diagnosed_offset), ''), v.flag_text,
+                (SELECT name FROM names WHERE kind = 'disposition' AND code = v.disposition),
+                coalesce(ts_text(v.resolved_at, v.resolved_offset), ''),
+                (SELECT name FROM names WHERE kind = 'status' AND code = v.status)) AS line
+            FROM version_rows v JOIN case_rows c ON c.case_index = v.case_index
+            ORDER BY v.moment, v.case_index, v.status""").fetchall()
+        receipt_lines = con.execute("""
+            SELECT month_of(moment), concat_ws(',', receipt_id, rma, coalesce(serial, ''), ts_text(moment, "offset"),
+                warehouse, condition, carrier, tracking)
+            FROM receipt_rows ORDER BY moment, receipt_id""").fetchall()
+        claim_rows = con.execute("""
+            SELECT submitter, strftime(DATE '1970-01-01' + CAST(day AS INTEGER), '%Y-%m'), rma,
+                DATE '1970-01-01' + CAST(day AS INTEGER), serial, replacement, sku,
+                CASE WHEN isnan(claimed) OR claimed IS NULL THEN '' ELSE printf('%.2f', claimed) END
+            FROM claim_rows""").fetchall()
 
     counts = {"case versions": 0, "receipts": 0, "claims": 0}
-    by_quarter: dict[Quarter, list[list[str]]] = {}
-    for at, row in sorted(versions, key=lambda item: item[0]):
-        by_quarter.setdefault(Quarter.of(at.date()), []).append(row)
-    for quarter, rows in by_quarter.items():
-        _write_csv(out / f"inbound/rma_cases/portal_{quarter.year}-q{quarter.number}.csv", CASE_COLUMNS, rows)
-        counts["case versions"] += len(rows)
-    receipts_by_quarter: dict[Quarter, list[list[str]]] = {}
-    for at, row in sorted(receipts, key=lambda item: item[0]):
-        if at <= window_end:
-            receipts_by_quarter.setdefault(Quarter.of(at.date()), []).append(row)
-    for quarter, rows in receipts_by_quarter.items():
-        _write_csv(out / f"inbound/receiving_logs/receipts_{quarter.year}-q{quarter.number}.csv", RECEIPT_COLUMNS, rows)
-        counts["receipts"] += len(rows)
+    for key, lines in _grouped(case_lines):
+        _write_lines(out / f"inbound/rma_cases/portal_{key}.csv", CASE_COLUMNS, lines)
+        counts["case versions"] += len(lines)
+    for key, lines in _grouped(receipt_lines):
+        _write_lines(out / f"inbound/receiving_logs/receipts_{key}.csv", RECEIPT_COLUMNS, lines)
+        counts["receipts"] += len(lines)
 
-    for distributor_index, (distributor_id, lines) in enumerate(claims.items()):
-        by_month: dict[tuple[int, int], list[list]] = {}
-        for day, line in sorted(lines, key=lambda item: item[0]):
-            if day <= window_end.date():
-                by_month.setdefault((day.year, day.month), []).append(line)
-        folder = out / "inbound/fulfillment_reports" / distributor_id
+    by_file: dict[tuple[int, str], list[list]] = {}
+    for submitter, month, *values in claim_rows:
+        by_file.setdefault((submitter, month), []).append(values)
+    month_index: dict[int, int] = {}
+    for (submitter, month), rows in by_file.items():
+        index = month_index.get(submitter, 0)
+        month_index[submitter] = index + 1
+        if index == 1:  # one text date that is no date
+            rows[0][1] = f"{month}-32"
+        folder = out / "inbound/fulfillment_reports" / distributor_ids[submitter]
         folder.mkdir(parents=True, exist_ok=True)
-        for month_index, ((year, month), rows) in enumerate(sorted(by_month.items())):
-            if month_index == 1 and rows:  # one text date that is no date
-                rows[0] = list(rows[0])
-                rows[0][1] = f"{year}-{month:02d}-32"
-            stem = folder / f"{year}-{month:02d}"
-            if (month_index + distributor_index) % 3 == 2:
-                _write_xlsx(stem.with_suffix(".xlsx"), CLAIM_COLUMNS, rows)
-            else:
-                _write_csv(stem.with_suffix(".csv"), CLAIM_COLUMNS, [[*r[:1], _date_text(r[1]), *r[2:]] for r in rows])
-            counts["claims"] += len(rows)
-    unknown = out / "inbound/fulfillment_reports/UNKNOWN-CO"
-    unknown.mkdir(parents=True, exist_ok=True)
-    _write_csv(unknown / f"{first.year}-01.csv", CLAIM_COLUMNS, [["R00-0000001", first.first_day.isoformat(), "SN-1", "SN-2", "", ""]])
+        if submitter % 5 == 0 and index % 4 == 3:  # one distributor in five sends workbooks now and then
+            _write_xlsx(folder / f"{month}.xlsx", CLAIM_COLUMNS, rows)
+        else:
+            _write_csv(folder / f"{month}.csv", CLAIM_COLUMNS, [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows])
+        counts["claims"] += len(rows)
+    unknown_folder = out / "inbound/fulfillment_reports/UNKNOWN-CO"
+    unknown_folder.mkdir(parents=True, exist_ok=True)
+    _write_csv(unknown_folder / f"{first.year}-01.csv", CLAIM_COLUMNS, [["R00-0000001", first.first_day.isoformat(), "SN-1", "SN-2", "", ""]])
     counts["claims"] += 1
     counts["distributors"] = len(distributor_rows)
     return counts
 
 
-def _date_text(value: object) -> str:
-    return value.isoformat() if isinstance(value, dt.date) else str(value)
+def _grouped(rows: list[tuple[str, str]]):
+    """(key, [line, ...]) runs of rows already ordered so that each key's rows are together."""
+    groups: dict[str, list[str]] = {}
+    for key, line in rows:
+        groups.setdefault(key, []).append(line)
+    return sorted(groups.items())
+
+
+def _write_lines(path: Path, header: list[str], lines: list[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(header) + "\n")
+        handle.write("\n".join(lines) + "\n")
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
@@ -265,7 +340,7 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list]) -> None:
     """Distributors' workbooks: date cells, amounts as numbers, blank cells left empty."""
     import xlsxwriter
 
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
     workbook.set_properties({"created": dt.datetime(2026, 1, 1)})
     sheet = workbook.add_worksheet("Claims")
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
