@@ -83,15 +83,58 @@ def parse_csv_text(text: str) -> RawFile:
     return RawFile(header or [], records)
 
 
-def read_csv_file(path: Path) -> RawFile:
-    data = path.read_bytes()
+# Python's str.isspace() set: a line of these and commas is blank, as `_is_blank` decides.
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+BLANK_LINE_CHARS = WHITESPACE + ","
+
+
+@dataclass(frozen=True)
+class PlainCsv:
+    """A CSV without quotes or bare carriage returns: each physical line is one record.
+
+    Such a file needs no CSV parser: SQL splits `body` at newlines and commas. Nearly every
+    export looks like this, and it is what lets a million-row file load in a second.
+    """
+
+    header: list[str]
+    header_line: int
+    body: str  # the text after the header line, CRLF turned into LF
+    rows: int  # non-blank data lines, counted here independently of the SQL that loads them
+
+
+def _decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise UnreadableFile(f"not UTF-8 text (byte {error.start})") from None
     if "\x00" in text:
         raise UnreadableFile("binary content (NUL bytes), not a CSV file")
-    return parse_csv_text(text)
+    return text
+
+
+def _plain_csv(text: str) -> PlainCsv | RawFile | None:
+    """The file as a PlainCsv when no record needs a CSV parser, else None."""
+    if '"' in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    start, line = 0, 1
+    while text.startswith("\n", start):  # leading empty lines are no header
+        start, line = start + 1, line + 1
+    if start >= len(text):
+        return RawFile([], [])
+    end = text.find("\n", start)
+    end = len(text) if end < 0 else end
+    body = text[end + 1 :]
+    rows = sum(1 for data_line in body.split("\n") if data_line.strip(BLANK_LINE_CHARS))
+    return PlainCsv(text[start:end].split(","), line, body, rows)
+
+
+def read_csv_file(path: Path) -> RawFile | PlainCsv:
+    text = _decode(path.read_bytes())
+    return _plain_csv(text) or parse_csv_text(text)
 
 
 def cell_text(value: object) -> str:
@@ -119,38 +162,31 @@ def _csv_line(fields: list[str]) -> str:
 
 def read_xlsx_file(path: Path) -> RawFile:
     """First worksheet; its first non-empty row is the header; line = sheet row."""
-    import openpyxl  # a second of import time, only when a workbook is present
+    from python_calamine import CalamineWorkbook  # reads workbooks in Rust, many times faster than openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds on malformed workbooks
-        raise UnreadableFile(f"not a valid XLSX workbook ({type(error).__name__})") from None
-    try:
-        if not workbook.worksheets:
+        workbook = CalamineWorkbook.from_path(str(path))
+        if not workbook.sheet_names:
             raise UnreadableFile("the workbook has no worksheet")
-        sheet = workbook.worksheets[0]
-        header: list[str] | None = None
-        records: list[RawRecord] = []
-        try:
-            rows = sheet.iter_rows(min_row=1, values_only=True)
-            for row_number, values in enumerate(rows, start=1):
-                fields = [cell_text(value) for value in values]
-                if _is_blank(fields):
-                    continue
-                if header is None:
-                    header = fields
-                    continue
-                records.append(RawRecord(row_number, fields, _csv_line(fields)))
-        except UnreadableFile:
-            raise
-        except Exception as error:
-            raise UnreadableFile(f"XLSX worksheet cannot be read ({type(error).__name__})") from None
-        return RawFile(header or [], records)
-    finally:
-        workbook.close()
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except UnreadableFile:
+        raise
+    except Exception as error:  # calamine raises several kinds on malformed workbooks
+        raise UnreadableFile(f"not a valid XLSX workbook ({type(error).__name__})") from None
+    header: list[str] | None = None
+    records: list[RawRecord] = []
+    for row_number, values in enumerate(rows, start=1):
+        fields = [cell_text(value) for value in values]
+        if _is_blank(fields):
+            continue
+        if header is None:
+            header = fields
+            continue
+        records.append(RawRecord(row_number, fields, _csv_line(fields)))
+    return RawFile(header or [], records)
 
 
-def read_input_file(path: Path) -> RawFile:
+def read_input_file(path: Path) -> RawFile | PlainCsv:
     if path.suffix.lower() == ".xlsx":
         return read_xlsx_file(path)
     return read_csv_file(path)

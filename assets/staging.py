@@ -14,12 +14,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from assets.readers import RawFile, UnreadableFile, is_inside, iter_data_files, read_input_file
+from assets.readers import BLANK_LINE_CHARS, PlainCsv, RawFile, UnreadableFile, is_inside, iter_data_files, read_input_file
 from assets.warehouse import in_transaction, prepare
 
 CSV_ONLY = (".csv",)
 CSV_OR_XLSX = (".csv", ".xlsx")
 CHUNK_ROWS = 100_000
+PLAIN_BATCH_CHARS = 64_000_000  # bounds memory: plain files go to SQL in batches of this much text
 MAX_VALUE_CHARS = 1_000  # longer values are BAD_VALUE: no serial, SKU or name is that long
 MAX_RAW_CHARS = 10_000  # the quarantine keeps this much of a record's raw text
 
@@ -177,30 +178,15 @@ class SourceReport:
 RAW_FIXED_COLUMNS = ["source_file", "source_line", "raw", "preset_reason", "detail", "folder"]
 
 
-def _raw_rows(data_dir: Path, source: Source, input_file: InputFile, known_distributors: set[str]) -> Iterator[list]:
-    """One list per data row: fixed columns, then the source's columns in table order."""
-    width = len(source.columns)
-    blank_values = [None] * width
+@dataclass(frozen=True)
+class _HeaderVerdict:
+    preset_reason: str | None  # applies to every row of the file
+    detail: str | None
+    indexes: list[int | None]  # field position of each source column, in table order
+    header_width: int
 
-    def whole_file(reason: str, detail: str) -> list:
-        return [input_file.relative, 0, "", reason, detail, input_file.distributor_id, *blank_values]
 
-    if not is_inside(input_file.path, data_dir):
-        yield whole_file("UNREADABLE_FILE", "symbolic link leading outside the data directory, not followed")
-        return
-    try:
-        raw_file: RawFile = read_input_file(input_file.path)
-    except UnreadableFile as error:
-        yield whole_file("UNREADABLE_FILE", str(error))
-        return
-    except OSError as error:
-        yield whole_file("UNREADABLE_FILE", f"cannot open: {error.strerror or error}")
-        return
-
-    if not raw_file.header and not raw_file.records:
-        yield whole_file("UNREADABLE_FILE", "empty file: no header row")
-        return
-
+def _judge_header(source: Source, input_file: InputFile, header: list[str], known_distributors: set[str]) -> _HeaderVerdict:
     preset_reason, detail = None, None
     if source.folder_is_distributor and input_file.distributor_id not in known_distributors:
         preset_reason = "UNKNOWN_DISTRIBUTOR"
@@ -209,31 +195,83 @@ def _raw_rows(data_dir: Path, source: Source, input_file: InputFile, known_distr
             if input_file.distributor_id is not None
             else "report is not inside a distributor folder"
         )
-
     positions: dict[str, int] = {}
-    for index, name in enumerate(raw_file.header):
+    for index, name in enumerate(header):
         positions.setdefault(name.strip().lower(), index)  # a repeated header: the first one counts
     if preset_reason is None:
         for column in source.columns:
             if column.required and column.name not in positions:
                 preset_reason = f"MISSING_COLUMN:{column.name}"
                 detail = f"header has no {column.name!r} column"
-                if len(raw_file.header) == 1 and ";" in raw_file.header[0]:
+                if len(header) == 1 and ";" in header[0]:
                     detail += " (the file looks semicolon-separated; inputs must be comma-separated)"
                 break
-    indexes = [positions.get(column.name) for column in source.columns]
-    header_width = len(raw_file.header)
+    return _HeaderVerdict(preset_reason, detail, [positions.get(column.name) for column in source.columns], len(header))
 
+
+def _read(data_dir: Path, source: Source, input_file: InputFile) -> RawFile | PlainCsv | list:
+    """The file's content, or the one quarantine row of a file that cannot be read."""
+
+    def whole_file(reason: str, detail: str) -> list:
+        return [input_file.relative, 0, "", reason, detail, input_file.distributor_id, *([None] * len(source.columns))]
+
+    if not is_inside(input_file.path, data_dir):
+        return whole_file("UNREADABLE_FILE", "symbolic link leading outside the data directory, not followed")
+    try:
+        content = read_input_file(input_file.path)
+    except UnreadableFile as error:
+        return whole_file("UNREADABLE_FILE", str(error))
+    except OSError as error:
+        return whole_file("UNREADABLE_FILE", f"cannot open: {error.strerror or error}")
+    if isinstance(content, RawFile) and not content.header and not content.records:
+        return whole_file("UNREADABLE_FILE", "empty file: no header row")
+    return content
+
+
+def _raw_rows(raw_file: RawFile, input_file: InputFile, verdict: _HeaderVerdict) -> Iterator[list]:
+    """One list per data row: fixed columns, then the source's columns in table order."""
     for record in raw_file.records:
         fields = record.fields
-        reason, why = preset_reason, detail
-        if reason is None and len(fields) > header_width and any(f.strip() for f in fields[header_width:]):
-            reason, why = "EXTRA_FIELDS", f"{len(fields)} fields under a header of {header_width}"
-        values = [fields[i] if i is not None and i < len(fields) else None for i in indexes]
+        reason, why = verdict.preset_reason, verdict.detail
+        if reason is None and len(fields) > verdict.header_width and any(f.strip() for f in fields[verdict.header_width :]):
+            reason, why = "EXTRA_FIELDS", f"{len(fields)} fields under a header of {verdict.header_width}"
+        values = [fields[i] if i is not None and i < len(fields) else None for i in verdict.indexes]
         raw = record.raw
         if len(raw) > MAX_RAW_CHARS:
             raw = f"{raw[:MAX_RAW_CHARS]}… [{len(record.raw)} characters in all]"
         yield [input_file.relative, record.line, raw, reason, why, input_file.distributor_id, *values]
+
+
+_BLANK_LINE_PATTERN = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in BLANK_LINE_CHARS) + "]*"
+
+
+def _plain_rows_sql(source: Source) -> str:
+    """The rows of PlainCsv files, split by SQL exactly as `_raw_rows` does for parsed files."""
+    values = ", ".join(
+        f"CASE WHEN f.position_{i} < len(fields) THEN fields[f.position_{i} + 1] END" for i in range(len(source.columns))
+    )
+    return f"""
+    INSERT INTO raw_{source.name}
+    WITH lines AS (
+      SELECT file_id, unnest(lines) AS raw, generate_subscripts(lines, 1) AS line_index
+      FROM (SELECT file_id, string_split(body, chr(10)) AS lines FROM plain_bodies)
+    ), records AS (
+      SELECT file_id, line_index, raw, string_split(raw, ',') AS fields
+      FROM lines
+      WHERE NOT regexp_full_match(raw, '{_BLANK_LINE_PATTERN}')
+    )
+    SELECT f.relative, f.header_line + line_index,
+        CASE WHEN length(raw) > {MAX_RAW_CHARS}
+            THEN left(raw, {MAX_RAW_CHARS}) || '… [' || length(raw) || ' characters in all]' ELSE raw END,
+        coalesce(f.preset_reason, CASE WHEN len(fields) > f.header_width AND NOT regexp_full_match(
+            array_to_string(fields[f.header_width + 1:], ','), '{_BLANK_LINE_PATTERN}') THEN 'EXTRA_FIELDS' END),
+        CASE WHEN f.preset_reason IS NOT NULL THEN f.detail
+            WHEN len(fields) > f.header_width AND NOT regexp_full_match(
+                array_to_string(fields[f.header_width + 1:], ','), '{_BLANK_LINE_PATTERN}')
+            THEN len(fields) || ' fields under a header of ' || f.header_width END,
+        f.folder, {values}
+    FROM records JOIN plain_files f USING (file_id)
+    """
 
 
 def _parse_expression(column: Column) -> str:
@@ -326,6 +364,9 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     input_files = list_input_files(data_dir, source)
     report.files = len(input_files)
     chunk: list[list] = []
+    plain_files: list[list] = []
+    plain_bodies: list[tuple[int, str]] = []
+    plain_chars = 0
 
     def flush() -> None:
         if chunk:
@@ -336,13 +377,46 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             con.unregister("raw_chunk")
             chunk.clear()
 
-    for input_file in input_files:
-        for row in _raw_rows(data_dir, source, input_file, known_distributors):
+    def flush_plain() -> None:
+        nonlocal plain_chars
+        if plain_files:
+            position_columns = [f"position_{i}" for i in range(len(source.columns))]
+            files = pd.DataFrame(
+                plain_files,
+                columns=["file_id", "relative", "header_line", "header_width", "preset_reason", "detail", "folder", *position_columns],
+            ).astype({"file_id": "int64", "header_line": "int64", "header_width": "int64", **{c: "Int64" for c in position_columns}})
+            con.register("plain_files", files)
+            con.register("plain_bodies", pd.DataFrame(plain_bodies, columns=["file_id", "body"]).astype({"file_id": "int64"}))
+            con.execute(_plain_rows_sql(source))
+            con.unregister("plain_files")
+            con.unregister("plain_bodies")
+            plain_files.clear()
+            plain_bodies.clear()
+            plain_chars = 0
+
+    for file_id, input_file in enumerate(input_files):
+        content = _read(data_dir, source, input_file)
+        if isinstance(content, list):
+            report.rows_read += 1
+            chunk.append(content)
+            continue
+        verdict = _judge_header(source, input_file, content.header, known_distributors)
+        if isinstance(content, PlainCsv):
+            report.rows_read += content.rows
+            plain_files.append([file_id, input_file.relative, content.header_line, verdict.header_width,
+                                verdict.preset_reason, verdict.detail, input_file.distributor_id, *verdict.indexes])
+            plain_bodies.append((file_id, content.body))
+            plain_chars += len(content.body)
+            if plain_chars >= PLAIN_BATCH_CHARS:
+                flush_plain()
+            continue
+        for row in _raw_rows(content, input_file, verdict):
             report.rows_read += 1
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 flush()
     flush()
+    flush_plain()
 
     con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source)}")
     loaded_columns = ", ".join(f"p_{name} AS {name}" for name in source.column_names)

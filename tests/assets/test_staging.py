@@ -195,3 +195,59 @@ def test_price_valid_to_before_valid_from_is_bad(con, data):
     write_csv(data / "reference/price_list.csv", [{"sku": "S", "currency": "USD", "unit_credit": "1.00", "valid_from": "2026-02-01", "valid_to": "2026-01-31"}])
     stage(con, data, "price_list")
     assert quarantine(con)[0][2] == "BAD_VALUE:valid_to"
+
+
+PLAIN_CASES = [
+    "rma_number,fulfilled_on,defective_serial,replacement_serial,claimed_amount\nR-1,2026-05-01,S1,S2,10.00\n",
+    "\n\nrma_number,fulfilled_on,defective_serial,replacement_serial\r\n\r\nR-1,2026-05-01,S1,S2\r\n , ,\t,\r\nr-2 ,2026-05-02,s1,S3\r\n",
+    "\ufeffrma_number,fulfilled_on,defective_serial,replacement_serial\nR-1,2026-05-01,S1,S2,,  ,\nR-2,2026-05-01,S1,S2,extra\n",
+    "rma_number,fulfilled_on,defective_serial,replacement_serial\nR-1,2026-05-01\n\u2003,\u00a0\nR-2,2026-13-01,S1,S2\n=cmd(),2026-05-01,S,S\n",
+    "rma_number,fulfilled_on,replacement_serial\nR-1,2026-05-01,S2\n",
+    "rma_number;fulfilled_on;defective_serial;replacement_serial\nR-1;2026-05-01;S1;S2\n",
+    "rma_number,fulfilled_on,defective_serial,replacement_serial\nR-é,2026-05-01,S1," + "é" * 10_050 + "\n",
+    "rma_number,Rma_Number,fulfilled_on,defective_serial,replacement_serial\nR-1,R-9,2026-05-01,S1,S2",
+    "rma_number,fulfilled_on,defective_serial,replacement_serial\n",
+    "\n\n",
+]
+
+
+def _staged_rows(con, root):
+    stage(con, root, "fulfillment_reports")
+    loaded = con.execute("SELECT * FROM stg_fulfillment_reports ORDER BY ALL").fetchall()
+    held = con.execute("SELECT * FROM quarantine ORDER BY ALL").fetchall()
+    read = con.execute("SELECT rows_read FROM ingest_log WHERE source = 'fulfillment_reports'").fetchall()
+    return loaded, held, read
+
+
+@pytest.mark.parametrize("text", PLAIN_CASES)
+def test_plain_files_load_exactly_as_the_csv_parser_would(con, data, text, monkeypatch):
+    for folder in ("D1", "NOPE"):
+        path = data / f"inbound/fulfillment_reports/{folder}/a.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    plain = _staged_rows(con, data)
+    import assets.readers
+
+    monkeypatch.setattr(assets.readers, "_plain_csv", lambda text: None)
+    parsed = _staged_rows(con, data)
+    assert plain == parsed
+
+
+def test_only_quote_free_files_skip_the_csv_parser(tmp_path):
+    from assets.readers import PlainCsv, RawFile, read_csv_file
+
+    plain, quoted, bare_cr = tmp_path / "plain.csv", tmp_path / "quoted.csv", tmp_path / "cr.csv"
+    plain.write_text("a,b\r\n1,2\r\n\r\n3,4\r\n", newline="")
+    quoted.write_text('a,b\n"1\n2",3\n', newline="")
+    bare_cr.write_text("a,b\n1\r2,3\n", newline="")
+    parsed = read_csv_file(plain)
+    assert isinstance(parsed, PlainCsv)
+    assert (parsed.header, parsed.header_line, parsed.rows) == (["a", "b"], 1, 2)
+    assert isinstance(read_csv_file(quoted), RawFile)
+    assert isinstance(read_csv_file(bare_cr), RawFile)
+
+
+def test_whitespace_constant_is_pythons():
+    from assets.readers import WHITESPACE
+
+    assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
