@@ -14,7 +14,8 @@ from assets.charts import credits_chart, markdown_image, sla_mix_chart
 from assets.closing import RunRefused, check_run_allowed, is_closed
 from assets.metadata import markdown_table, table_metadata
 from assets.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
-from pipelines.quarters import Quarter, QuarterError, quarterly_partitions
+from pipelines.partitions import quarterly_partitions
+from pipelines.quarters import Quarter, QuarterError
 from pipelines.resources import WAREHOUSE_POOL, RunSettings
 
 _INPUTS = ["distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"]

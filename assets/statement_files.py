@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
 import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +71,20 @@ def load_statements(
     ]
 
 
+PARALLEL_FROM_LINES = 50_000  # below this, starting worker processes costs more than it saves
+
+
 def render_statements(statements: list[Statement]) -> list[StatementFile]:
-    return [
-        StatementFile(statement_file_name(s.distributor_id), s.distributor_id, build_statement(s))
-        for s in statements
-    ]
+    """XLSX bytes of every statement; big quarters are rendered on every core (XlsxWriter is pure Python)."""
+    lines = sum(len(s.credited) + len(s.held) + len(s.rejected) for s in statements)
+    workers = min(os.cpu_count() or 1, len(statements))
+    if lines < PARALLEL_FROM_LINES or workers < 2:
+        contents = [build_statement(s) for s in statements]
+    else:
+        # spawn, not fork: the parent holds DuckDB threads and locks that a fork would copy mid-use.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            contents = list(pool.map(build_statement, statements, chunksize=max(1, len(statements) // (workers * 4))))
+    return [StatementFile(statement_file_name(s.distributor_id), s.distributor_id, content) for s, content in zip(statements, contents)]
 
 
 def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:

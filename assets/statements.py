@@ -17,7 +17,8 @@ from assets.statement_files import (
     render_statements,
     write_statement_files,
 )
-from pipelines.quarters import Quarter, quarterly_partitions
+from pipelines.partitions import quarterly_partitions
+from pipelines.quarters import Quarter
 from pipelines.resources import WAREHOUSE_POOL, RunSettings, StatementDelivery
 
 

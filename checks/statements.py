@@ -1,5 +1,7 @@
 """Statements read back from disk: Summary total = sum of Credited lines = distributor_credits."""
 
+import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,30 +15,29 @@ from pipelines.resources import RunSettings
 CENT = Decimal("0.01")
 
 
+_FORMULA_ELEMENT = re.compile(rb"<f[ >/]")
+
+
+def count_formula_cells(path: Path) -> int:
+    """Formula cells in a workbook: `<f>` elements in its worksheet XML (text cells are escaped)."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(
+            len(_FORMULA_ELEMENT.findall(archive.read(name)))
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml")
+        )
+
+
 def read_statement_totals(path: Path) -> tuple[Decimal, Decimal, int]:
     """(Summary credit total, sum of the Credited lines, formula cells) of one statement file."""
-    import openpyxl
+    from python_calamine import CalamineWorkbook
 
-    workbook = openpyxl.load_workbook(path, read_only=True)
-    try:
-        summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row and row[0]}
-        credited = workbook["Credited"]
-        header = next(credited.iter_rows(max_row=1, values_only=True))
-        amount_column = header.index("Credit amount")
-        lines = sum(
-            (Decimal(str(row[amount_column])).quantize(CENT) for row in credited.iter_rows(min_row=2, values_only=True)),
-            Decimal("0.00"),
-        )
-        formulas = sum(
-            1
-            for sheet in workbook
-            for row in sheet.iter_rows()
-            for cell in row
-            if getattr(cell, "data_type", None) == "f"
-        )
-        return Decimal(str(summary["Credit total"])).quantize(CENT), lines, formulas
-    finally:
-        workbook.close()
+    workbook = CalamineWorkbook.from_path(str(path))
+    summary = {row[0]: row[1] for row in workbook.get_sheet_by_name("Summary").to_python() if row and row[0]}
+    header, *lines = workbook.get_sheet_by_name("Credited").to_python()
+    amount_column = header.index("Credit amount")
+    lines_total = sum((Decimal(str(row[amount_column])).quantize(CENT) for row in lines), Decimal("0.00"))
+    return Decimal(str(summary["Credit total"])).quantize(CENT), lines_total, count_formula_cells(path)
 
 
 @dg.asset_check(

@@ -98,7 +98,8 @@ def _failure_reason(result) -> str:
 
 
 def run_quarter(args: argparse.Namespace) -> int:
-    from pipelines.quarters import Quarter, QuarterError, quarterly_partitions, resolve_as_of
+    from pipelines.partitions import quarterly_partitions
+    from pipelines.quarters import Quarter, QuarterError, resolve_as_of
 
     try:
         quarter = Quarter.parse(args.quarter)

@@ -6,19 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import dagster as dg
-
 PARTITION_START = "2000-01-01"
 PARTITION_KEY_FORMAT = "%Y-%m-%d"
-
-# Dagster has no quarterly class: a cron on the 1st of every third month is the idiom.
-# end_offset=1 keeps the quarter in progress selectable for draft runs.
-quarterly_partitions = dg.TimeWindowPartitionsDefinition(
-    start=PARTITION_START,
-    cron_schedule="0 0 1 */3 *",
-    fmt=PARTITION_KEY_FORMAT,
-    end_offset=1,
-)
 
 _QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
 

@@ -49,7 +49,9 @@ class RunSettings(dg.ConfigurableResource):
 
 
 def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> DuckDBResource:
-    return DuckDBResource(database=str(path))
+    """The warehouse; $RMA_DUCKDB_MEMORY_LIMIT (e.g. 4GB) caps DuckDB's memory, which then spills to disk."""
+    memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip()
+    return DuckDBResource(database=str(path), connection_config={"memory_limit": memory_limit} if memory_limit else {})
 
 
 class StatementDelivery(dg.ConfigurableResource):

@@ -33,6 +33,22 @@ def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
     assert (summary, lines) == (Decimal("9.99"), Decimal("0.10"))
 
 
+def test_formula_cells_are_counted_and_formula_like_text_is_not(tmp_path):
+    import xlsxwriter
+
+    from checks.statements import count_formula_cells
+
+    path = tmp_path / "f.xlsx"
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+    sheet = workbook.add_worksheet()
+    sheet.write_string(0, 0, "=1+1")
+    sheet.write_string(1, 0, "<f>not a formula</f>")
+    sheet.write_formula(2, 0, "=SUM(A1:A2)")
+    workbook.add_worksheet().write_formula(0, 0, '=HYPERLINK("http://x","y")')
+    workbook.close()
+    assert count_formula_cells(path) == 2
+
+
 @pytest.mark.slow
 def test_cli_fails_when_a_written_statement_does_not_add_up(example_cwd, monkeypatch, capsys):
     import assets.statement_files

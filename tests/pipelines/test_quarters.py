@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from pipelines.quarters import Quarter, QuarterError, cutoff_of, quarterly_partitions, resolve_as_of
+from pipelines.partitions import quarterly_partitions
+from pipelines.quarters import Quarter, QuarterError, cutoff_of, resolve_as_of
 
 
 def test_parse_and_days():

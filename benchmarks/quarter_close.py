@@ -1,0 +1,176 @@
+"""Benchmark: the full quarter close at growing sizes, through the same code as the CLI.
+
+For each size it generates a history of 8 quarters (2024-Q4 .. 2026-Q3), closes 2026-Q2 to set
+the books up, then times `rma-recon run 2026-Q3 --close` in a child process: wall time, peak
+RSS and the time of every stage (from the CLI's progress lines). It then re-runs the closed
+quarter and compares the statement bytes, and races the reconcile SQL against a pandas
+implementation of the claim rules, asserting identical outcomes.
+
+    python -m benchmarks.quarter_close                     # 10k, 100k and 1M cases
+    python -m benchmarks.quarter_close --sizes 10000       # one size
+    RMA_DUCKDB_MEMORY_LIMIT=4GB python -m benchmarks.quarter_close --sizes 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from assets.rules import RunParameters, compute_quarter
+from benchmarks.pandas_rules import claim_outcomes, load_inputs
+from pipelines.quarters import Quarter
+
+SETUP_QUARTER = "2026-Q2"
+TARGET_QUARTER = "2026-Q3"
+INGEST_STEPS = {"distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"}
+STATEMENT_STEPS = {"credit_statements", "finance_summary", "statement_delivery"}
+PROGRESS_LINE = re.compile(r"^\s+(\S+)\s+done\s+([\d.]+)s$")
+
+
+def cli(folder: Path, *args: str) -> tuple[float, float, str]:
+    """Run rma-recon in a child process: (wall seconds, peak RSS in MiB, stderr)."""
+    command = [sys.executable, "-m", "pipelines.cli", *args]
+    environment = {**os.environ, "RMA_OUTBOX_DIR": str(folder / "outbox"), "GX_ANALYTICS_ENABLED": "false"}
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, text=True)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"rma-recon {' '.join(args)} failed ({child.returncode}):\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, stderr
+
+
+def stage_times(stderr: str) -> dict[str, float]:
+    stages = {"ingest": 0.0, "reconcile": 0.0, "checks": 0.0, "statements": 0.0}
+    for line in stderr.splitlines():
+        match = PROGRESS_LINE.match(line)
+        if not match:
+            continue
+        step, seconds = match.group(1), float(match.group(2))
+        stage = "ingest" if step in INGEST_STEPS else "reconcile" if step == "reconcile" else (
+            "statements" if step in STATEMENT_STEPS else "checks")
+        stages[stage] += seconds
+    return stages
+
+
+def digest_folder(folder: Path) -> dict[str, str]:
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.glob("*.xlsx"))}
+
+
+def race_reconcile(warehouse: Path) -> dict[str, float]:
+    """The reconcile SQL against pandas on the target quarter's inputs; outcomes must be identical."""
+    quarter = Quarter.parse(TARGET_QUARTER)
+    copy = warehouse.with_name("race.duckdb")
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        # The target quarter is closed now; reopen it in the copy so both sides see the same scope.
+        con.execute("DELETE FROM quarter_runs WHERE quarter = ?", [str(quarter)])
+        started = time.perf_counter()
+        compute_quarter(con, RunParameters(quarter, quarter.last_day))
+        sql_seconds = time.perf_counter() - started
+        sql = con.execute(
+            """SELECT source_file, source_line, outcome, reason, CAST(credit_amount AS VARCHAR) AS credit_amount
+            FROM quarter_claim_outcomes ORDER BY source_file, source_line"""
+        ).df()
+        started = time.perf_counter()
+        inputs = load_inputs(con, quarter)
+        loaded = time.perf_counter()
+        in_pandas = claim_outcomes(inputs, quarter.last_day)
+        done = time.perf_counter()
+    copy.unlink()
+    in_pandas["credit_amount"] = in_pandas["credit_amount"].astype(object).where(in_pandas["credit_amount"].notna(), None)
+    sql["credit_amount"] = sql["credit_amount"].astype(object).where(sql["credit_amount"].notna(), None)
+    same = sql.astype(str).equals(in_pandas[sql.columns].astype(str))
+    if not same:
+        merged = sql.merge(in_pandas, on=["source_file", "source_line"], how="outer", suffixes=("_sql", "_pandas"))
+        differing = merged[merged["reason_sql"] != merged["reason_pandas"]].head(5)
+        raise AssertionError(f"pandas and SQL disagree on {len(merged)} claims, e.g.\n{differing}")
+    return {"claims": len(sql), "sql": sql_seconds, "pandas_load": loaded - started, "pandas_rules": done - loaded}
+
+
+def bench(size: int, root: Path, distributors: int) -> dict:
+    folder = root / f"{size}"
+    data, warehouse, statements = folder / "data", folder / "warehouse.duckdb", folder / "statements"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    from pipelines.generate import generate_data
+
+    started = time.perf_counter()
+    counts = generate_data(data, cases=size, distributors=distributors, start_quarter="2024-Q4", quarters=8)
+    generate_seconds = time.perf_counter() - started
+    common = ["--data-dir", str(data), "--warehouse", str(warehouse), "--statements-dir", str(statements)]
+    setup_wall, _, _ = cli(folder, "run", SETUP_QUARTER, "--close", *common)
+    wall, rss, stderr = cli(folder, "run", TARGET_QUARTER, "--close", *common)
+    first = digest_folder(statements / TARGET_QUARTER)
+    rerun_wall, _, _ = cli(folder, "run", TARGET_QUARTER, *common)
+    identical = digest_folder(statements / TARGET_QUARTER) == first
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows_read = con.execute("SELECT sum(rows_read) FROM ingest_log").fetchone()[0]
+        in_scope, credit_type = con.execute(
+            "SELECT count(*), any_value(typeof(credit_amount)) FROM claim_outcomes WHERE quarter = ?", [TARGET_QUARTER]
+        ).fetchone()
+        total = con.execute("SELECT sum(credit_total) FROM distributor_credits WHERE quarter = ?", [TARGET_QUARTER]).fetchone()[0]
+    race = race_reconcile(warehouse)
+    return {
+        "size": size, "counts": counts, "generate": generate_seconds, "setup": setup_wall, "wall": wall, "rss": rss,
+        "stages": stage_times(stderr), "rows_read": rows_read, "in_scope": in_scope, "statements": len(first),
+        "identical": identical, "rerun": rerun_wall, "credit_type": credit_type, "credit_total": total, "race": race,
+    }
+
+
+def report(result: dict) -> None:
+    size, stages, race = result["size"], result["stages"], result["race"]
+    counts = result["counts"]
+    print(f"\n== {size:,} cases: {counts['case versions']:,} case versions, {counts['claims']:,} claim lines, "
+          f"{counts['receipts']:,} receipts, {counts['distributors']} distributors (generated in {result['generate']:.1f} s)")
+    print(f"   setup close of {SETUP_QUARTER}: {result['setup']:.1f} s")
+    print(f"   close of {TARGET_QUARTER}: {result['wall']:.1f} s wall, peak RSS {result['rss']:,.0f} MiB, "
+          f"{result['in_scope']:,} claims in scope, {result['statements']} statements")
+    rows = {"ingest": result["rows_read"], "reconcile": result["in_scope"], "checks": result["rows_read"], "statements": result["in_scope"]}
+    other = result["wall"] - sum(stages.values())
+    for stage, seconds in stages.items():
+        rate = rows[stage] / seconds if seconds else float("inf")
+        print(f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s")
+    print(f"   {'other':<11} {other:7.1f} s  (process start, imports, Dagster)")
+    print(f"   money: credit_amount is {result['credit_type']}, total {result['credit_total']}; "
+          f"re-run of the closed quarter in {result['rerun']:.1f} s, statements byte-identical: {result['identical']}")
+    pandas_total = race["pandas_load"] + race["pandas_rules"]
+    print(f"   reconcile SQL {race['sql']:.2f} s vs pandas {pandas_total:.2f} s "
+          f"({race['pandas_load']:.2f} s load + {race['pandas_rules']:.2f} s rules) on {race['claims']:,} claims: "
+          f"identical outcomes, SQL {pandas_total / race['sql']:.1f}x faster ({race['pandas_rules'] / race['sql']:.1f}x on the rules alone)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--distributors", type=int, default=300)
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rma-benchmark"))
+    args = parser.parse_args()
+    print(f"benchmark {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
+          f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or 'default (80% of RAM)'}")
+    results = []
+    for size in args.sizes:
+        results.append(bench(size, args.work_dir, args.distributors))
+        report(results[-1])
+    if len(results) > 1:
+        print("\n   scaling (time of the close per million input rows):")
+        for result in results:
+            print(f"   {result['size']:>12,} cases  {result['wall'] / result['rows_read'] * 1e6:8.1f} s per million rows read")
+    for result in results:
+        assert result["identical"], f"statements of the closed quarter changed at {result['size']} cases"
+
+
+if __name__ == "__main__":
+    main()
