@@ -331,6 +331,7 @@ def judge_sql(source: Source) -> str:
         reason = f"""CASE WHEN row_reason IS NULL AND row_number() OVER (
         PARTITION BY row_reason IS NULL, p_{source.unique_column} ORDER BY source_file, source_line
     ) > 1 THEN '{source.duplicate_reason}' ELSE row_reason END"""
+    kept = ", ".join(f"p_{c.name}" for c in source.columns)
     return f"""
 WITH cleaned AS (
   SELECT *, {cleaned}
@@ -344,8 +345,9 @@ WITH cleaned AS (
     END) AS row_reason
   FROM parsed
 )
-SELECT *, {reason} AS reason
-FROM judged
+SELECT source_file, source_line, folder, {kept}, reason,
+    CASE WHEN reason IS NOT NULL THEN raw END AS raw, CASE WHEN reason IS NOT NULL THEN detail END AS detail
+FROM (SELECT *, {reason} AS reason FROM judged)
 """
 
 

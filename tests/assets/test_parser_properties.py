@@ -95,3 +95,13 @@ def _connection() -> duckdb.DuckDBPyConnection:
 def test_sql_timestamp_parser_agrees_with_the_reference(text):
     (parsed,) = _connection().execute("SELECT rma_parse_timestamp(?)", [text]).fetchone()
     assert parsed == reference_parse(text)
+
+
+TRIMMED = " \t\n\x0b\x0c\r\xa0"
+
+
+@given(st.text(alphabet=st.sampled_from(list(TRIMMED) + ["a", "é", ",", "\u2003", "\x85"]), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_value_cleaning_trims_exactly_its_whitespace_set(text):
+    (cleaned,) = _connection().execute("SELECT rma_clean(?)", [text]).fetchone()
+    assert cleaned == (text.strip(TRIMMED) or None)
