@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 EXAMPLES = """examples:
@@ -151,6 +153,8 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
         close=args.close,
     )
     print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
+    # Great Expectations takes seconds to import; do it while ingestion waits on files and DuckDB.
+    threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True).start()
     definitions = dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ASSET_CHECKS,
