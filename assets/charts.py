@@ -23,9 +23,19 @@ def _pyplot():
     return plt
 
 
+CHART_DISTRIBUTORS = 25  # more bars than this are unreadable (and a 10,000-pixel image)
+
+
 def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> bytes:
-    """Bars per distributor: credit total and accrued liability, each in its own currency."""
+    """Bars per distributor: credit total and accrued liability, each in its own currency.
+
+    Only the distributors with the most credited plus held value are drawn; the preview table
+    and the finance summary list them all.
+    """
     plt = _pyplot()
+    total = len(rows)
+    shown = set(sorted(rows, key=lambda r: (-(r[2] + r[3]), r[0]))[:CHART_DISTRIBUTORS])
+    rows = [r for r in rows if r in shown]
     labels = [f"{distributor} ({currency})" for distributor, currency, _, _ in rows]
     figure, axis = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
     positions = range(len(rows))
@@ -33,7 +43,7 @@ def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> by
     axis.barh([p - 0.2 for p in positions], [r[3] for r in rows], height=0.4, label="accrued liability (held)", color="#ffa000")
     axis.set_yticks(list(positions), labels)
     axis.invert_yaxis()
-    axis.set_title(f"Credits by distributor, {quarter}")
+    axis.set_title(f"Credits by distributor, {quarter}" + (f" (top {len(rows)} of {total} by value)" if total > len(rows) else ""))
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     try:
         return _png(figure)

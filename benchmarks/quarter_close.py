@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--distributors", type=int, default=300)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rma-benchmark"))
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as each size finishes
     print(f"benchmark {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
           f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or 'default (80% of RAM)'}")
     results = []

@@ -15,3 +15,11 @@ def test_sla_mix_chart_and_markdown_embedding():
     markdown = markdown_image(png, "mix")
     assert markdown.startswith("![mix](data:image/png;base64,")
     assert base64.b64decode(markdown.split(",", 1)[1].rstrip(")")) == png
+
+
+def test_credits_chart_draws_only_the_largest_distributors():
+    rows = [(f"D{i:03d}", "USD", float(i), 0.0) for i in range(300)]
+    few = credits_chart(rows[-25:], "2026-Q2")
+    many = credits_chart(rows, "2026-Q2")
+    height = lambda png: int.from_bytes(png[20:24], "big")  # noqa: E731 (PNG IHDR height)
+    assert height(many) == height(few) < 1500
