@@ -1,6 +1,6 @@
 """Read input files into header + raw records, keeping the physical line of every record.
 
-Nothing here judges values: that is SQL's job (see `sources.py`). A file that cannot be
+Nothing here judges values: that is SQL's job (see `staging.py`). A file that cannot be
 read at all raises `UnreadableFile` with a message for the quarantine.
 """
 

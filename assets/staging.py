@@ -1,7 +1,8 @@
 """Rulebook §2: every data row of every input file is loaded into a `stg_*` table or quarantined.
 
-Python reads files and keeps line numbers; DuckDB SQL trims, parses and judges every value,
-so the cost per row stays in the database engine.
+Python reads files and keeps line numbers (quote-free CSV files it hands to SQL whole, to be
+split at newlines and commas); DuckDB SQL trims, parses and judges every value, so the cost
+per row stays in the database engine.
 """
 
 from __future__ import annotations

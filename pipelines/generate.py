@@ -316,7 +316,7 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
 
 
 def _grouped(rows: list[tuple[str, str]]):
-    """(key, [line, ...]) runs of rows already ordered so that each key's rows are together."""
+    """(key, [line, ...]) in key order; each key's lines keep the order of the rows."""
     groups: dict[str, list[str]] = {}
     for key, line in rows:
         groups.setdefault(key, []).append(line)
