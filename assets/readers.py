@@ -113,7 +113,7 @@ def _decode(data: bytes) -> str:
 
 
 def _plain_csv(text: str) -> PlainCsv | RawFile | None:
-    """The file as a PlainCsv when no record needs a CSV parser, else None."""
+    """The file as a PlainCsv when no record needs a CSV parser, else None (an empty file: an empty RawFile)."""
     if '"' in text:
         return None
     if "\r" in text:

@@ -249,7 +249,7 @@ _BLANK_LINE_PATTERN = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in BLANK_LINE_C
 def _plain_rows_sql(source: Source) -> str:
     """The rows of PlainCsv files, split by SQL exactly as `_raw_rows` does for parsed files."""
     values = ", ".join(
-        f"CASE WHEN f.position_{i} < len(fields) THEN fields[f.position_{i} + 1] END" for i in range(len(source.columns))
+        f"CASE WHEN position_{i} < len(fields) THEN fields[position_{i} + 1] END" for i in range(len(source.columns))
     )
     return f"""
     INSERT INTO raw_{source.name}
@@ -260,18 +260,19 @@ def _plain_rows_sql(source: Source) -> str:
       SELECT file_id, line_index, raw, string_split(raw, ',') AS fields
       FROM lines
       WHERE NOT regexp_full_match(raw, '{_BLANK_LINE_PATTERN}')
+    ), judged AS (
+      SELECT r.*, f.*, len(fields) > f.header_width AND NOT regexp_full_match(
+            array_to_string(fields[f.header_width + 1:], ','), '{_BLANK_LINE_PATTERN}') AS extra_fields
+      FROM records r JOIN plain_files f USING (file_id)
     )
-    SELECT f.relative, f.header_line + line_index,
+    SELECT relative, header_line + line_index,
         CASE WHEN length(raw) > {MAX_RAW_CHARS}
             THEN left(raw, {MAX_RAW_CHARS}) || '… [' || length(raw) || ' characters in all]' ELSE raw END,
-        coalesce(f.preset_reason, CASE WHEN len(fields) > f.header_width AND NOT regexp_full_match(
-            array_to_string(fields[f.header_width + 1:], ','), '{_BLANK_LINE_PATTERN}') THEN 'EXTRA_FIELDS' END),
-        CASE WHEN f.preset_reason IS NOT NULL THEN f.detail
-            WHEN len(fields) > f.header_width AND NOT regexp_full_match(
-                array_to_string(fields[f.header_width + 1:], ','), '{_BLANK_LINE_PATTERN}')
-            THEN len(fields) || ' fields under a header of ' || f.header_width END,
-        f.folder, {values}
-    FROM records JOIN plain_files f USING (file_id)
+        coalesce(preset_reason, CASE WHEN extra_fields THEN 'EXTRA_FIELDS' END),
+        CASE WHEN preset_reason IS NOT NULL THEN detail
+            WHEN extra_fields THEN len(fields) || ' fields under a header of ' || header_width END,
+        folder, {values}
+    FROM judged
     """
 
 
