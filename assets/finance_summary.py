@@ -13,6 +13,7 @@ import duckdb
 import xlsxwriter
 
 from assets.rules import ACCRUED_LIABILITY_SQL
+from assets.sheet_rows import SheetRows, rows_xml, splice_rows, style_index
 from assets.workbook import WORKBOOK_OPTIONS, write_cell
 from pipelines.quarters import Quarter
 
@@ -59,31 +60,39 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
         "timestamp": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
     }
 
-    def cell_format(header: str, value: object, money_columns: set[str]):
+    def cell_format(header: str, column_type: str, money_columns: set[str]):
         if header in money_columns:
             return formats["money"]
-        if isinstance(value, dt.datetime):
-            return formats["timestamp"]
-        return formats["date"] if isinstance(value, dt.date) else None
+        return {"TIMESTAMP": formats["timestamp"], "DATE": formats["date"]}.get(column_type)
 
-    def table(name: str, sql: str, money_columns: set[str], note: str) -> tuple[object, int]:
+    spliced: dict[int, SheetRows] = {}
+
+    def table(name: str, sql: str, money_columns: set[str], note: str, charted: bool = False) -> tuple[object, int]:
+        """A titled sheet with a header row; a charted sheet's cells go through XlsxWriter, which
+        caches their values in the chart; the other sheets' rows are spliced in after closing."""
         result = con.execute(sql, params)
         headers = [column[0] for column in result.description]
+        column_formats = [cell_format(h, str(column[1]), money_columns) for h, column in zip(headers, result.description)]
         rows = result.fetchall()
         sheet = workbook.add_worksheet(name)
         sheet.write_string(0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of})", title)
         for column, text in enumerate(headers):
             sheet.write_string(2, column, text.replace("_", " "), heading)
-            sheet.set_column(column, column, 16 if column else 20)
-        for row_index, row in enumerate(rows, start=3):
-            for column, (header, value) in enumerate(zip(headers, row)):
-                write_cell(sheet, row_index, column, value, cell_format(header, value, money_columns))
+            sheet.set_column(column, column, 16 if column else 20, column_formats[column])
+        if charted:
+            for row_index, row in enumerate(rows, start=3):
+                for column, value in enumerate(row):
+                    write_cell(sheet, row_index, column, value, column_formats[column])
+        else:
+            styles = [style_index(cell_format) for cell_format in column_formats]
+            spliced[len(workbook.worksheets())] = SheetRows(*rows_xml(4, rows, styles), len(headers))
         sheet.freeze_panes(3, 0)
         sheet.autofilter(2, 0, max(len(rows), 1) + 2, len(headers) - 1)
         return sheet, len(rows)
 
     distributors, count = table(
-        "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor"
+        "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor",
+        charted=True,
     )
     if count:
         chart = workbook.add_chart({"type": "column"})
@@ -108,4 +117,4 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
     table("Late credits", LATE_SQL, {"credit_amount"}, "Credits that missed their due quarter")
     table("SLA", SLA_SQL, set(), "Direct repair/replace SLA")
     workbook.close()
-    return buffer.getvalue()
+    return splice_rows(buffer.getvalue(), spliced)
