@@ -115,8 +115,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
         Suite(
             "rma_cases",
             "stg_rma_cases",
-            """SELECT rma_number, updated_at, opened_at, channel, distributor_id, product_sku, serial_number,
-                diagnosis, diagnosed_at, status,
+            """SELECT rma_number, updated_at, opened_at, channel, serial_number, diagnosis, diagnosed_at, status,
                 channel = 'direct' OR distributor_id IN (SELECT distributor_id FROM stg_distributors) AS distributor_known,
                 channel = 'direct' OR product_sku IN (SELECT sku FROM stg_price_list) AS sku_has_a_price
             FROM stg_rma_cases""",
