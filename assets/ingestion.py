@@ -41,7 +41,9 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
                 source.table,
                 report.rows_loaded,
                 f"**{report.rows_loaded}** of {report.rows_read} rows loaded from {report.files} file(s); "
-                f"**{report.rows_quarantined}** quarantined.\n\n### Quarantined rows by file\n\n{quarantine_preview}",
+                f"**{report.rows_quarantined}** quarantined. This run read {report.files_staged} new or changed "
+                f"file(s){' and rebuilt the table' if report.rebuilt else ''}.\n\n"
+                f"### Quarantined rows by file\n\n{quarantine_preview}",
             )
         if report.rows_quarantined:
             context.log.warning(f"{source.name}: {report.rows_quarantined} row(s) quarantined {report.quarantined_by_reason}")
@@ -49,6 +51,8 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
             metadata={
                 **metadata,
                 "files": report.files,
+                "files_staged": report.files_staged,
+                "rebuilt": report.rebuilt,
                 "rows_read": report.rows_read,
                 "rows_loaded": report.rows_loaded,
                 "rows_quarantined": report.rows_quarantined,

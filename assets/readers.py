@@ -133,7 +133,11 @@ def _plain_csv(text: str) -> PlainCsv | RawFile | None:
 
 
 def read_csv_file(path: Path) -> RawFile | PlainCsv:
-    text = _decode(path.read_bytes())
+    return parse_csv_bytes(path.read_bytes())
+
+
+def parse_csv_bytes(data: bytes) -> RawFile | PlainCsv:
+    text = _decode(data)
     return _plain_csv(text) or parse_csv_text(text)
 
 
@@ -161,11 +165,15 @@ def _csv_line(fields: list[str]) -> str:
 
 
 def read_xlsx_file(path: Path) -> RawFile:
+    return parse_xlsx_bytes(path.read_bytes())
+
+
+def parse_xlsx_bytes(data: bytes) -> RawFile:
     """First worksheet; its first non-empty row is the header; line = sheet row."""
     from python_calamine import CalamineWorkbook  # reads workbooks in Rust, many times faster than openpyxl
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
             raise UnreadableFile("the workbook has no worksheet")
         rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -186,10 +194,11 @@ def read_xlsx_file(path: Path) -> RawFile:
     return RawFile(header or [], records)
 
 
-def read_input_file(path: Path) -> RawFile | PlainCsv:
+def parse_input_file(path: Path, data: bytes) -> RawFile | PlainCsv:
+    """The content of a file already read (`data`), by the kind its name says."""
     if path.suffix.lower() == ".xlsx":
-        return read_xlsx_file(path)
-    return read_csv_file(path)
+        return parse_xlsx_bytes(data)
+    return parse_csv_bytes(data)
 
 
 def is_inside(path: Path, root: Path) -> bool:

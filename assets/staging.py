@@ -7,6 +7,7 @@ per row stays in the database engine.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from assets.readers import BLANK_LINE_CHARS, PlainCsv, RawFile, UnreadableFile, is_inside, iter_data_files, read_input_file
+from assets import readers, warehouse
+from assets.readers import BLANK_LINE_CHARS, PlainCsv, RawFile, UnreadableFile, is_inside, iter_data_files, parse_input_file
 from assets.warehouse import in_transaction, prepare
 
 CSV_ONLY = (".csv",)
@@ -49,6 +51,11 @@ class Source:
     @property
     def table(self) -> str:
         return f"stg_{self.name}"
+
+    @property
+    def uses_distributors(self) -> bool:
+        """Whether staging judges rows against stg_distributors."""
+        return self.folder_is_distributor or any(column.must_be_distributor for column in self.columns)
 
     @property
     def column_names(self) -> list[str]:
@@ -170,6 +177,8 @@ def list_input_files(data_dir: Path, source: Source) -> list[InputFile]:
 class SourceReport:
     source: str
     files: int = 0
+    files_staged: int = 0  # read and judged by this run; the others were unchanged
+    rebuilt: bool = True  # the whole table was staged again, not only the changed files
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -210,22 +219,28 @@ def _judge_header(source: Source, input_file: InputFile, header: list[str], know
     return _HeaderVerdict(preset_reason, detail, [positions.get(column.name) for column in source.columns], len(header))
 
 
-def _read(data_dir: Path, source: Source, input_file: InputFile) -> RawFile | PlainCsv | list:
-    """The file's content, or the one quarantine row of a file that cannot be read."""
+def _whole_file_row(source: Source, input_file: InputFile, reason: str, detail: str) -> list:
+    return [input_file.relative, 0, "", reason, detail, input_file.distributor_id, *([None] * len(source.columns))]
 
-    def whole_file(reason: str, detail: str) -> list:
-        return [input_file.relative, 0, "", reason, detail, input_file.distributor_id, *([None] * len(source.columns))]
 
+def _file_bytes(data_dir: Path, source: Source, input_file: InputFile) -> bytes | list:
+    """The file's bytes, or the one quarantine row of a file that cannot be opened."""
     if not is_inside(input_file.path, data_dir):
-        return whole_file("UNREADABLE_FILE", "symbolic link leading outside the data directory, not followed")
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", "symbolic link leading outside the data directory, not followed")
     try:
-        content = read_input_file(input_file.path)
-    except UnreadableFile as error:
-        return whole_file("UNREADABLE_FILE", str(error))
+        return input_file.path.read_bytes()
     except OSError as error:
-        return whole_file("UNREADABLE_FILE", f"cannot open: {error.strerror or error}")
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", f"cannot open: {error.strerror or error}")
+
+
+def _parse(source: Source, input_file: InputFile, data: bytes) -> RawFile | PlainCsv | list:
+    """The file's content, or the one quarantine row of a file that cannot be read."""
+    try:
+        content = parse_input_file(input_file.path, data)
+    except UnreadableFile as error:
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", str(error))
     if isinstance(content, RawFile) and not content.header and not content.records:
-        return whole_file("UNREADABLE_FILE", "empty file: no header row")
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", "empty file: no header row")
     return content
 
 
@@ -322,17 +337,26 @@ def _problem_clauses(column: Column) -> list[str]:
     return clauses
 
 
-def judge_sql(source: Source) -> str:
-    """SQL that gives every raw row its parsed values and its quarantine reason (NULL = loaded)."""
+def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
+    """SQL that gives every raw row its parsed values and its quarantine reason (NULL = loaded).
+
+    `keep_staged_keys`: only some files are being staged again, and the rows already staged
+    from the other files (all earlier in path order) hold keys these rows must not repeat.
+    """
     cleaned = ",\n    ".join(f"rma_clean({c.name}) AS t_{c.name}" for c in source.columns)
     parsed = ",\n    ".join(f"{_parse_expression(c)} AS p_{c.name}" for c in source.columns)
     problems = "\n        ".join(clause for c in source.columns for clause in _problem_clauses(c))
     reason = "row_reason"
     if source.unique_column:
         # "Already loaded" = an earlier valid row with the same key (path byte order, then line).
-        reason = f"""CASE WHEN row_reason IS NULL AND row_number() OVER (
-        PARTITION BY row_reason IS NULL, p_{source.unique_column} ORDER BY source_file, source_line
-    ) > 1 THEN '{source.duplicate_reason}' ELSE row_reason END"""
+        key = source.unique_column
+        already_staged = ""
+        if keep_staged_keys:
+            already_staged = f"""OR p_{key} IN (
+            SELECT {key} FROM {source.table} WHERE source_file NOT IN (SELECT source_file FROM restaged_{source.name}))"""
+        reason = f"""CASE WHEN row_reason IS NULL AND (row_number() OVER (
+        PARTITION BY row_reason IS NULL, p_{key} ORDER BY source_file, source_line
+    ) > 1 {already_staged}) THEN '{source.duplicate_reason}' ELSE row_reason END"""
     kept = ", ".join(f"p_{c.name}" for c in source.columns)
     return f"""
 WITH cleaned AS (
@@ -353,20 +377,72 @@ FROM (SELECT *, {reason} AS reason FROM judged)
 """
 
 
+# Staged rows depend on this code as well as on the files: a new version stages everything again.
+_STAGING_CODE = (Path(__file__), Path(readers.__file__), Path(warehouse.__file__))
+
+
+def _staging_fingerprint(source: Source, known_distributors: list[str]) -> str:
+    digest = hashlib.sha256(source.name.encode())
+    for path in _STAGING_CODE:
+        digest.update(path.read_bytes())
+    if source.uses_distributors:
+        digest.update("\n".join(known_distributors).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source, input_files: list[InputFile], staging: str
+) -> tuple[list[InputFile], set[str], bool]:
+    """(files to stage, staged files to drop, whether to rebuild the whole table).
+
+    A file is staged again when its bytes or the staging fingerprint changed. With a unique
+    key, whether a row is a duplicate depends on the files before it, so a change anywhere but
+    after every unchanged file rebuilds the whole source.
+    """
+    previous = {
+        name: (sha256, used)
+        for name, sha256, used in con.execute(
+            "SELECT source_file, sha256, staging FROM ingested_files WHERE source = ?", [source.name]
+        ).fetchall()
+    }
+    if not previous or any(used != staging for _, used in previous.values()):
+        return input_files, set(previous), True
+    changed, unchanged = [], []
+    for input_file in input_files:
+        data = _file_bytes(data_dir, source, input_file)
+        sha256 = hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
+        stored = previous.get(input_file.relative)
+        (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(input_file)
+    current = {input_file.relative for input_file in input_files}
+    dropped = {name for name in previous if name not in current} | {f.relative for f in changed if f.relative in previous}
+    if source.unique_column and unchanged:
+        last_unchanged = max(_path_order(f.relative) for f in unchanged)
+        if any(_path_order(name) < last_unchanged for name in dropped | {f.relative for f in changed}):
+            return input_files, set(previous), True
+    return changed, dropped, False
+
+
+def _path_order(relative: str) -> bytes:
+    return relative.encode("utf-8", "surrogateescape")
+
+
 def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source) -> SourceReport:
-    """Read, judge and load one source; replace its staged table and its quarantine rows."""
+    """Read, judge and load the source's new and changed files; drop what their old versions
+    and deleted files had staged. Unchanged files are not read again (only hashed)."""
     prepare(con)
     data_dir = Path(data_dir)
-    report = SourceReport(source.name)
-    known_distributors: set[str] = set()
-    if source.folder_is_distributor:
-        known_distributors = {row[0] for row in con.execute("SELECT distributor_id FROM stg_distributors").fetchall()}
+    known_distributors: list[str] = []
+    if source.uses_distributors:
+        known_distributors = sorted(row[0] for row in con.execute("SELECT distributor_id FROM stg_distributors").fetchall())
+    staging = _staging_fingerprint(source, known_distributors)
+    input_files = list_input_files(data_dir, source)
+    to_stage, dropped, rebuild = _plan(con, data_dir, source, input_files, staging)
+    report = SourceReport(source.name, files=len(input_files), files_staged=len(to_stage), rebuilt=rebuild)
 
     raw_columns = RAW_FIXED_COLUMNS + source.column_names
     column_types = ", ".join(f'"{name}" {"INTEGER" if name == "source_line" else "VARCHAR"}' for name in raw_columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{source.name} ({column_types})")
-    input_files = list_input_files(data_dir, source)
-    report.files = len(input_files)
+    manifest: list[tuple[str, str, str | None, int, str]] = []
     chunk: list[list] = []
     plain_files: list[list] = []
     plain_bodies: list[tuple[int, str]] = []
@@ -398,15 +474,21 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             plain_bodies.clear()
             plain_chars = 0
 
-    for file_id, input_file in enumerate(input_files):
-        content = _read(data_dir, source, input_file)
-        if isinstance(content, list):
-            report.rows_read += 1
-            chunk.append(content)
+    known = set(known_distributors)
+    for file_id, input_file in enumerate(to_stage):
+        data = _file_bytes(data_dir, source, input_file)
+        sha256 = None
+        if isinstance(data, bytes):
+            sha256 = hashlib.sha256(data).hexdigest()
+            data = _parse(source, input_file, data)
+        if isinstance(data, list):
+            manifest.append((source.name, input_file.relative, sha256, 1, staging))
+            chunk.append(data)
             continue
-        verdict = _judge_header(source, input_file, content.header, known_distributors)
+        content = data
+        verdict = _judge_header(source, input_file, content.header, known)
         if isinstance(content, PlainCsv):
-            report.rows_read += content.rows
+            manifest.append((source.name, input_file.relative, sha256, content.rows, staging))
             plain_files.append([file_id, input_file.relative, content.header_line, verdict.header_width,
                                 verdict.preset_reason, verdict.detail, input_file.distributor_id, *verdict.indexes])
             plain_bodies.append((file_id, content.body))
@@ -414,32 +496,45 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             if plain_chars >= PLAIN_BATCH_CHARS:
                 flush_plain()
             continue
+        rows = 0
         for row in _raw_rows(content, input_file, verdict):
-            report.rows_read += 1
+            rows += 1
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 flush()
+        manifest.append((source.name, input_file.relative, sha256, rows, staging))
     flush()
     flush_plain()
 
-    con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source)}")
+    con.execute("CREATE OR REPLACE TEMP TABLE restaged_{0} (source_file VARCHAR)".format(source.name))
+    if dropped:
+        con.executemany(f"INSERT INTO restaged_{source.name} VALUES (?)", [[name] for name in sorted(dropped)])
+    keep_staged_keys = bool(source.unique_column) and not rebuild
+    con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source, keep_staged_keys)}")
+    con.register("manifest_rows", pd.DataFrame(manifest, columns=["source", "source_file", "sha256", "rows_read", "staging"]))
     loaded_columns = ", ".join(f"p_{name} AS {name}" for name in source.column_names)
     if source.folder_is_distributor:
         loaded_columns = "folder AS distributor_id, " + loaded_columns
-    counts = con.execute(
-        f"SELECT reason, count(*) FROM judged_{source.name} GROUP BY reason ORDER BY reason NULLS FIRST"
-    ).fetchall()
+    loaded_rows = f"""SELECT source_file, source_line, {loaded_columns}
+        FROM judged_{source.name} WHERE reason IS NULL ORDER BY source_file, source_line"""
+    dropped_files = f"source_file IN (SELECT source_file FROM restaged_{source.name})"
+    if rebuild:
+        replace_rows = [
+            (f"CREATE OR REPLACE TABLE {source.table} AS {loaded_rows}", []),
+            ("DELETE FROM quarantine WHERE source = ?", [source.name]),
+            ("DELETE FROM ingested_files WHERE source = ?", [source.name]),
+        ]
+    else:
+        replace_rows = [
+            (f"DELETE FROM {source.table} WHERE {dropped_files}", []),
+            (f"INSERT INTO {source.table} {loaded_rows}", []),
+            (f"DELETE FROM quarantine WHERE source = ? AND {dropped_files}", [source.name]),
+            (f"DELETE FROM ingested_files WHERE source = ? AND {dropped_files}", [source.name]),
+        ]
     in_transaction(
         con,
         [
-            (
-                f"""CREATE OR REPLACE TABLE {source.table} AS
-                SELECT source_file, source_line, {loaded_columns}
-                FROM judged_{source.name} WHERE reason IS NULL
-                ORDER BY source_file, source_line""",
-                [],
-            ),
-            ("DELETE FROM quarantine WHERE source = ?", [source.name]),
+            *replace_rows,
             (
                 f"""INSERT INTO quarantine
                 SELECT ?, source_file, source_line, reason, raw, detail
@@ -447,19 +542,22 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 ORDER BY source_file, source_line""",
                 [source.name],
             ),
+            ("INSERT INTO ingested_files SELECT * FROM manifest_rows", []),
             (
-                """INSERT INTO ingest_log VALUES (?, ?, ?)
+                """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0) FROM ingested_files WHERE source = ?
                 ON CONFLICT (source) DO UPDATE SET files = excluded.files, rows_read = excluded.rows_read""",
-                [source.name, report.files, report.rows_read],
+                [source.name, source.name],
             ),
         ],
     )
-    for reason, count in counts:
-        if reason is None:
-            report.rows_loaded = count
-        else:
-            report.quarantined_by_reason[reason] = count
-            report.rows_quarantined += count
-    con.execute(f"DROP TABLE raw_{source.name}")
-    con.execute(f"DROP TABLE judged_{source.name}")
+    con.unregister("manifest_rows")
+    for name in (f"raw_{source.name}", f"judged_{source.name}", f"restaged_{source.name}"):
+        con.execute(f"DROP TABLE {name}")
+    report.rows_read = con.execute("SELECT rows_read FROM ingest_log WHERE source = ?", [source.name]).fetchone()[0]
+    report.rows_loaded = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
+    for reason, count in con.execute(
+        "SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY reason ORDER BY reason", [source.name]
+    ).fetchall():
+        report.quarantined_by_reason[reason] = count
+        report.rows_quarantined += count
     return report

@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS exceptions (
 CREATE TABLE IF NOT EXISTS ingest_log (
     source VARCHAR PRIMARY KEY, files INTEGER, rows_read BIGINT
 );
+-- What is staged from each input file: its content hash, its rows and the staging logic used.
+CREATE TABLE IF NOT EXISTS ingested_files (
+    source VARCHAR, source_file VARCHAR, sha256 VARCHAR, rows_read BIGINT, staging VARCHAR
+);
 CREATE TABLE IF NOT EXISTS quarter_runs (
     quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP
 );

@@ -15,21 +15,42 @@ def _rows_accounted_for(source_name: str):
         asset=source_name,
         name=f"{source_name}_rows_accounted_for",
         blocking=True,
-        description="Rows read = rows loaded + rows quarantined: no input row disappears.",
+        description="For every input file: rows read = rows loaded + rows quarantined. No input row "
+        "disappears, and no staged row lacks its file.",
     )
     def check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         source = SOURCES[source_name]
         with duckdb.get_connection() as con:
             read, loaded, quarantined = con.execute(
                 f"""SELECT
-                    (SELECT rows_read FROM ingest_log WHERE source = ?),
+                    (SELECT rows_read FROM ingest_log WHERE source = $source),
                     (SELECT count(*) FROM {source.table}),
-                    (SELECT count(*) FROM quarantine WHERE source = ?)""",
-                [source_name, source_name],
+                    (SELECT count(*) FROM quarantine WHERE source = $source)""",
+                {"source": source_name},
             ).fetchone()
+            files_not_adding_up = markdown_table(
+                con,
+                f"""WITH read AS (
+                    SELECT source_file, rows_read FROM ingested_files WHERE source = $source
+                ), loaded AS (
+                    SELECT source_file, count(*) AS loaded FROM {source.table} GROUP BY source_file
+                ), quarantined AS (
+                    SELECT source_file, count(*) AS quarantined FROM quarantine WHERE source = $source GROUP BY source_file
+                )
+                SELECT source_file, rows_read, coalesce(loaded, 0) AS loaded, coalesce(quarantined, 0) AS quarantined
+                FROM read FULL JOIN loaded USING (source_file) FULL JOIN quarantined USING (source_file)
+                WHERE rows_read IS DISTINCT FROM coalesce(loaded, 0) + coalesce(quarantined, 0)
+                ORDER BY source_file""",
+                {"source": source_name},
+            )
         return dg.AssetCheckResult(
-            passed=read is not None and read == loaded + quarantined,
-            metadata={"rows_read": read or 0, "rows_loaded": loaded, "rows_quarantined": quarantined},
+            passed=read is not None and read == loaded + quarantined and files_not_adding_up == "_none_",
+            metadata={
+                "rows_read": read or 0,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "files_not_adding_up": dg.MetadataValue.md(files_not_adding_up),
+            },
         )
 
     return check

@@ -1,0 +1,136 @@
+"""Staging reads only new and changed files, and ends exactly where staging everything would."""
+
+import csv
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.staging import SOURCES, stage_source
+from pipelines.generate import generate_data
+
+ORDER = ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("generated") / "data"
+    generate_data(root, seed=5, cases=300, distributors=3)
+    return root
+
+
+@pytest.fixture
+def data(generated, tmp_path) -> Path:
+    return Path(shutil.copytree(generated, tmp_path / "data"))
+
+
+def stage_all(con, data: Path) -> dict:
+    return {name: stage_source(con, data, SOURCES[name]) for name in ORDER}
+
+
+def contents(con) -> dict[str, list]:
+    tables = {name: f"SELECT * FROM {SOURCES[name].table} ORDER BY ALL" for name in ORDER}
+    tables["quarantine"] = "SELECT * FROM quarantine ORDER BY ALL"
+    tables["ingest_log"] = "SELECT * FROM ingest_log ORDER BY ALL"
+    tables["ingested_files"] = "SELECT source, source_file, sha256, rows_read FROM ingested_files ORDER BY ALL"
+    return {name: con.execute(sql).fetchall() for name, sql in tables.items()}
+
+
+def assert_same_as_staging_from_scratch(con, data: Path) -> None:
+    with duckdb.connect() as fresh:
+        reports = stage_all(fresh, data)
+        assert all(report.rebuilt for report in reports.values())
+        assert contents(con) == contents(fresh)
+
+
+def first_file(folder: Path, pattern: str = "*.csv") -> Path:
+    return sorted(folder.rglob(pattern))[0]
+
+
+def edit_a_data_line(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",", ",x", 1)  # the first value of the first data row changes
+    path.write_text("".join(lines))
+
+
+def test_unchanged_files_are_not_staged_again(con, data):
+    stage_all(con, data)
+    before = contents(con)
+    reports = stage_all(con, data)
+    assert all(report.files_staged == 0 and not report.rebuilt for report in reports.values())
+    assert contents(con) == before
+
+
+def test_a_changed_file_in_the_middle_replaces_only_its_own_rows(con, data):
+    stage_all(con, data)
+    cases = sorted((data / "inbound/rma_cases").glob("*.csv"))
+    edit_a_data_line(cases[len(cases) // 2])
+    reports = stage_all(con, data)
+    assert reports["rma_cases"].files_staged == 1 and not reports["rma_cases"].rebuilt
+    assert_same_as_staging_from_scratch(con, data)
+
+
+def test_deleted_and_added_files(con, data):
+    stage_all(con, data)
+    claims = sorted((data / "inbound/fulfillment_reports").rglob("*.csv"))
+    claims[0].unlink()
+    added = claims[1].parent / "2099-01.csv"
+    shutil.copyfile(claims[1], added)
+    reports = stage_all(con, data)
+    assert reports["fulfillment_reports"].files_staged == 1 and not reports["fulfillment_reports"].rebuilt
+    assert_same_as_staging_from_scratch(con, data)
+
+
+def test_a_new_last_receipts_file_is_checked_against_the_receipt_ids_already_staged(con, data):
+    stage_all(con, data)
+    folder = data / "inbound/receiving_logs"
+    with first_file(folder).open(newline="") as handle:
+        header, first_row = list(csv.reader(handle))[:2]
+    with (folder / "receipts_2099-01.csv").open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([header, first_row])
+    reports = stage_all(con, data)
+    assert reports["receiving_logs"].files_staged == 1 and not reports["receiving_logs"].rebuilt
+    assert con.execute(
+        "SELECT reason FROM quarantine WHERE source_file = 'inbound/receiving_logs/receipts_2099-01.csv'"
+    ).fetchall() == [("DUPLICATE_RECEIPT_ID",)]
+    assert_same_as_staging_from_scratch(con, data)
+
+
+def test_an_early_receipts_change_rebuilds_the_source(con, data):
+    """Which of two equal receipt ids is the duplicate depends on path order: all of it is judged again."""
+    stage_all(con, data)
+    edit_a_data_line(first_file(data / "inbound/receiving_logs"))
+    reports = stage_all(con, data)
+    assert reports["receiving_logs"].rebuilt
+    assert_same_as_staging_from_scratch(con, data)
+
+
+def test_a_distributor_change_rebuilds_the_sources_judged_against_distributors(con, data):
+    stage_all(con, data)
+    with (data / "reference/distributors.csv").open("a") as handle:
+        handle.write("NEWDIST,New Co,new@example.com,DE,EUR\n")
+    reports = stage_all(con, data)
+    assert reports["rma_cases"].rebuilt and reports["fulfillment_reports"].rebuilt
+    assert reports["receiving_logs"].files_staged == 0
+    assert_same_as_staging_from_scratch(con, data)
+
+
+def test_a_file_that_cannot_be_opened_is_tried_again_every_run(con, data, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("rma_number\n")
+    (data / "inbound/rma_cases/zz_link.csv").symlink_to(outside)
+    stage_all(con, data)
+    reports = stage_all(con, data)
+    assert reports["rma_cases"].files_staged == 1
+    assert con.execute(
+        "SELECT source_line, reason FROM quarantine WHERE source_file = 'inbound/rma_cases/zz_link.csv'"
+    ).fetchall() == [(0, "UNREADABLE_FILE")]
+    assert_same_as_staging_from_scratch(con, data)
+
+
+def test_new_staging_code_stages_everything_again(con, data, monkeypatch):
+    stage_all(con, data)
+    monkeypatch.setattr("assets.staging._staging_fingerprint", lambda source, known: "another version")
+    reports = stage_all(con, data)
+    assert all(report.rebuilt and report.files_staged == report.files for report in reports.values())
