@@ -16,6 +16,7 @@ import pandas as pd
 from checks.suites import ERROR, Expect, Suite
 
 EXAMPLES = 5
+CHUNK_ROWS = 500_000  # GX validates a pandas frame; chunks bound its memory
 # GX would otherwise try to send usage statistics; this machine has no network for it.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -99,7 +100,14 @@ def _target(expect: Expect) -> str:
     return "table"
 
 
-def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None) -> SuiteResult:
+def validate_suite(
+    con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None, chunk_rows: int = CHUNK_ROWS
+) -> SuiteResult:
+    """Every row of the suite's frame validated, in chunks of about `chunk_rows`.
+
+    Chunks split the rows by a hash of `suite.chunk_by`, a column of every uniqueness the suite
+    expects, so equal keys meet in one chunk; unexpected counts add up across chunks.
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -110,28 +118,38 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | 
         if described.get(column) != wanted
     ]
     params = [quarter] * suite.sql.count("?")
-    frame = con.execute(suite.sql, params).df()
-    for column in frame.columns:
-        # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
-        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
-            frame[column] = frame[column].astype("datetime64[ns]")
+    rows = con.execute(f"SELECT count(*) FROM ({suite.sql})", params).fetchone()[0]
+    chunks = max(1, -(-rows // chunk_rows))
 
     _context()  # GX builds suites only while a context is active
     gx_suite = gx.ExpectationSuite(name=suite.name)
     for index, expect in enumerate(suite.expectations):
         gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
-    batch = _batch_definition(suite.name).get_batch(batch_parameters={"dataframe": frame})
-    outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
-    for result in outcome.results:
-        if result.success:
-            continue
-        expect = suite.expectations[result.expectation_config.meta["index"]]
-        details = result.result or {}
-        examples = [str(v) for v in details.get("partial_unexpected_list") or []]
-        if result.exception_info and result.exception_info.get("raised_exception"):
-            examples = [str(result.exception_info.get("exception_message"))[:200]]
-        problems.append(
-            Problem(expect.expectation, _target(expect), expect.severity, int(details.get("unexpected_count") or 0), examples)
-        )
-    return SuiteResult(suite.name, len(frame), len(suite.expectations) + len(suite.columns), problems)
-
+    found: dict[int, Problem] = {}
+    for chunk in range(chunks):
+        sql = suite.sql if chunks == 1 else f"SELECT * FROM ({suite.sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
+        frame = con.execute(sql, params).df()
+        for column in frame.columns:
+            # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
+            if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+                frame[column] = frame[column].astype("datetime64[ns]")
+        batch = _batch_definition(suite.name).get_batch(batch_parameters={"dataframe": frame})
+        outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
+        del batch, frame
+        for result in outcome.results:
+            if result.success:
+                continue
+            index = result.expectation_config.meta["index"]
+            expect = suite.expectations[index]
+            details = result.result or {}
+            examples = [str(v) for v in details.get("partial_unexpected_list") or []]
+            if result.exception_info and result.exception_info.get("raised_exception"):
+                examples = [str(result.exception_info.get("exception_message"))[:200]]
+            earlier = found.get(index) or Problem(expect.expectation, _target(expect), expect.severity, 0, [])
+            found[index] = Problem(
+                expect.expectation, earlier.target, expect.severity,
+                earlier.unexpected_count + int(details.get("unexpected_count") or 0),
+                (earlier.examples + examples)[:EXAMPLES],
+            )
+    problems += [found[index] for index in sorted(found)]
+    return SuiteResult(suite.name, rows, len(suite.expectations) + len(suite.columns), problems)

@@ -44,6 +44,7 @@ class Suite:
     table: str
     sql: str  # the frame to validate; `?` is the quarter for partitioned tables
     columns: dict[str, str]  # column -> DuckDB type the table must have
+    chunk_by: str  # big frames are validated in chunks by this column: one of every unique key's
     expectations: list[Expect] = field(default_factory=list)
     partitioned: bool = False
 
@@ -89,6 +90,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
             "stg_distributors",
             "SELECT distributor_id, currency FROM stg_distributors",
             {"distributor_id": "VARCHAR", "currency": "VARCHAR"},
+            "distributor_id",
             [
                 *_not_null("distributor_id", "currency"),
                 _unique("distributor_id"),
@@ -102,6 +104,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 currency IN (SELECT currency FROM stg_distributors) AS currency_is_used
             FROM stg_price_list""",
             {"sku": "VARCHAR", "currency": "VARCHAR", "unit_credit": "DECIMAL(18,2)", "valid_from": "DATE", "valid_to": "DATE"},
+            "sku",
             [
                 *_not_null("sku", "currency", "unit_credit", "valid_from"),
                 _non_negative("unit_credit"),
@@ -123,6 +126,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 "rma_number": "VARCHAR", "updated_at": "TIMESTAMP", "opened_at": "TIMESTAMP", "channel": "VARCHAR",
                 "warranty_end": "DATE", "return_required": "BOOLEAN", "diagnosed_at": "TIMESTAMP", "resolved_at": "TIMESTAMP",
             },
+            "rma_number",
             [
                 *_not_null("rma_number", "updated_at", "opened_at", "channel", "serial_number", "status"),
                 _unique("rma_number", "updated_at", severity=WARN),  # ties are legal (the later line wins) but odd
@@ -139,6 +143,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
             "stg_receiving_logs",
             "SELECT receipt_id, rma_number, serial_number, received_at FROM stg_receiving_logs",
             {"receipt_id": "VARCHAR", "rma_number": "VARCHAR", "serial_number": "VARCHAR", "received_at": "TIMESTAMP"},
+            "receipt_id",
             [
                 *_not_null("receipt_id", "rma_number", "serial_number", "received_at"),
                 _unique("receipt_id"),
@@ -154,6 +159,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 "source_file": "VARCHAR", "source_line": "INTEGER", "distributor_id": "VARCHAR", "rma_number": "VARCHAR",
                 "fulfilled_on": "DATE", "claimed_amount": "DECIMAL(18,2)",
             },
+            "source_file",
             [
                 *_not_null("source_file", "source_line", "distributor_id", "rma_number", "fulfilled_on"),
                 _unique("source_file", "source_line"),
@@ -173,6 +179,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
             FROM claim_outcomes c WHERE quarter = ?""",
             {"quarter": "VARCHAR", "credit_amount": "DECIMAL(18,2)", "claimed_amount": "DECIMAL(18,2)",
              "amount_variance": "DECIMAL(18,2)", "late": "BOOLEAN", "fulfilled_on": "DATE"},
+            "source_file",
             [
                 _unique("source_file", "source_line"),
                 _in_set("outcome", ["credited", "held", "rejected"]),
@@ -190,6 +197,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
             "distributor_credits",
             "SELECT distributor_id, currency, credited_count, credit_total FROM distributor_credits WHERE quarter = ?",
             {"credit_total": "DECIMAL(18,2)", "credited_count": "INTEGER"},
+            "distributor_id",
             [
                 _unique("distributor_id"),
                 _in_set("distributor_id", refs.distributor_ids),
@@ -203,6 +211,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
             "exceptions",
             "SELECT kind, source_file, source_line, rma_number FROM exceptions WHERE quarter = ?",
             {"source_line": "INTEGER"},
+            "source_file",
             [
                 _in_set("kind", ["UNMATCHED_RECEIPT", "RECEIPT_SERIAL_MISMATCH"], WARN),
                 *_not_null("source_file", "source_line", severity=WARN),
@@ -217,6 +226,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 (status = 'awaiting_return') = (clock_start IS NULL) AS clock_matches_status
             FROM sla_status WHERE quarter = ?""",
             {"clock_start": "TIMESTAMP", "due_on": "DATE", "resolved_on": "DATE", "days_late": "INTEGER"},
+            "rma_number",
             [
                 _unique("rma_number", severity=WARN),
                 _in_set("status", SLA_STATUSES, WARN),

@@ -58,3 +58,18 @@ def test_unknown_distributor_in_claims_blocks(example_q2):
     result = run(example_q2, "fulfillment_reports")
     assert result.blocking and result.problems[0].unexpected_count == 4
     assert set(result.problems[0].examples) == {"GHOST"}
+
+
+@pytest.mark.parametrize("name", ["receiving_logs", "fulfillment_reports", "rma_cases"])
+def test_validating_in_chunks_finds_exactly_what_one_frame_finds(example_q2, name):
+    example_q2.execute("INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = 'RC-0001'")
+    example_q2.execute("UPDATE stg_fulfillment_reports SET distributor_id = 'GHOST' WHERE source_line = 2")
+    example_q2.execute("INSERT INTO stg_rma_cases SELECT * FROM stg_rma_cases LIMIT 3")
+    example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken' WHERE rma_number LIKE '%1'")
+    suite = build_suites(read_references(example_q2))[name]
+    whole = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=1_000_000)
+    chunked = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=3)
+    assert not whole.passed and whole.rows == chunked.rows
+    assert [(p.expectation, p.target, p.unexpected_count, sorted(p.examples)) for p in chunked.problems] == [
+        (p.expectation, p.target, p.unexpected_count, sorted(p.examples)) for p in whole.problems
+    ]
