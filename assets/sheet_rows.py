@@ -37,32 +37,43 @@ def style_index(cell_format) -> int:
     return 0 if cell_format is None else cell_format._get_xf_index()
 
 
-def _text_cell(ref: str, style: int, text: str) -> str:
+def _text(text: str) -> str:
+    """`<t>`'s attribute and text: `>text`, escaped the way Excel reads it."""
     if len(text) > MAX_STRING_CHARS:
         text = text[:MAX_STRING_CHARS]
-    preserve = ""
-    if _XML_SPECIAL.search(text):
-        # Excel's own escapes: a literal "_xHHHH_" keeps its underscore, control characters
-        # (CR included, which XML would turn into LF) become _xHHHH_.
-        text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
-        text = _CONTROL.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        if text[:1].isspace() or text[-1:].isspace():
-            preserve = ' xml:space="preserve"'
-    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{preserve}>{text}</t></is></c>'
+    if not _XML_SPECIAL.search(text):
+        return f">{text}"
+    # Excel's own escapes: a literal "_xHHHH_" keeps its underscore, control characters
+    # (CR included, which XML would turn into LF) become _xHHHH_.
+    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
+    text = _CONTROL.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if text[:1].isspace() or text[-1:].isspace():
+        return f' xml:space="preserve">{text}'
+    return f">{text}"
 
 
-def _number_cell(ref: str, style: int, number: float | int) -> str:
-    return f'<c r="{ref}" s="{style}"><v>{number:.16G}</v></c>'
+_EXCEL_EPOCH_TIME = dt.datetime.combine(_EXCEL_EPOCH, dt.time(0))
+# Cell content by Python type: (is text, the text or the number). bool is yes/no, like the rest of the workbook.
+_CONTENT = {
+    str: lambda value: (True, _text(value)),
+    bool: lambda value: (True, ">yes" if value else ">no"),
+    int: lambda value: (False, f"{value:.16G}"),
+    float: lambda value: (False, f"{value:.16G}"),
+    Decimal: lambda value: (False, f"{float(value):.16G}"),
+    dt.datetime: lambda value: (False, f"{(value - _EXCEL_EPOCH_TIME).total_seconds() / 86_400:.16G}"),
+    dt.date: lambda value: (False, f"{(value - _EXCEL_EPOCH).days:.16G}"),
+}
 
 
 def rows_xml(first_row: int, rows: Iterable[Sequence[object]], styles: Sequence[int]) -> tuple[str, int]:
     """`<row>` elements from 1-based `first_row` on, and the number of the last row written.
 
-    `styles` holds the XlsxWriter xf index of each column (0 = General). None is an empty
-    cell; bool is yes/no text, like the rest of the workbook.
+    `styles` holds the XlsxWriter xf index of each column (0 = General); None is an empty cell.
     """
     letters = [column_letters(index) for index in range(len(styles))]
+    text_tails = [f'" s="{style}" t="inlineStr"><is><t' for style in styles]
+    number_tails = [f'" s="{style}"><v>' for style in styles]
     parts: list[str] = []
     row_number = first_row - 1
     for row_number, values in enumerate(rows, start=first_row):
@@ -70,20 +81,12 @@ def rows_xml(first_row: int, rows: Iterable[Sequence[object]], styles: Sequence[
         for column, value in enumerate(values):
             if value is None:
                 continue
-            ref, style = f"{letters[column]}{row_number}", styles[column]
-            if isinstance(value, str):
-                parts.append(_text_cell(ref, style, value))
-            elif isinstance(value, bool):
-                parts.append(_text_cell(ref, style, "yes" if value else "no"))
-            elif isinstance(value, (int, float, Decimal)):
-                parts.append(_number_cell(ref, style, float(value) if isinstance(value, Decimal) else value))
-            elif isinstance(value, dt.datetime):
-                days = (value - dt.datetime.combine(_EXCEL_EPOCH, dt.time(0))).total_seconds() / 86_400
-                parts.append(_number_cell(ref, style, days))
-            elif isinstance(value, dt.date):
-                parts.append(_number_cell(ref, style, (value - _EXCEL_EPOCH).days))
+            content = _CONTENT.get(type(value))
+            is_text, payload = content(value) if content else (True, _text(str(value)))
+            if is_text:
+                parts.append(f'<c r="{letters[column]}{row_number}{text_tails[column]}{payload}</t></is></c>')
             else:
-                parts.append(_text_cell(ref, style, str(value)))
+                parts.append(f'<c r="{letters[column]}{row_number}{number_tails[column]}{payload}</v></c>')
         parts.append("</row>")
     return "".join(parts), row_number
 
