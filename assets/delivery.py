@@ -1,7 +1,9 @@
 """Deliver FINAL statements to distributors: by SMTP, or as .eml files in an outbox folder.
 
 A delivery log in the warehouse records every attempt, so a closed quarter's statement is sent
-once; a failed send stays pending and is tried again on the next run.
+once; a failed send stays pending and is tried again on the next run. An SMTP send is logged
+before the next one starts; the outbox, where sending again only replaces a file, logs a
+run's attempts together.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from assets.statement_files import StatementFile
 from assets.warehouse import in_transaction, prepare
@@ -35,6 +38,11 @@ class Transport:
     username: str | None = None
     password: str | None = None
     timeout_seconds: float = 30.0
+
+    @property
+    def idempotent(self) -> bool:
+        """Sending twice does no harm: the outbox replaces the same file. An e-mail cannot be unsent."""
+        return self.mode == "outbox"
 
     def send(self, message: EmailMessage, quarter: str, file_name: str) -> str:
         if self.mode == "outbox":
@@ -98,6 +106,7 @@ def deliver_statements(
         ).fetchall()
     }
     results = []
+    attempts: list[list] = []
     for statement in files:
         recipient = emails.get(statement.distributor_id)
         if (statement.distributor_id, statement.sha256) in sent:
@@ -113,21 +122,38 @@ def deliver_statements(
             except (OSError, smtplib.SMTPException, ValueError) as error:
                 results.append(DeliveryResult(statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"))
         result = results[-1]
+        attempts.append([
+            quarter, statement.distributor_id, statement.file_name, statement.sha256, result.recipient,
+            result.status, dt.datetime.now(dt.UTC).replace(tzinfo=None), result.detail,
+        ])
+        if not transport.idempotent:
+            # Logged before the next send: a crash must not make a sent e-mail look unsent.
+            _log_attempts(con, attempts)
+            attempts.clear()
+    if attempts:
+        _log_attempts(con, attempts)
+    return results
+
+
+def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list]) -> None:
+    """Record send attempts in one statement (one upsert per row costs milliseconds each)."""
+    columns = ["quarter", "distributor_id", "file_name", "sha256", "recipient", "status", "last_attempt_at", "detail"]
+    con.register("delivery_attempts", pd.DataFrame(attempts, columns=columns, dtype=object))
+    try:
         in_transaction(
             con,
-            [
-                (
-                    """INSERT INTO delivery_log VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
-                    ON CONFLICT (quarter, distributor_id, sha256) DO UPDATE SET
-                        status = excluded.status, recipient = excluded.recipient,
-                        attempts = delivery_log.attempts + 1,
-                        last_attempt_at = excluded.last_attempt_at, detail = excluded.detail""",
-                    [
-                        quarter, statement.distributor_id, statement.file_name, statement.sha256, result.recipient,
-                        result.status, dt.datetime.now(dt.UTC).replace(tzinfo=None), result.detail,
-                    ],
-                )
-            ],
+            [(
+                """INSERT INTO delivery_log
+                SELECT quarter, distributor_id, file_name, sha256, recipient, status, 1,
+                    CAST(last_attempt_at AS TIMESTAMP), detail
+                FROM delivery_attempts
+                ON CONFLICT (quarter, distributor_id, sha256) DO UPDATE SET
+                    status = excluded.status, recipient = excluded.recipient,
+                    attempts = delivery_log.attempts + 1,
+                    last_attempt_at = excluded.last_attempt_at, detail = excluded.detail""",
+                [],
+            )],
             name="delivery",
         )
-    return results
+    finally:
+        con.unregister("delivery_attempts")

@@ -82,6 +82,38 @@ def test_failed_send_is_retried_on_the_next_run(con, smtp_server):
     assert con.execute("SELECT status, attempts FROM delivery_log").fetchall() == [("sent", 2)]
 
 
+def test_an_email_sent_before_a_crash_stays_logged_as_sent(con, smtp_server, monkeypatch):
+    controller, inbox = smtp_server
+    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example')")
+    second = StatementFile("EUROPA-1.xlsx", "EUROPA-1", b"PK-another")
+    transport = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
+    real_send = Transport.send
+
+    def send_then_die(self, message, quarter, file_name):
+        if file_name == "EUROPA-1.xlsx":
+            raise KeyboardInterrupt  # the process dies between two sends
+        return real_send(self, message, quarter, file_name)
+
+    monkeypatch.setattr(Transport, "send", send_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
+    assert con.execute("SELECT distributor_id, status FROM delivery_log").fetchall() == [("NORTHSTAR", "sent")]
+    monkeypatch.setattr(Transport, "send", real_send)
+    statuses = [r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")]
+    assert statuses == ["already_sent", "sent"] and len(inbox.messages) == 2
+
+
+def test_outbox_logs_every_statement_of_a_run(con, tmp_path):
+    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example')")
+    second = StatementFile("EUROPA-1.xlsx", "EUROPA-1", b"PK-another")
+    transport = Transport(outbox_dir=tmp_path)
+    results = deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert con.execute("SELECT distributor_id, attempts FROM delivery_log ORDER BY 1").fetchall() == [
+        ("EUROPA-1", 1), ("NORTHSTAR", 1)]
+    assert sorted(path.name for path in (tmp_path / "2026-Q2").iterdir()) == ["EUROPA-1.eml", "NORTHSTAR.eml"]
+
+
 def test_distributor_without_email_is_logged_not_sent(con, tmp_path):
     con.execute("UPDATE stg_distributors SET email = NULL")
     [result] = deliver_statements(con, "2026-Q2", [STATEMENT], Transport(outbox_dir=tmp_path), "c@v.example", "V")
