@@ -506,7 +506,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     flush()
     flush_plain()
 
-    con.execute("CREATE OR REPLACE TEMP TABLE restaged_{0} (source_file VARCHAR)".format(source.name))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE restaged_{source.name} (source_file VARCHAR)")
     if dropped:
         con.executemany(f"INSERT INTO restaged_{source.name} VALUES (?)", [[name] for name in sorted(dropped)])
     keep_staged_keys = bool(source.unique_column) and not rebuild
