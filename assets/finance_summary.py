@@ -84,7 +84,7 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
                 for column, value in enumerate(row):
                     write_cell(sheet, row_index, column, value, column_formats[column])
         else:
-            styles = [style_index(cell_format) for cell_format in column_formats]
+            styles = [style_index(column_format) for column_format in column_formats]
             spliced[len(workbook.worksheets())] = SheetRows(*rows_xml(4, rows, styles), len(headers))
         sheet.freeze_panes(3, 0)
         sheet.autofilter(2, 0, max(len(rows), 1) + 2, len(headers) - 1)
