@@ -476,6 +476,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
 
     known = set(known_distributors)
     for file_id, input_file in enumerate(to_stage):
+        # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
         data = _file_bytes(data_dir, source, input_file)
         sha256 = None
         if isinstance(data, bytes):
