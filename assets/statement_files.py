@@ -7,6 +7,8 @@ import hashlib
 import multiprocessing
 import os
 import shutil
+from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,9 @@ import duckdb
 
 from assets.warehouse import in_transaction
 from pipelines.faults import crash_point
-from assets.workbook import ClaimLine, Statement, build_statement, statement_file_name
+from assets.rules import CLAIM_RULES
+from assets.sheet_rows import SheetRows, install_sql_macros
+from assets.workbook import LINE_COLUMNS, LINE_SHEETS, Statement, build_statement, line_row_sql, statement_file_name
 from pipelines.quarters import Quarter
 
 
@@ -30,64 +34,127 @@ class StatementFile:
         return hashlib.sha256(self.content).hexdigest()
 
 
-_LINE_COLUMNS = """rma_number, fulfilled_on, reason, defective_serial, replacement_serial, replacement_sku,
-    claimed_amount, credit_amount, amount_variance, due_quarter, late, source_file, source_line"""
+# Lines whose XML DuckDB writes in one go; bounds the XML held in Python at a time.
+BATCH_LINES = 200_000
 
 
 def load_statements(
     con: duckdb.DuckDBPyConnection, quarter: Quarter, as_of: dt.date, final: bool, vendor: str = "Vendor"
-) -> list[Statement]:
-    """One statement per distributor with claims in scope, from the quarter's public tables."""
+) -> Iterator[Statement]:
+    """One statement per distributor with claims in scope, from the quarter's public tables.
+
+    DuckDB writes the claim lines as sheet XML (assets/sheet_rows.py), a batch of distributors
+    at a time; no line passes through Python one value at a time.
+    """
     credits = con.execute(
-        """SELECT c.distributor_id, d.name, c.currency, c.credit_total
+        """SELECT c.distributor_id, d.name, c.currency, c.credit_total,
+            c.credited_count + c.held_count + c.rejected_count AS lines
         FROM distributor_credits c LEFT JOIN stg_distributors d USING (distributor_id)
         WHERE c.quarter = ? ORDER BY c.distributor_id""",
         [str(quarter)],
     ).fetchall()
-    lines: dict[tuple[str, str], list[ClaimLine]] = {}
-    for row in con.execute(
-        f"""SELECT distributor_id, outcome, {_LINE_COLUMNS} FROM claim_outcomes
-        WHERE quarter = ? ORDER BY distributor_id, source_file, source_line""",
-        [str(quarter)],
-    ).fetchall():
-        lines.setdefault((row[0], row[1]), []).append(ClaimLine(*row[2:]))
+    install_sql_macros(con)
     statement_date = quarter.last_day if final else as_of
-    return [
-        Statement(
-            distributor_id=distributor_id,
-            distributor_name=name,
-            currency=currency,
-            quarter=str(quarter),
-            final=final,
-            as_of=as_of,
-            statement_date=statement_date,
-            credit_total=credit_total,
-            credited=lines.get((distributor_id, "credited"), []),
-            held=lines.get((distributor_id, "held"), []),
-            rejected=lines.get((distributor_id, "rejected"), []),
-            vendor=vendor,
+    for batch in _batches(credits, BATCH_LINES):
+        line_rows = _line_rows(con, quarter, final, [row[0] for row in batch])
+        for distributor_id, name, currency, credit_total, _ in batch:
+            yield Statement(
+                distributor_id=distributor_id,
+                distributor_name=name,
+                currency=currency,
+                quarter=str(quarter),
+                final=final,
+                as_of=as_of,
+                statement_date=statement_date,
+                credit_total=credit_total,
+                vendor=vendor,
+                line_rows={
+                    sheet: line_rows.get((distributor_id, outcome), SheetRows("", 1, len(LINE_COLUMNS[sheet])))
+                    for sheet, outcome in LINE_SHEETS.items()
+                },
+            )
+
+
+def _batches(credits: list[tuple], max_lines: int) -> Iterator[list[tuple]]:
+    batch, lines = [], 0
+    for row in credits:
+        if batch and lines + row[-1] > max_lines:
+            yield batch
+            batch, lines = [], 0
+        batch.append(row)
+        lines += row[-1]
+    if batch:
+        yield batch
+
+
+def _line_rows(con, quarter: Quarter, final: bool, distributor_ids: list[str]) -> dict[tuple[str, str], SheetRows]:
+    """(distributor, outcome) -> the sheet's rows from row 2 on, in source file and line order."""
+    row_number = "CAST(row_number AS VARCHAR)"
+    rows = con.execute(
+        f"""WITH lines AS (
+            SELECT c.*, m.meaning,
+                row_number() OVER (PARTITION BY distributor_id, outcome ORDER BY source_file, source_line) + 1 AS row_number
+            FROM claim_outcomes c
+            LEFT JOIN (SELECT unnest(?) AS reason, unnest(?) AS meaning) m USING (reason)
+            WHERE c.quarter = ? AND c.distributor_id IN (SELECT unnest(?))
         )
-        for distributor_id, name, currency, credit_total in credits
-    ]
+        SELECT distributor_id, outcome, max(row_number),
+            string_agg(CASE outcome
+                WHEN 'credited' THEN {line_row_sql("Credited", final, row_number)}
+                ELSE {line_row_sql("Held", final, row_number)} END, '' ORDER BY row_number)
+        FROM lines GROUP BY distributor_id, outcome""",
+        [[rule.reason for rule in CLAIM_RULES], [rule.meaning for rule in CLAIM_RULES], str(quarter), distributor_ids],
+    ).fetchall()
+    sheet_of = {outcome: sheet for sheet, outcome in LINE_SHEETS.items()}
+    return {
+        (distributor_id, outcome): SheetRows(xml, last_row, len(LINE_COLUMNS[sheet_of[outcome]]))
+        for distributor_id, outcome, last_row, xml in rows
+    }
 
 
-# Rendering costs about 30 µs per line and 13 ms per workbook (about 400 lines' worth); a
-# worker process takes about 0.5 s to start. Below this much work, one process is faster.
+# Rendering costs about 13 ms per workbook plus compressing its XML; a worker process takes
+# about a second to start. Below this much work, one process is faster.
 PARALLEL_FROM_LINES = 50_000
 LINES_PER_WORKBOOK = 400
+IN_FLIGHT_PER_WORKER = 4  # statements handed to a worker ahead: bounds the XML waiting in queues
 
 
-def render_statements(statements: list[Statement]) -> list[StatementFile]:
-    """XLSX bytes of every statement; big quarters are rendered on every core (XlsxWriter is pure Python)."""
-    work = sum(LINES_PER_WORKBOOK + len(s.credited) + len(s.held) + len(s.rejected) for s in statements)
-    workers = min(os.cpu_count() or 1, len(statements))
+def rendering_work(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> int:
+    """The quarter's statements' work in lines, each workbook counted as LINES_PER_WORKBOOK more."""
+    return con.execute(
+        f"""SELECT coalesce(sum(credited_count + held_count + rejected_count + {LINES_PER_WORKBOOK}), 0)
+        FROM distributor_credits WHERE quarter = ?""",
+        [str(quarter)],
+    ).fetchone()[0]
+
+
+def render_statements(statements: Iterable[Statement], work: int | None = None) -> list[StatementFile]:
+    """XLSX bytes of every statement, in order. A big quarter (`work` as rendering_work counts
+    it) is rendered on every core: XlsxWriter and zlib run in Python's one thread."""
+    if work is None:
+        statements = list(statements)
+        work = sum(LINES_PER_WORKBOOK + sum(s.line_count(sheet) for sheet in LINE_SHEETS) for s in statements)
+    workers = os.cpu_count() or 1
     if work < PARALLEL_FROM_LINES or workers < 2:
-        contents = [build_statement(s) for s in statements]
-    else:
-        # spawn, not fork: the parent holds DuckDB threads and locks that a fork would copy mid-use.
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            contents = list(pool.map(build_statement, statements, chunksize=max(1, len(statements) // (workers * 4))))
-    return [StatementFile(statement_file_name(s.distributor_id), s.distributor_id, content) for s, content in zip(statements, contents)]
+        return [_statement_file(statement, build_statement(statement)) for statement in statements]
+    files: list[StatementFile] = []
+    pending: deque = deque()
+    # spawn, not fork: the parent holds DuckDB threads and locks that a fork would copy mid-use.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for statement in statements:
+            pending.append((statement.distributor_id, pool.submit(build_statement, statement)))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                files.append(_finished(*pending.popleft()))
+        files += [_finished(*item) for item in pending]
+    return files
+
+
+def _statement_file(statement: Statement, content: bytes) -> StatementFile:
+    return StatementFile(statement_file_name(statement.distributor_id), statement.distributor_id, content)
+
+
+def _finished(distributor_id: str, future) -> StatementFile:
+    return StatementFile(statement_file_name(distributor_id), distributor_id, future.result())
 
 
 def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:

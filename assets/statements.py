@@ -15,6 +15,7 @@ from assets.statement_files import (
     frozen_statements,
     load_statements,
     render_statements,
+    rendering_work,
     write_statement_files,
 )
 from pipelines.partitions import quarterly_partitions
@@ -46,7 +47,8 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                     description=f"{quarter} was last reconciled as of {stored_as_of}, not {params.as_of}: "
                     "materialize the reconcile assets for this run first"
                 )
-            files = render_statements(load_statements(con, quarter, params.as_of, final=settings.close, vendor=settings.vendor))
+            statements = load_statements(con, quarter, params.as_of, final=settings.close, vendor=settings.vendor)
+            files = render_statements(statements, rendering_work(con, quarter))
             if settings.close:
                 freeze_statements(con, quarter, files)
                 status = "FINAL (quarter closed by this run)"

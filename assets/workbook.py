@@ -9,6 +9,7 @@ assets/sheet_rows.py and spliced in, with the formats XlsxWriter gave their colu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -18,9 +19,10 @@ from decimal import Decimal
 import xlsxwriter
 
 from assets.rules import CLAIM_RULES, RULE_BY_REASON
-from assets.sheet_rows import SheetRows, rows_xml, splice_rows, style_index
+from assets.sheet_rows import SheetRows, SqlColumn, row_xml_sql, rows_xml, splice_rows, style_index
 
 SHEETS = ("Summary", "Credited", "Held", "Rejected")
+LINE_SHEETS = {"Credited": "credited", "Held": "held", "Rejected": "rejected"}  # sheet -> claim outcome
 
 WORKBOOK_OPTIONS = {
     "in_memory": True,
@@ -61,6 +63,16 @@ class Statement:
     held: list[ClaimLine] = field(default_factory=list)
     rejected: list[ClaimLine] = field(default_factory=list)
     vendor: str = "Vendor"
+    # The line sheets' rows already written as XML (assets/statement_files.py writes them in
+    # DuckDB for big quarters), by sheet name; a sheet not given is written from its lines.
+    line_rows: dict[str, SheetRows] = field(default_factory=dict)
+
+    def lines(self, sheet_name: str) -> list[ClaimLine]:
+        return getattr(self, LINE_SHEETS[sheet_name])
+
+    def line_count(self, sheet_name: str) -> int:
+        rows = self.line_rows.get(sheet_name)
+        return len(self.lines(sheet_name)) if rows is None else rows.last_row - 1
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -94,6 +106,22 @@ LINE_COLUMNS = {  # (header, width, kind): kind picks the column's number format
     ],
 }
 LINE_COLUMNS["Rejected"] = LINE_COLUMNS["Held"]
+# The same cells in SQL over claim_outcomes and the rules' `meaning`, as _line_values gives them:
+# (expression, how rows_xml writes the value); source_line is an integer, so a number cell.
+LINE_SQL = {
+    "Credited": [
+        ("rma_number", "text"), ("fulfilled_on", "date"), ("defective_serial", "text"), ("replacement_serial", "text"),
+        ("replacement_sku", "text"), ("claimed_amount", "number"), ("credit_amount", "number"),
+        ("amount_variance", "number"), ("due_quarter", "text"), ("CASE WHEN late THEN 'yes' ELSE 'no' END", "text"),
+        ("source_file", "text"), ("source_line", "number"),
+    ],
+    "Held": [
+        ("rma_number", "text"), ("fulfilled_on", "date"), ("reason", "text"), ("meaning", "text"),
+        ("defective_serial", "text"), ("replacement_serial", "text"), ("claimed_amount", "number"),
+        ("source_file", "text"), ("source_line", "number"),
+    ],
+}
+LINE_SQL["Rejected"] = LINE_SQL["Held"]
 
 
 def _line_values(sheet_name: str, line: ClaimLine) -> tuple[object, ...]:
@@ -125,6 +153,11 @@ def _header_text(text: str) -> str:
 
 
 def build_statement(statement: Statement) -> bytes:
+    return _build(statement)[0]
+
+
+def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
+    """The workbook's bytes, and the xf index of every line column by sheet."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     workbook.set_properties(
@@ -159,10 +192,10 @@ def build_statement(statement: Statement) -> bytes:
         ("As of", statement.as_of, date),
         ("Statement date", statement.statement_date, date),
         ("Currency", statement.currency, None),
-        ("Credited claims", len(statement.credited), None),
+        ("Credited claims", statement.line_count("Credited"), None),
         ("Credit total", statement.credit_total, bold_money),
-        ("Held claims", len(statement.held), None),
-        ("Rejected claims", len(statement.rejected), None),
+        ("Held claims", statement.line_count("Held"), None),
+        ("Rejected claims", statement.line_count("Rejected"), None),
     ]
     for row, (label, value, cell_format) in enumerate(rows, start=2):
         summary.write_string(row, 0, label, bold)
@@ -182,27 +215,45 @@ def build_statement(statement: Statement) -> bytes:
         summary.write_string(row, 2, rule.meaning, wrap)
     _printable(summary, statement, landscape=False)
 
-    line_sheets = (("Credited", statement.credited), ("Held", statement.held), ("Rejected", statement.rejected))
     column_formats = {"text": None, "date": date, "money": money}
-    for sheet_name, lines in line_sheets:
+    for sheet_name in LINE_SHEETS:
         sheet = workbook.add_worksheet(sheet_name)
         columns = LINE_COLUMNS[sheet_name]
         for column, (text, width, kind) in enumerate(columns):
             sheet.write_string(0, column, text, heading)
             sheet.set_column(column, column, width, column_formats[kind])
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(lines), 1), len(columns) - 1)
+        sheet.autofilter(0, 0, max(statement.line_count(sheet_name), 1), len(columns) - 1)
         sheet.repeat_rows(0)
         _printable(sheet, statement, landscape=True)
     workbook.close()
     # The lines go in as XML text after XlsxWriter is done (assets/sheet_rows.py: 10x faster).
-    rows_by_sheet = {}
-    for position, (sheet_name, lines) in enumerate(line_sheets, start=2):
-        columns = LINE_COLUMNS[sheet_name]
-        styles = [style_index(column_formats[kind]) for _, _, kind in columns]
-        xml, last_row = rows_xml(2, (_line_values(sheet_name, line) for line in lines), styles)
-        rows_by_sheet[position] = SheetRows(xml, last_row, len(columns))
-    return splice_rows(buffer.getvalue(), rows_by_sheet)
+    rows_by_sheet, styles_by_sheet = {}, {}
+    for position, sheet_name in enumerate(LINE_SHEETS, start=2):
+        styles = styles_by_sheet[sheet_name] = [style_index(column_formats[kind]) for _, _, kind in LINE_COLUMNS[sheet_name]]
+        if sheet_name in statement.line_rows:
+            if styles != line_styles(statement.final)[sheet_name]:
+                raise RuntimeError(f"the {sheet_name} rows were written with other cell formats than this workbook's")
+            rows_by_sheet[position] = statement.line_rows[sheet_name]
+        else:
+            lines = (_line_values(sheet_name, line) for line in statement.lines(sheet_name))
+            rows_by_sheet[position] = SheetRows(*rows_xml(2, lines, styles), len(styles))
+    return splice_rows(buffer.getvalue(), rows_by_sheet), styles_by_sheet
+
+
+@functools.cache
+def line_styles(final: bool) -> dict[str, list[int]]:
+    """The xf index of every line column, by sheet. XlsxWriter numbers formats in order of
+    first use, so an empty statement of the same kind tells them."""
+    empty = Statement("D", None, "USD", "2000-Q1", final, dt.date(2000, 1, 1), dt.date(2000, 1, 1), Decimal(0))
+    return _build(empty)[1]
+
+
+def line_row_sql(sheet_name: str, final: bool, row_number: str) -> str:
+    """SQL giving one line's `<row>` of `sheet_name`, byte for byte as build_statement writes it."""
+    styles = line_styles(final)[sheet_name]
+    columns = [SqlColumn(expression, kind, style) for (expression, kind), style in zip(LINE_SQL[sheet_name], styles)]
+    return row_xml_sql(columns, row_number)
 
 
 def write_cell(sheet, row: int, column: int, value: object, cell_format) -> None:

@@ -2,9 +2,15 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 import assets.statement_files
-from assets.statement_files import render_statements
-from assets.workbook import Statement
+import assets.workbook
+from assets.rules import CLAIM_RULES
+from assets.statement_files import LINES_PER_WORKBOOK, load_statements, render_statements, rendering_work
+from assets.warehouse import prepare
+from assets.workbook import ClaimLine, Statement, build_statement
+from pipelines.quarters import Quarter
 from tests.assets.test_workbook import line
 
 
@@ -18,3 +24,77 @@ def test_statements_rendered_in_worker_processes_are_byte_identical(monkeypatch)
     parallel = render_statements(statements)
     assert [f.file_name for f in parallel] == ["D0.xlsx", "D1.xlsx", "D2.xlsx", "D3.xlsx"]
     assert parallel == serial
+
+
+AWKWARD = ["a\rb", "x\x01y", "_x0041_", " lead", "trail\t", "a&b<c>d", "=1+2", "@SUM(A1)", "nb\xa0", "Ünï", "é" * 32_770, ""]
+
+
+@pytest.fixture
+def quarter_with_awkward_lines(con):
+    prepare(con)
+    con.execute("CREATE TABLE stg_distributors (distributor_id VARCHAR, name VARCHAR)")
+    con.execute("INSERT INTO stg_distributors VALUES ('D1', '=HYPERLINK(\"x\")'), ('D2', NULL)")
+    reasons = [rule for rule in CLAIM_RULES]
+    rows = []
+    for index, text in enumerate(AWKWARD * 3):
+        rule = reasons[index % len(reasons)]
+        credited = rule.outcome == "credited"
+        amount = Decimal(index * 37 % 1000) / 100 if credited else None
+        rows.append((
+            "2026-Q2", f"D{index % 2 + 1}", f"R-{text}"[:40], f"inbound/fulfillment_reports/D/{text[:20]}.csv", index + 2,
+            dt.date(2026, 4, 1) + dt.timedelta(days=index), rule.outcome, rule.reason, amount, "USD",
+            "2026-Q2" if credited else None, (index % 3 == 0) if credited else None,
+            Decimal("12.34") if index % 4 else None, amount and Decimal("12.34") - amount, rule.number,
+            text or None, f"SN {text}", None if index % 5 == 0 else "SKU&1", "SKU",
+        ))
+    con.executemany(f"INSERT INTO claim_outcomes VALUES ({', '.join(['?'] * 19)})", rows)
+    con.execute(
+        """INSERT INTO distributor_credits
+        SELECT quarter, distributor_id, 'USD', count(*) FILTER (WHERE outcome = 'credited'),
+            coalesce(sum(credit_amount), 0), count(*) FILTER (WHERE outcome = 'held'), count(*) FILTER (WHERE outcome = 'rejected')
+        FROM claim_outcomes GROUP BY ALL"""
+    )
+    return con
+
+
+def statements_from_python_lines(con, final: bool) -> list[Statement]:
+    """The statements as build_statement writes them from ClaimLine objects, one value at a time."""
+    statements = []
+    for distributor_id, name, credit_total in con.execute(
+        """SELECT c.distributor_id, d.name, c.credit_total FROM distributor_credits c
+        LEFT JOIN stg_distributors d USING (distributor_id) ORDER BY 1"""
+    ).fetchall():
+        lines = {}
+        for outcome in ("credited", "held", "rejected"):
+            lines[outcome] = [ClaimLine(*row) for row in con.execute(
+                """SELECT rma_number, fulfilled_on, reason, defective_serial, replacement_serial, replacement_sku,
+                    claimed_amount, credit_amount, amount_variance, due_quarter, late, source_file, source_line
+                FROM claim_outcomes WHERE distributor_id = ? AND outcome = ? ORDER BY source_file, source_line""",
+                [distributor_id, outcome],
+            ).fetchall()]
+        statements.append(Statement(distributor_id, name, "USD", "2026-Q2", final, AS_OF, QUARTER.last_day if final else AS_OF,
+                                    credit_total, **lines))
+    return statements
+
+
+QUARTER = Quarter(2026, 2)
+AS_OF = dt.date(2026, 6, 30)
+
+
+@pytest.mark.parametrize("final", [False, True])
+@pytest.mark.parametrize("batch_lines", [1, 10_000])
+def test_lines_written_by_duckdb_give_the_bytes_python_gives(quarter_with_awkward_lines, monkeypatch, final, batch_lines):
+    monkeypatch.setattr(assets.statement_files, "BATCH_LINES", batch_lines)
+    con = quarter_with_awkward_lines
+    from_sql = list(load_statements(con, QUARTER, AS_OF, final))
+    assert [s.distributor_id for s in from_sql] == ["D1", "D2"] and all(s.line_rows for s in from_sql)
+    assert [build_statement(s) for s in from_sql] == [build_statement(s) for s in statements_from_python_lines(con, final)]
+    assert rendering_work(con, QUARTER) == len(AWKWARD) * 3 + 2 * LINES_PER_WORKBOOK
+
+
+def test_rows_written_with_other_formats_are_refused(quarter_with_awkward_lines, monkeypatch):
+    draft = next(load_statements(quarter_with_awkward_lines, QUARTER, AS_OF, final=False))
+    real_styles = assets.workbook.line_styles(False)
+    monkeypatch.setattr(assets.workbook, "line_styles", lambda final: {**real_styles, "Held": [0] * 9})
+    with pytest.raises(RuntimeError, match="Held rows were written with other cell formats"):
+        build_statement(draft)
