@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -42,6 +43,7 @@ LAST_NAMES = ["Lee", "Chen", "Diaz", "Eng", "Fox", "Ho", "Ito", "Kim", "Lund", "
 DIAGNOSES = ["pending", "defective", "no_fault_found", "not_covered"]
 DISPOSITIONS = ["", "repair", "replace", "credit", "none"]
 STATUSES = ["open", "closed", "cancelled"]
+SORT_MEMORY = "2GB"
 HOUR = 3600
 DAY = 86400
 
@@ -168,7 +170,9 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     versions["diagnosed_offset"] = _offsets(rng, m)
     versions["resolved_offset"] = _offsets(rng, m)
     versions["flag_text"] = _flag_texts(rng, return_required[versions["case_index"].to_numpy()])
-    versions["customer"] = np.char.add(np.char.add(_pick(rng, FIRST_NAMES, m).astype(str), " "), _pick(rng, LAST_NAMES, m).astype(str)).astype(object)
+    full_names = np.asarray([f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES], dtype=object)
+    first_name, last_name = rng.integers(0, len(FIRST_NAMES), m), rng.integers(0, len(LAST_NAMES), m)
+    versions["customer"] = full_names[first_name * len(LAST_NAMES) + last_name]  # shared strings, not one per row
     if m:  # one bad enum for the quarantine
         versions.loc[m // 2, "diagnosis"] = -1
 
@@ -252,7 +256,14 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     claims = pd.concat(parts, ignore_index=True)
     claims = claims[claims["day"] <= last_day].sort_values(["submitter", "day"], kind="stable").reset_index(drop=True)
 
-    with duckdb.connect() as con:
+    claims["position"] = np.arange(len(claims))
+
+    counts = {"case versions": 0, "receipts": 0, "claims": 0}
+    # DuckDB formats and sorts, spilling to disk beyond its limit; the lines stream out a chunk
+    # at a time, so memory stays bounded by the arrays above, not by the text of every file.
+    with tempfile.TemporaryDirectory(prefix="rma-generate-") as spill, duckdb.connect(
+        config={"memory_limit": SORT_MEMORY, "temp_directory": spill}
+    ) as con:
         con.execute(_FORMAT_MACROS)
         con.register("case_rows", cases_frame)
         con.register("version_rows", versions)
@@ -262,7 +273,7 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
             f"('diagnosis', {i}, '{v}')" for i, v in enumerate(DIAGNOSES)) + ", ('diagnosis', -1, 'broken'), " + ", ".join(
             f"('disposition', {i}, '{v}')" for i, v in enumerate(DISPOSITIONS)) + ", " + ", ".join(
             f"('status', {i}, '{v}')" for i, v in enumerate(STATUSES)) + ") AS t(kind, code, name)")
-        case_lines = con.execute("""
+        con.execute("""
             SELECT month_of(v.moment) AS file_key, concat_ws(',',
                 c.rma, ts_text(v.moment, v.at_offset), ts_text(c.opened, v.opened_offset), c.channel, coalesce(c.distributor, ''),
                 v.customer, c.sku, c.serial, c.country, day_text(c.warranty_end),
@@ -272,41 +283,36 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
                 coalesce(ts_text(v.resolved_at, v.resolved_offset), ''),
                 (SELECT name FROM names WHERE kind = 'status' AND code = v.status)) AS line
             FROM version_rows v JOIN case_rows c ON c.case_index = v.case_index
-            ORDER BY v.moment, v.case_index, v.status""").fetchall()
-        receipt_lines = con.execute("""
+            ORDER BY v.moment, v.case_index, v.status""")
+        for key, lines in _grouped(con):
+            _write_lines(out / f"inbound/rma_cases/portal_{key}.csv", CASE_COLUMNS, lines)
+            counts["case versions"] += len(lines)
+        con.execute("""
             SELECT month_of(moment), concat_ws(',', receipt_id, rma, coalesce(serial, ''), ts_text(moment, "offset"),
                 warehouse, condition, carrier, tracking)
-            FROM receipt_rows ORDER BY moment, receipt_id""").fetchall()
-        claim_rows = con.execute("""
-            SELECT submitter, strftime(DATE '1970-01-01' + CAST(day AS INTEGER), '%Y-%m'), rma,
-                DATE '1970-01-01' + CAST(day AS INTEGER), serial, replacement, sku,
+            FROM receipt_rows ORDER BY moment, receipt_id""")
+        for key, lines in _grouped(con):
+            _write_lines(out / f"inbound/receiving_logs/receipts_{key}.csv", RECEIPT_COLUMNS, lines)
+            counts["receipts"] += len(lines)
+        # Claims sorted by distributor and day already: one file per distributor and month.
+        con.execute("""
+            SELECT submitter, strftime(DATE '1970-01-01' + CAST(day AS INTEGER), '%Y-%m'),
+                rma, DATE '1970-01-01' + CAST(day AS INTEGER), serial, replacement, sku,
                 CASE WHEN isnan(claimed) OR claimed IS NULL THEN '' ELSE printf('%.2f', claimed) END
-            FROM claim_rows""").fetchall()
-
-    counts = {"case versions": 0, "receipts": 0, "claims": 0}
-    for key, lines in _grouped(case_lines):
-        _write_lines(out / f"inbound/rma_cases/portal_{key}.csv", CASE_COLUMNS, lines)
-        counts["case versions"] += len(lines)
-    for key, lines in _grouped(receipt_lines):
-        _write_lines(out / f"inbound/receiving_logs/receipts_{key}.csv", RECEIPT_COLUMNS, lines)
-        counts["receipts"] += len(lines)
-
-    by_file: dict[tuple[int, str], list[list]] = {}
-    for submitter, month, *values in claim_rows:
-        by_file.setdefault((submitter, month), []).append(values)
-    month_index: dict[int, int] = {}
-    for (submitter, month), rows in by_file.items():
-        index = month_index.get(submitter, 0)
-        month_index[submitter] = index + 1
-        if index == 1:  # one text date that is no date
-            rows[0][1] = f"{month}-32"
-        folder = out / "inbound/fulfillment_reports" / distributor_ids[submitter]
-        folder.mkdir(parents=True, exist_ok=True)
-        if submitter % 5 == 0 and index % 4 == 3:  # one distributor in five sends workbooks now and then
-            _write_xlsx(folder / f"{month}.xlsx", CLAIM_COLUMNS, rows)
-        else:
-            _write_csv(folder / f"{month}.csv", CLAIM_COLUMNS, [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows])
-        counts["claims"] += len(rows)
+            FROM claim_rows ORDER BY position""")
+        month_index: dict[int, int] = {}
+        for (submitter, month), rows in _grouped(con, key_columns=2):
+            index = month_index.get(submitter, 0)
+            month_index[submitter] = index + 1
+            if index == 1:  # one text date that is no date
+                rows[0][1] = f"{month}-32"
+            folder = out / "inbound/fulfillment_reports" / distributor_ids[submitter]
+            folder.mkdir(parents=True, exist_ok=True)
+            if submitter % 5 == 0 and index % 4 == 3:  # one distributor in five sends workbooks now and then
+                _write_xlsx(folder / f"{month}.xlsx", CLAIM_COLUMNS, rows)
+            else:
+                _write_csv(folder / f"{month}.csv", CLAIM_COLUMNS, [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows])
+            counts["claims"] += len(rows)
     unknown_folder = out / "inbound/fulfillment_reports/UNKNOWN-CO"
     unknown_folder.mkdir(parents=True, exist_ok=True)
     _write_csv(unknown_folder / f"{first.year}-01.csv", CLAIM_COLUMNS, [["R00-0000001", first.first_day.isoformat(), "SN-1", "SN-2", "", ""]])
@@ -315,12 +321,23 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     return counts
 
 
-def _grouped(rows: list[tuple[str, str]]):
-    """(key, [line, ...]) in key order; each key's lines keep the order of the rows."""
-    groups: dict[str, list[str]] = {}
-    for key, line in rows:
-        groups.setdefault(key, []).append(line)
-    return sorted(groups.items())
+def _grouped(con: duckdb.DuckDBPyConnection, key_columns: int = 1, chunk_rows: int = 200_000):
+    """(key, [value, ...]) for each run of equal keys in the rows of the last query.
+
+    The first `key_columns` columns are the key (a tuple if more than one). A value is the one
+    column after the key, or a list of the columns after it.
+    """
+    key, values = None, []
+    while chunk := con.fetchmany(chunk_rows):
+        for row in chunk:
+            row_key = row[0] if key_columns == 1 else row[:key_columns]
+            if row_key != key:
+                if values:
+                    yield key, values
+                key, values = row_key, []
+            values.append(row[key_columns] if len(row) == key_columns + 1 else list(row[key_columns:]))
+    if values:
+        yield key, values
 
 
 def _write_lines(path: Path, header: list[str], lines: list[str]) -> None:
