@@ -7,12 +7,16 @@ data source. GX takes seconds to import, so it is imported on first use, never a
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from assets.warehouse import in_transaction
 from checks.suites import ERROR, Expect, Suite
 
 EXAMPLES = 5
@@ -41,6 +45,7 @@ class SuiteResult:
     rows: int
     expectations: int
     problems: list[Problem] = field(default_factory=list)
+    rows_revalidated: int | None = None  # of `rows`, those GX saw this run; the rest as validated before
 
     @property
     def passed(self) -> bool:
@@ -100,17 +105,39 @@ def _target(expect: Expect) -> str:
     return "table"
 
 
+UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
+
+
+def _key_columns(expect: Expect) -> list[str]:
+    return expect.kwargs.get("column_list") or [expect.kwargs["column"]]
+
+
+# Per-row results of a suite, kept by the files they cover (see validate_suite).
+MEMO_DDL = """
+CREATE TABLE IF NOT EXISTS suite_batches (suite VARCHAR, batch VARCHAR, fingerprint VARCHAR, problems VARCHAR);
+CREATE TABLE IF NOT EXISTS suite_batch_files (suite VARCHAR, batch VARCHAR, source_file VARCHAR, rows BIGINT, digest VARCHAR);
+"""
+_CODE = Path(__file__)
+
+
 def validate_suite(
-    con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None, chunk_rows: int = CHUNK_ROWS
+    con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None, chunk_rows: int = CHUNK_ROWS,
+    memo: bool = True,
 ) -> SuiteResult:
     """Every row of the suite's frame validated, in chunks of about `chunk_rows`.
 
     Chunks split the rows by a hash of `suite.chunk_by`, a column of every uniqueness the suite
     expects, so equal keys meet in one chunk; unexpected counts add up across chunks.
-    """
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
 
+    A uniqueness expectation is validated apart, on the rows whose key DuckDB counts more than
+    once (NULLs grouped together, as pandas does): a row with a key of its own is never
+    unexpected, so the counts are those of the whole frame, and GX does not hash millions of
+    keys that are unique.
+
+    For a suite kept by file (`Suite.memo_by_file`), the per-row expectations are validated only
+    on files whose rows changed since they were last validated; the results of the others, kept
+    with a digest of their rows, are added in. A failure stays until its rows change.
+    """
     described = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {suite.table})").fetchall())
     problems = [
         Problem("column type", column, ERROR, 1, [f"{described.get(column, 'missing')} instead of {wanted}"])
@@ -119,16 +146,111 @@ def validate_suite(
     ]
     params = [quarter] * suite.sql.count("?")
     rows = con.execute(f"SELECT count(*) FROM ({suite.sql})", params).fetchone()[0]
-    chunks = max(1, -(-rows // chunk_rows))
+    indexed = list(enumerate(suite.expectations))
+    found: dict[int, Problem] = {}
+    per_row = [(index, expect) for index, expect in indexed if expect.expectation not in UNIQUENESS]
+    if memo and suite.memo_by_file:
+        revalidated = _validate_by_file(con, suite, per_row, chunk_rows, found)
+    else:
+        _validate(con, suite, per_row, suite.sql, params, rows, chunk_rows, found)
+        revalidated = rows
+    for index, expect in indexed:
+        if expect.expectation in UNIQUENESS:
+            key = ", ".join(_key_columns(expect))
+            candidates_sql = f"""SELECT {key} FROM (
+                SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql})) WHERE copies > 1"""
+            candidates = con.execute(f"SELECT count(*) FROM ({candidates_sql})", params).fetchone()[0]
+            _validate(con, suite, [(index, expect)], candidates_sql, params, candidates, chunk_rows, found)
+    problems += [found[index] for index in sorted(found)]
+    return SuiteResult(suite.name, rows, len(suite.expectations) + len(suite.columns), problems, revalidated)
 
+
+def _validate_by_file(
+    con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], chunk_rows: int,
+    found: dict[int, Problem],
+) -> int:
+    """Per-row expectations over the files not validated before; the rows validated now."""
+    import great_expectations as gx
+
+    con.execute(MEMO_DDL)
+    # Whatever the results depend on: the frame's SQL, the expectations with their values, the code.
+    fingerprint = hashlib.sha256(
+        repr((suite.sql, [(index, expect) for index, expect in expectations], gx.__version__, duckdb.__version__)).encode()
+        + _CODE.read_bytes()
+    ).hexdigest()
+    current = {
+        source_file: (rows, str(digest))
+        for source_file, rows, digest in con.execute(
+            f"SELECT source_file, count(*), sum(hash(frame)) FROM ({suite.sql}) frame GROUP BY source_file"
+        ).fetchall()
+    }
+    stored: dict[str, dict[str, tuple[int, str]]] = {}
+    for batch, source_file, rows, digest in con.execute(
+        """SELECT f.batch, f.source_file, f.rows, f.digest FROM suite_batch_files f
+        JOIN suite_batches b USING (suite, batch) WHERE f.suite = ? AND b.fingerprint = ?""",
+        [suite.name, fingerprint],
+    ).fetchall():
+        stored.setdefault(batch, {})[source_file] = (rows, digest)
+    kept = {batch for batch, files in stored.items() if all(current.get(name) == state for name, state in files.items())}
+    covered = {name for batch in kept for name in stored[batch]}
+    fresh = sorted(name for name in current if name not in covered)
+    fresh_rows = sum(current[name][0] for name in fresh)
+    fresh_found: dict[int, Problem] = {}
+    if fresh:
+        fresh_sql = f"SELECT * FROM ({suite.sql}) WHERE source_file IN (SELECT unnest($files))"
+        _validate(con, suite, expectations, fresh_sql, {"files": fresh}, fresh_rows, chunk_rows, fresh_found)
+    batch = hashlib.sha256(repr((fingerprint, [(name, current[name]) for name in fresh])).encode()).hexdigest()
+    statements = [
+        ("DELETE FROM suite_batch_files WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, sorted(kept)]),
+        ("DELETE FROM suite_batches WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, sorted(kept)]),
+    ]
+    if fresh:
+        problems = [[index, p.unexpected_count, p.examples] for index, p in sorted(fresh_found.items())]
+        statements.append(("INSERT INTO suite_batches VALUES (?, ?, ?, ?)", [suite.name, batch, fingerprint, json.dumps(problems)]))
+        statements.append((
+            "INSERT INTO suite_batch_files SELECT ?, ?, unnest(?), unnest(?), unnest(?)",
+            [suite.name, batch, fresh, [current[name][0] for name in fresh], [current[name][1] for name in fresh]],
+        ))
+    in_transaction(con, statements, name=f"{suite.name} validations")
+    kept_problems = con.execute(
+        "SELECT problems FROM suite_batches WHERE suite = ? AND batch IN (SELECT unnest(?)) ORDER BY batch",
+        [suite.name, sorted(kept)],
+    ).fetchall()
+    for (text,) in kept_problems:
+        for index, count, examples in json.loads(text):
+            _add_problem(found, suite, index, count, examples)
+    for index, problem in fresh_found.items():
+        _add_problem(found, suite, index, problem.unexpected_count, problem.examples)
+    return fresh_rows
+
+
+def _add_problem(found: dict[int, Problem], suite: Suite, index: int, count: int, examples: list[str]) -> None:
+    expect = suite.expectations[index]
+    earlier = found.get(index) or Problem(expect.expectation, _target(expect), expect.severity, 0, [])
+    found[index] = Problem(
+        expect.expectation, earlier.target, expect.severity, earlier.unexpected_count + count, (earlier.examples + examples)[:EXAMPLES]
+    )
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], sql: str, params: list | dict,
+    rows: int, chunk_rows: int, found: dict[int, Problem],
+) -> None:
+    """Validate the rows of `sql` against the expectations (by their index in the suite) and add
+    what fails to `found`."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    if not expectations or not rows:
+        return
     _context()  # GX builds suites only while a context is active
     gx_suite = gx.ExpectationSuite(name=suite.name)
-    for index, expect in enumerate(suite.expectations):
+    for index, expect in expectations:
         gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
-    found: dict[int, Problem] = {}
+    chunks = max(1, -(-rows // chunk_rows))
     for chunk in range(chunks):
-        sql = suite.sql if chunks == 1 else f"SELECT * FROM ({suite.sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
-        frame = con.execute(sql, params).df()
+        chunk_sql = sql if chunks == 1 else f"SELECT * FROM ({sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
+        frame = con.execute(chunk_sql, params).df()
         for column in frame.columns:
             # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
             if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
@@ -140,16 +262,8 @@ def validate_suite(
             if result.success:
                 continue
             index = result.expectation_config.meta["index"]
-            expect = suite.expectations[index]
             details = result.result or {}
             examples = [str(v) for v in details.get("partial_unexpected_list") or []]
             if result.exception_info and result.exception_info.get("raised_exception"):
                 examples = [str(result.exception_info.get("exception_message"))[:200]]
-            earlier = found.get(index) or Problem(expect.expectation, _target(expect), expect.severity, 0, [])
-            found[index] = Problem(
-                expect.expectation, earlier.target, expect.severity,
-                earlier.unexpected_count + int(details.get("unexpected_count") or 0),
-                (earlier.examples + examples)[:EXAMPLES],
-            )
-    problems += [found[index] for index in sorted(found)]
-    return SuiteResult(suite.name, rows, len(suite.expectations) + len(suite.columns), problems)
+            _add_problem(found, suite, index, int(details.get("unexpected_count") or 0), examples)

@@ -35,7 +35,10 @@ class References:
 
     @property
     def latest_plausible(self) -> dt.datetime:
-        return dt.datetime.combine(self.today + dt.timedelta(days=366), dt.time(0))
+        """The start of the 13th month from now: a year ahead, to a month's end. The bound moves
+        once a month, so the results kept by file (checks/expectations.py) last that long."""
+        months = self.today.year * 12 + self.today.month - 1 + 13
+        return dt.datetime(months // 12, months % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Suite:
     chunk_by: str  # big frames are validated in chunks by this column: one of every unique key's
     expectations: list[Expect] = field(default_factory=list)
     partitioned: bool = False
+    # Per-row results kept by source_file, a column of the frame: only changed files are validated again.
+    memo_by_file: bool = False
 
 
 def _not_null(*columns: str, severity: str = ERROR) -> list[Expect]:
@@ -118,7 +123,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
         Suite(
             "rma_cases",
             "stg_rma_cases",
-            """SELECT rma_number, updated_at, opened_at, channel, serial_number, diagnosis, diagnosed_at, status,
+            """SELECT source_file, rma_number, updated_at, opened_at, channel, serial_number, diagnosis, diagnosed_at, status,
                 channel = 'direct' OR distributor_id IN (SELECT distributor_id FROM stg_distributors) AS distributor_known,
                 channel = 'direct' OR product_sku IN (SELECT sku FROM stg_price_list) AS sku_has_a_price
             FROM stg_rma_cases""",
@@ -137,11 +142,12 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 _always_true("sku_has_a_price", WARN),
                 *_plausible(refs, "updated_at", "opened_at", "diagnosed_at"),
             ],
+            memo_by_file=True,
         ),
         Suite(
             "receiving_logs",
             "stg_receiving_logs",
-            "SELECT receipt_id, rma_number, serial_number, received_at FROM stg_receiving_logs",
+            "SELECT source_file, receipt_id, rma_number, serial_number, received_at FROM stg_receiving_logs",
             {"receipt_id": "VARCHAR", "rma_number": "VARCHAR", "serial_number": "VARCHAR", "received_at": "TIMESTAMP"},
             "receipt_id",
             [
@@ -149,6 +155,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 _unique("receipt_id"),
                 *_plausible(refs, "received_at"),
             ],
+            memo_by_file=True,
         ),
         Suite(
             "fulfillment_reports",
@@ -167,6 +174,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 _non_negative("claimed_amount"),
                 *_plausible(refs, "fulfilled_on"),
             ],
+            memo_by_file=True,
         ),
         Suite(
             "claim_outcomes",

@@ -1,10 +1,12 @@
 """The Great Expectations suites: they pass on good data and fail, with examples, on bad data."""
 
+import dataclasses
+
 import pytest
 
-from checks.expectations import validate_suite
+from checks.expectations import EXAMPLES, _validate, validate_suite
 from checks.quality import SUITE_NAMES, read_references
-from checks.suites import WARN, build_suites
+from checks.suites import WARN, Expect, Suite, build_suites
 
 def run(con, name):
     return validate_suite(con, build_suites(read_references(con))[name], "2026-Q2")
@@ -67,9 +69,84 @@ def test_validating_in_chunks_finds_exactly_what_one_frame_finds(example_q2, nam
     example_q2.execute("INSERT INTO stg_rma_cases SELECT * FROM stg_rma_cases LIMIT 3")
     example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken' WHERE rma_number LIKE '%1'")
     suite = build_suites(read_references(example_q2))[name]
-    whole = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=1_000_000)
-    chunked = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=3)
+    whole = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=1_000_000, memo=False)
+    chunked = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=3, memo=False)
     assert not whole.passed and whole.rows == chunked.rows
-    assert [(p.expectation, p.target, p.unexpected_count, sorted(p.examples)) for p in chunked.problems] == [
-        (p.expectation, p.target, p.unexpected_count, sorted(p.examples)) for p in whole.problems
+    assert comparable(chunked) == comparable(whole)
+
+
+def test_uniqueness_on_the_duplicated_keys_counts_what_the_whole_frame_counts(con):
+    con.execute("CREATE TABLE keys (a VARCHAR, b INTEGER)")
+    con.execute("""INSERT INTO keys VALUES ('x', 1), ('x', 1), ('x', 2), ('y', NULL), ('y', NULL), (NULL, NULL),
+        (NULL, NULL), (NULL, 3), ('z', 4), (NULL, 5), (NULL, 5)""")
+    suite = Suite("keys", "keys", "SELECT a, b FROM keys", {}, "a", [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["a", "b"]}),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "a"}, WARN),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "b"}),
+    ])
+    whole: dict = {}
+    _validate(con, suite, list(enumerate(suite.expectations)), suite.sql, [], 11, 1_000, whole)
+    result = validate_suite(con, suite)
+    assert result.rows == 11
+    assert [(p.target, p.unexpected_count, sorted(p.examples)) for p in result.problems] == [
+        (p.target, p.unexpected_count, sorted(p.examples)) for p in (whole[index] for index in sorted(whole))
     ]
+    assert [p.unexpected_count for p in result.problems] == [whole[0].unexpected_count, 5, whole[2].unexpected_count]
+
+
+def memo_state(con, name):
+    return con.execute("SELECT count(*) FROM suite_batches WHERE suite = ?", [name]).fetchone()[0]
+
+
+def comparable(result):
+    """The problems; their examples only where all fit, since which ones are shown depends on row order."""
+    return [
+        (p.expectation, p.target, p.unexpected_count, sorted(p.examples) if p.unexpected_count <= EXAMPLES else len(p.examples))
+        for p in result.problems
+    ]
+
+
+@pytest.mark.parametrize("name", ["receiving_logs", "fulfillment_reports", "rma_cases"])
+def test_unchanged_files_are_not_validated_again_and_keep_their_failures(example_q2, name):
+    example_q2.execute("UPDATE stg_fulfillment_reports SET distributor_id = 'GHOST' WHERE source_line = 2")
+    example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken' WHERE rma_number LIKE '%1'")
+    example_q2.execute("UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'")
+    suite = build_suites(read_references(example_q2))[name]
+    first = validate_suite(example_q2, suite)
+    again = validate_suite(example_q2, suite)
+    assert not first.passed and first.rows_revalidated == first.rows > 0
+    assert again.rows_revalidated == 0 and again.rows == first.rows
+    assert comparable(again) == comparable(first) == comparable(validate_suite(example_q2, suite, memo=False))
+
+
+def test_a_changed_file_is_validated_again_with_its_batch(example_q2):
+    suite = build_suites(read_references(example_q2))["fulfillment_reports"]
+    assert validate_suite(example_q2, suite).passed
+    example_q2.execute("""UPDATE stg_fulfillment_reports SET claimed_amount = -1
+        WHERE source_file = (SELECT min(source_file) FROM stg_fulfillment_reports) AND source_line = 2""")
+    changed = validate_suite(example_q2, suite)
+    assert changed.blocking and changed.rows_revalidated == changed.rows  # the files were validated as one batch
+    assert comparable(changed) == comparable(validate_suite(example_q2, suite, memo=False))
+    assert memo_state(example_q2, "fulfillment_reports") == 1
+    example_q2.execute("UPDATE stg_fulfillment_reports SET claimed_amount = 1 WHERE claimed_amount = -1")
+    assert validate_suite(example_q2, suite).passed
+
+
+def test_new_files_are_validated_alone_and_added_to_what_was_kept(example_q2):
+    suite = build_suites(read_references(example_q2))["receiving_logs"]
+    before = validate_suite(example_q2, suite)
+    example_q2.execute("""INSERT INTO stg_receiving_logs BY NAME SELECT * REPLACE (
+        'inbound/receiving_logs/later.csv' AS source_file, receipt_id || '-LATER' AS receipt_id, NULL AS serial_number)
+        FROM stg_receiving_logs""")
+    after = validate_suite(example_q2, suite)
+    assert after.rows == 2 * before.rows and after.rows_revalidated == before.rows
+    assert [p.unexpected_count for p in after.problems] == [before.rows]
+    assert memo_state(example_q2, "receiving_logs") == 2
+
+
+def test_other_expectations_validate_again(example_q2):
+    suite = build_suites(read_references(example_q2))["fulfillment_reports"]
+    rows = validate_suite(example_q2, suite).rows
+    fewer = dataclasses.replace(suite, expectations=suite.expectations[:-1])
+    assert validate_suite(example_q2, fewer).rows_revalidated == rows
+    assert validate_suite(example_q2, fewer).rows_revalidated == 0
