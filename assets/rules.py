@@ -67,10 +67,11 @@ STEPS: tuple[tuple[str, str], ...] = (
             diagnosis = 'defective' AND CAST(opened_at AS DATE) <= warranty_end
                 AND status <> 'cancelled' AND diagnosed_at <= getvariable('cutoff') AS validated
         FROM stg_rma_cases
-        WHERE updated_at <= getvariable('cutoff')
-        QUALIFY row_number() OVER (
-            PARTITION BY rma_number ORDER BY updated_at DESC, source_file DESC, source_line DESC
-        ) = 1""",
+        -- The latest line of each case; arg_max over row ids beats a window over every version.
+        WHERE rowid IN (
+            SELECT arg_max(rowid, (updated_at, source_file, source_line)) FROM stg_rma_cases
+            WHERE updated_at <= getvariable('cutoff') GROUP BY rma_number
+        )""",
     ),
     (
         "receipts_as_of",
