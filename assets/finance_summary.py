@@ -13,7 +13,7 @@ import duckdb
 import xlsxwriter
 
 from assets.rules import ACCRUED_LIABILITY_SQL
-from assets.sheet_rows import SheetRows, rows_xml, splice_rows, style_index
+from assets.sheet_rows import SheetRows, query_rows, splice_rows, style_index
 from assets.workbook import WORKBOOK_OPTIONS, write_cell
 from pipelines.quarters import Quarter
 
@@ -32,19 +32,22 @@ LEFT JOIN held_value h USING (distributor_id)
 WHERE c.quarter = $quarter
 ORDER BY c.distributor_id
 """
-REASON_SQL = """
-SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
-FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited'
-GROUP BY outcome, reason ORDER BY outcome, claims DESC, reason
-"""
-LATE_SQL = """
-SELECT distributor_id, rma_number, fulfilled_on, due_quarter, credit_amount, currency, source_file, source_line
-FROM claim_outcomes WHERE quarter = $quarter AND late ORDER BY distributor_id, source_file, source_line
-"""
-SLA_SQL = """
-SELECT rma_number, status, clock_start, due_on, resolved_on, days_late, incoterm, ship_to_country
-FROM sla_status WHERE quarter = $quarter ORDER BY status, days_late DESC, rma_number
-"""
+# The other tables: (query, the order of its rows, a unique key).
+REASON_SQL = (
+    """SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
+    FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited' GROUP BY outcome, reason""",
+    "outcome, claims DESC, reason",
+)
+LATE_SQL = (
+    """SELECT distributor_id, rma_number, fulfilled_on, due_quarter, credit_amount, currency, source_file, source_line
+    FROM claim_outcomes WHERE quarter = $quarter AND late""",
+    "distributor_id, source_file, source_line",
+)
+SLA_SQL = (
+    """SELECT rma_number, status, clock_start, due_on, resolved_on, days_late, incoterm, ship_to_country
+    FROM sla_status WHERE quarter = $quarter""",
+    "status, days_late DESC, rma_number",
+)
 
 
 def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, final: bool, as_of: dt.date) -> bytes:
@@ -67,32 +70,34 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
 
     spliced: dict[int, SheetRows] = {}
 
-    def table(name: str, sql: str, money_columns: set[str], note: str, charted: bool = False) -> tuple[object, int]:
-        """A titled sheet with a header row; a charted sheet's cells go through XlsxWriter, which
-        caches their values in the chart; the other sheets' rows are spliced in after closing."""
-        result = con.execute(sql, params)
-        headers = [column[0] for column in result.description]
-        column_formats = [cell_format(h, str(column[1]), money_columns) for h, column in zip(headers, result.description)]
-        rows = result.fetchall()
+    def table(name: str, sql: str, money_columns: set[str], note: str, order_by: str | None = None) -> tuple[object, int]:
+        """A titled sheet with a header row. The charted sheet (no `order_by`: its query orders
+        itself) is written through XlsxWriter, which caches the values in the chart; the other
+        sheets' rows are written as XML by DuckDB and spliced in after closing."""
+        described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
+        headers = [column[0] for column in described]
+        column_formats = [cell_format(header, column[1], money_columns) for header, column in zip(headers, described)]
         sheet = workbook.add_worksheet(name)
         sheet.write_string(0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of})", title)
         for column, text in enumerate(headers):
             sheet.write_string(2, column, text.replace("_", " "), heading)
             sheet.set_column(column, column, 16 if column else 20, column_formats[column])
-        if charted:
+        if order_by is None:
+            rows = con.execute(sql, params).fetchall()
             for row_index, row in enumerate(rows, start=3):
                 for column, value in enumerate(row):
                     write_cell(sheet, row_index, column, value, column_formats[column])
+            count = len(rows)
         else:
             styles = [style_index(column_format) for column_format in column_formats]
-            spliced[len(workbook.worksheets())] = SheetRows(*rows_xml(4, rows, styles), len(headers))
+            spliced[len(workbook.worksheets())] = query_rows(con, sql, params, order_by, 4, styles)
+            count = spliced[len(workbook.worksheets())].last_row - 3
         sheet.freeze_panes(3, 0)
-        sheet.autofilter(2, 0, max(len(rows), 1) + 2, len(headers) - 1)
-        return sheet, len(rows)
+        sheet.autofilter(2, 0, max(count, 1) + 2, len(headers) - 1)
+        return sheet, count
 
     distributors, count = table(
-        "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor",
-        charted=True,
+        "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor"
     )
     if count:
         chart = workbook.add_chart({"type": "column"})
@@ -113,8 +118,8 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
         chart.set_title({"name": f"Credits and accrued liability by distributor, {quarter} (each in its own currency)"})
         chart.set_y_axis({"num_format": "#,##0"})
         distributors.insert_chart(count + 5, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
-    table("Reasons", REASON_SQL, {"claimed"}, "Holds and rejections by reason")
-    table("Late credits", LATE_SQL, {"credit_amount"}, "Credits that missed their due quarter")
-    table("SLA", SLA_SQL, set(), "Direct repair/replace SLA")
+    table("Reasons", REASON_SQL[0], {"claimed"}, "Holds and rejections by reason", REASON_SQL[1])
+    table("Late credits", LATE_SQL[0], {"credit_amount"}, "Credits that missed their due quarter", LATE_SQL[1])
+    table("SLA", SLA_SQL[0], set(), "Direct repair/replace SLA", SLA_SQL[1])
     workbook.close()
     return splice_rows(buffer.getvalue(), spliced)

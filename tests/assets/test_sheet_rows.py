@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from assets.sheet_rows import SheetRows, column_letters, rows_xml, splice_rows, style_index
+from assets.sheet_rows import SheetRows, column_letters, install_sql_macros, query_rows, rows_xml, splice_rows, style_index
 
 AWKWARD_TEXTS = [
     "a\rb", "x\x01y", "_x0041_", " lead", "trail ", "a&b<c>d", "=1+2", "@SUM(A1)", "+1-2", "line\nbreak", "tab\tin",
@@ -75,3 +75,21 @@ def test_splicing_into_a_missing_sheet_is_an_error():
 @pytest.mark.parametrize(("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")])
 def test_column_letters(index, letters):
     assert column_letters(index) == letters
+
+
+def test_rows_written_by_duckdb_are_the_bytes_rows_xml_writes(con):
+    install_sql_macros(con)
+    con.execute("""CREATE TABLE mixed (k INTEGER, t VARCHAR, m DECIMAL(18,2), d DATE, ts TIMESTAMP, flag BOOLEAN, n BIGINT, x DOUBLE)""")
+    rows = []
+    for index, text in enumerate(AWKWARD_TEXTS + ["", "plain", None]):
+        rows.append((
+            index, text, None if index % 5 == 0 else Decimal(index * 1234567) / 100 - 50,
+            None if index % 4 == 0 else dt.date(1999, 12, 31) + dt.timedelta(days=index * 397),
+            None if index % 3 == 0 else dt.datetime(2026, 3, 1, 12, 30, 15, 123_457) + dt.timedelta(seconds=index * 86_399.5),
+            None if index % 6 == 0 else index % 2 == 0, index ** 9, index / 7,
+        ))
+    con.executemany("INSERT INTO mixed VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    styles = [0, 0, 3, 4, 5, 0, 0, 3]
+    expected = SheetRows(*rows_xml(4, sorted(rows, key=lambda row: -row[0]), styles), len(styles))
+    assert query_rows(con, "SELECT * FROM mixed", [], "k DESC", 4, styles) == expected
+    assert query_rows(con, "SELECT * FROM mixed WHERE k < 0", [], "k", 4, styles) == SheetRows("", 3, len(styles))
