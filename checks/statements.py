@@ -42,21 +42,8 @@ def read_statement_totals(path: Path) -> tuple[Decimal, Decimal, int]:
     return Decimal(str(summary["Credit total"])).quantize(CENT), lines_total, count_formula_cells(path)
 
 
-@dg.asset_check(
-    asset="credit_statements",
-    description="Every statement file read back: its Summary total equals the sum of its Credited "
-    "lines and the distributor's credit_total; no cell is a formula.",
-)
-def statement_totals_match(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: RunSettings
-) -> dg.AssetCheckResult:
-    quarter = Quarter.from_partition_key(context.partition_key)
-    with duckdb.get_connection() as con:
-        credits = con.execute(
-            "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
-            [str(quarter)],
-        ).fetchall()
-    folder = settings.statements_path / str(quarter)
+def statement_problems(folder: Path, credits: list[tuple[str, Decimal]]) -> list[str]:
+    """What is wrong with the statements in `folder`, given each distributor's credit_total."""
     paths = [folder / statement_file_name(distributor_id) for distributor_id, _ in credits]
     # calamine and zlib release the GIL: threads read the files on every core.
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
@@ -73,6 +60,24 @@ def statement_totals_match(
             )
         if formulas:
             problems.append(f"{distributor_id}: {formulas} formula cell(s)")
+    return problems
+
+
+@dg.asset_check(
+    asset="credit_statements",
+    description="Every statement file read back: its Summary total equals the sum of its Credited "
+    "lines and the distributor's credit_total; no cell is a formula.",
+)
+def statement_totals_match(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: RunSettings
+) -> dg.AssetCheckResult:
+    quarter = Quarter.from_partition_key(context.partition_key)
+    with duckdb.get_connection() as con:
+        credits = con.execute(
+            "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
+            [str(quarter)],
+        ).fetchall()
+    problems = statement_problems(settings.statements_path / str(quarter), credits)
     return dg.AssetCheckResult(
         passed=not problems,
         description=problems[0] if problems else f"{len(credits)} statements add up",

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from assets.workbook import Statement, build_statement
-from checks.statements import read_statement_totals
+from checks.statements import read_statement_totals, statement_problems
 from pipelines.cli import main
 from tests.assets.test_workbook import line
 from tests.conftest import EXAMPLE_ARGS
@@ -60,3 +60,15 @@ def test_cli_fails_when_a_written_statement_does_not_add_up(example_cwd, monkeyp
     assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 1
     err = capsys.readouterr().err
     assert "rma-recon: error: check statement_totals_match on credit_statements: EUROPA-1: Summary 1.00" in err
+
+
+def test_problems_name_the_missing_and_the_wrong_statements(tmp_path):
+    good = Statement("D1", "D one", "USD", "2026-Q2", True, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("0.10"),
+                     credited=[line("R-1", "CREDITED", "0.10")])
+    (tmp_path / "D1.xlsx").write_bytes(build_statement(good))
+    (tmp_path / "D3.xlsx").write_bytes(build_statement(dataclasses.replace(good, distributor_id="D3")))
+    credits = [("D1", Decimal("0.10")), ("D2", Decimal("5.00")), ("D3", Decimal("0.20"))]
+    assert statement_problems(tmp_path, credits) == [
+        "D2: statement D2.xlsx is missing",
+        "D3: Summary 0.10, Credited lines 0.10, distributor_credits 0.20",
+    ]
