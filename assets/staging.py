@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from assets.warehouse import in_transaction, prepare
 CSV_ONLY = (".csv",)
 CSV_OR_XLSX = (".csv", ".xlsx")
 CHUNK_ROWS = 100_000
+HASHING_THREADS = 4  # reading and hashing files wait on the disk or run outside the GIL
 PLAIN_BATCH_CHARS = 64_000_000  # bounds memory: plain files go to SQL in batches of this much text
 MAX_VALUE_CHARS = 1_000  # longer values are BAD_VALUE: no serial, SKU or name is that long
 MAX_RAW_CHARS = 10_000  # the quarantine keeps this much of a record's raw text
@@ -408,9 +410,15 @@ def _plan(
     if not previous or any(used != staging for _, used in previous.values()):
         return input_files, set(previous), True
     changed, unchanged = [], []
-    for input_file in input_files:
+
+    def content_sha256(input_file: InputFile) -> str | None:
         data = _file_bytes(data_dir, source, input_file)
-        sha256 = hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
+        return hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
+
+    # Reading and hashing release the GIL: a few threads hash on every core.
+    with ThreadPoolExecutor(HASHING_THREADS) as pool:
+        digests = list(pool.map(content_sha256, input_files))
+    for input_file, sha256 in zip(input_files, digests):
         stored = previous.get(input_file.relative)
         (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(input_file)
     current = {input_file.relative for input_file in input_files}
