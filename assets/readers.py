@@ -201,11 +201,28 @@ def parse_input_file(path: Path, data: bytes) -> RawFile | PlainCsv:
     return parse_csv_bytes(data)
 
 
-def is_inside(path: Path, root: Path) -> bool:
-    """True when `path`, with every symbolic link resolved, stays under `root`."""
-    real_root = os.path.realpath(root)
-    real_path = os.path.realpath(path)
+def is_inside(path: Path, root: Path, resolved: dict[str, str] | None = None) -> bool:
+    """True when `path`, with every symbolic link resolved, stays under `root`.
+
+    `resolved` caches real paths of directories across calls: a file that is not a link is
+    then resolved with one lstat instead of one per path component.
+    """
+    if resolved is None:
+        resolved = {}
+    real_root = _real_directory(str(root), resolved)
+    if os.path.islink(path):
+        real_path = os.path.realpath(path)
+    else:
+        absolute = os.path.abspath(path)
+        real_path = os.path.join(_real_directory(os.path.dirname(absolute), resolved), os.path.basename(absolute))
     return os.path.commonpath([real_root, real_path]) == real_root
+
+
+def _real_directory(directory: str, resolved: dict[str, str]) -> str:
+    real = resolved.get(directory)
+    if real is None:
+        real = resolved[directory] = os.path.realpath(directory)
+    return real
 
 
 def iter_data_files(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from assets.warehouse import in_transaction, prepare
 CSV_ONLY = (".csv",)
 CSV_OR_XLSX = (".csv", ".xlsx")
 CHUNK_ROWS = 100_000
-HASHING_THREADS = 4  # reading and hashing files wait on the disk or run outside the GIL
 PLAIN_BATCH_CHARS = 64_000_000  # bounds memory: plain files go to SQL in batches of this much text
 MAX_VALUE_CHARS = 1_000  # longer values are BAD_VALUE: no serial, SKU or name is that long
 MAX_RAW_CHARS = 10_000  # the quarantine keeps this much of a record's raw text
@@ -225,9 +223,11 @@ def _whole_file_row(source: Source, input_file: InputFile, reason: str, detail: 
     return [input_file.relative, 0, "", reason, detail, input_file.distributor_id, *([None] * len(source.columns))]
 
 
-def _file_bytes(data_dir: Path, source: Source, input_file: InputFile) -> bytes | list:
+def _file_bytes(
+    data_dir: Path, source: Source, input_file: InputFile, resolved: dict[str, str] | None = None
+) -> bytes | list:
     """The file's bytes, or the one quarantine row of a file that cannot be opened."""
-    if not is_inside(input_file.path, data_dir):
+    if not is_inside(input_file.path, data_dir, resolved):
         return _whole_file_row(source, input_file, "UNREADABLE_FILE", "symbolic link leading outside the data directory, not followed")
     try:
         return input_file.path.read_bytes()
@@ -410,15 +410,10 @@ def _plan(
     if not previous or any(used != staging for _, used in previous.values()):
         return input_files, set(previous), True
     changed, unchanged = [], []
-
-    def content_sha256(input_file: InputFile) -> str | None:
-        data = _file_bytes(data_dir, source, input_file)
-        return hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
-
-    # Reading and hashing release the GIL: a few threads hash on every core.
-    with ThreadPoolExecutor(HASHING_THREADS) as pool:
-        digests = list(pool.map(content_sha256, input_files))
-    for input_file, sha256 in zip(input_files, digests):
+    resolved: dict[str, str] = {}  # real paths of the folders
+    for input_file in input_files:
+        data = _file_bytes(data_dir, source, input_file, resolved)
+        sha256 = hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
         stored = previous.get(input_file.relative)
         (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(input_file)
     current = {input_file.relative for input_file in input_files}

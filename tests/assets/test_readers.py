@@ -5,7 +5,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from assets.readers import UnreadableFile, cell_text, parse_csv_text, read_csv_file, read_xlsx_file
+from assets.readers import UnreadableFile, cell_text, is_inside, parse_csv_text, read_csv_file, read_xlsx_file
 
 
 def test_lines_count_blank_lines_and_multiline_records():
@@ -76,3 +76,22 @@ def test_xlsx_header_is_first_non_empty_row_and_lines_are_sheet_rows(tmp_path):
 )
 def test_cell_text(value, text):
     assert cell_text(value) == text
+
+
+def test_is_inside_with_a_shared_cache_of_folders(tmp_path):
+    root, outside = tmp_path / "data", tmp_path / "outside"
+    (root / "inbound").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.csv").write_text("x")
+    (root / "inbound/plain.csv").write_text("x")
+    (root / "inbound/link.csv").symlink_to(outside / "secret.csv")
+    (root / "inbound/folder-link").symlink_to(outside)
+    (root / "inbound/inner-link.csv").symlink_to(root / "inbound/plain.csv")
+    resolved: dict[str, str] = {}
+    cases = {
+        "inbound/plain.csv": True, "inbound/link.csv": False, "inbound/folder-link/secret.csv": False,
+        "inbound/inner-link.csv": True, "inbound/missing.csv": True,
+    }
+    for relative, inside in cases.items():
+        assert is_inside(root / relative, root, resolved) is inside, relative
+        assert is_inside(root / relative, root) is inside, relative
