@@ -195,19 +195,19 @@ def row_xml_sql(columns: Sequence[SqlColumn], row_number: str) -> str:
     """A SQL expression giving one `<row>` element, as `rows_xml` writes it; `row_number` is SQL too."""
     cells = []
     for index, column in enumerate(columns):
-        ref = f"concat('{column_letters(index)}', {row_number})"
+        head, value = f"concat('{column_letters(index)}', {row_number}), '{column.style}'", column.expression
         if column.kind == "text":
-            cells.append(f"xlsx_text_cell({ref}, '{column.style}', {column.expression})")
+            cells.append(f"xlsx_text_cell({head}, {value})")
+        elif column.kind == "yes/no":
+            cells.append(f"xlsx_text_cell({head}, CASE WHEN {value} THEN 'yes' WHEN NOT {value} THEN 'no' END)")
+        elif column.kind == "number":
+            cells.append(f"xlsx_number_cell({head}, {value})")
         elif column.kind == "date":
-            cells.append(f"xlsx_number_cell({ref}, '{column.style}', date_diff('day', DATE '{_EXCEL_EPOCH}', {column.expression}))")
+            cells.append(f"xlsx_number_cell({head}, date_diff('day', DATE '{_EXCEL_EPOCH}', {value}))")
         elif column.kind == "timestamp":
             # As Python does it: whole microseconds to seconds, then to days, in doubles.
-            micros = f"epoch_us({column.expression}) - epoch_us(TIMESTAMP '{_EXCEL_EPOCH_TIME}')"
-            cells.append(f"xlsx_number_cell({ref}, '{column.style}', CAST({micros} AS DOUBLE) / CAST(1000000 AS DOUBLE) / CAST(86400 AS DOUBLE))")
-        elif column.kind == "number":
-            cells.append(f"xlsx_number_cell({ref}, '{column.style}', {column.expression})")
-        elif column.kind == "yes/no":
-            cells.append(f"xlsx_text_cell({ref}, '{column.style}', CASE WHEN {column.expression} THEN 'yes' WHEN NOT {column.expression} THEN 'no' END)")
+            micros = f"CAST(epoch_us({value}) - epoch_us(TIMESTAMP '{_EXCEL_EPOCH_TIME}') AS DOUBLE)"
+            cells.append(f"xlsx_number_cell({head}, {micros} / CAST(1000000 AS DOUBLE) / CAST(86400 AS DOUBLE))")
         else:
             raise ValueError(f"unknown cell kind {column.kind!r}")
     return f"""concat('<row r="', {row_number}, '">', {", ".join(cells)}, '</row>')"""
