@@ -32,7 +32,7 @@ LEFT JOIN held_value h USING (distributor_id)
 WHERE c.quarter = $quarter
 ORDER BY c.distributor_id
 """
-# The other tables: (query, the order of its rows, a unique key).
+# The other tables: (query, the order of its rows, which is a unique key).
 REASON_SQL = (
     """SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
     FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited' GROUP BY outcome, reason""",
@@ -90,8 +90,8 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
             count = len(rows)
         else:
             styles = [style_index(column_format) for column_format in column_formats]
-            spliced[len(workbook.worksheets())] = query_rows(con, sql, params, order_by, 4, styles)
-            count = spliced[len(workbook.worksheets())].last_row - 3
+            written = spliced[len(workbook.worksheets())] = query_rows(con, sql, params, order_by, 4, styles)
+            count = written.last_row - 3
         sheet.freeze_panes(3, 0)
         sheet.autofilter(2, 0, max(count, 1) + 2, len(headers) - 1)
         return sheet, count

@@ -136,7 +136,7 @@ def render_statements(statements: Iterable[Statement], work: int | None = None) 
         work = sum(LINES_PER_WORKBOOK + sum(s.line_count(sheet) for sheet in LINE_SHEETS) for s in statements)
     workers = os.cpu_count() or 1
     if work < PARALLEL_FROM_LINES or workers < 2:
-        return [_statement_file(statement, build_statement(statement)) for statement in statements]
+        return [_statement_file(statement.distributor_id, build_statement(statement)) for statement in statements]
     files: list[StatementFile] = []
     pending: deque = deque()
     # spawn, not fork: the parent holds DuckDB threads and locks that a fork would copy mid-use.
@@ -144,17 +144,14 @@ def render_statements(statements: Iterable[Statement], work: int | None = None) 
         for statement in statements:
             pending.append((statement.distributor_id, pool.submit(build_statement, statement)))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                files.append(_finished(*pending.popleft()))
-        files += [_finished(*item) for item in pending]
+                distributor_id, future = pending.popleft()
+                files.append(_statement_file(distributor_id, future.result()))
+        files += [_statement_file(distributor_id, future.result()) for distributor_id, future in pending]
     return files
 
 
-def _statement_file(statement: Statement, content: bytes) -> StatementFile:
-    return StatementFile(statement_file_name(statement.distributor_id), statement.distributor_id, content)
-
-
-def _finished(distributor_id: str, future) -> StatementFile:
-    return StatementFile(statement_file_name(distributor_id), distributor_id, future.result())
+def _statement_file(distributor_id: str, content: bytes) -> StatementFile:
+    return StatementFile(statement_file_name(distributor_id), distributor_id, content)
 
 
 def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:
