@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import importlib
 import os
 import sys
@@ -68,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--start-quarter", default="2026-Q1", help="first quarter of activity (default: 2026-Q1)")
     generate.add_argument("--quarters", type=int, default=3, help="how many quarters of activity (default: 3)")
     return parser
+
+
+def _import_and_freeze(module: str) -> None:
+    """Import `module`, then move every object alive so far out of the collector's sight.
+
+    The modules of Dagster and Great Expectations hold a few hundred thousand objects for the
+    whole run; each full collection would scan them all again (about 0.2 s each).
+    """
+    importlib.import_module(module)
+    gc.freeze()
 
 
 def _dagster_instance():
@@ -154,7 +165,7 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
     )
     print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
     # Great Expectations takes seconds to import; do it while ingestion waits on files and DuckDB.
-    threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True).start()
+    threading.Thread(target=_import_and_freeze, args=("great_expectations",), daemon=True).start()
     definitions = dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ASSET_CHECKS,
@@ -162,13 +173,17 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
         resources=resources,
         loggers={"progress": stage_progress},
     )
-    result = definitions.resolve_job_def(quarterly_reconciliation.name).execute_in_process(
-        partition_key=quarter.partition_key,
-        instance=_dagster_instance(),
-        raise_on_error=False,
-        run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
-        tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
-    )
+    gc.freeze()
+    try:
+        result = definitions.resolve_job_def(quarterly_reconciliation.name).execute_in_process(
+            partition_key=quarter.partition_key,
+            instance=_dagster_instance(),
+            raise_on_error=False,
+            run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
+            tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
+        )
+    finally:
+        gc.unfreeze()
     if not result.success:
         print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
         return 1
@@ -279,5 +294,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> None:
+    """The `rma-recon` command: `main`, then exit without a last full collection over every module (1-2 s)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -15,3 +15,23 @@ def test_defaults_and_explicit_folders(monkeypatch):
     monkeypatch.delenv("RMA_STATEMENTS_DIR", raising=False)
     assert RunSettings().data_path == Path("data") and RunSettings().statements_path == Path("data/statements")
     assert RunSettings(data_dir="in", statements_dir="out").statements_path == Path("out")
+
+
+def test_the_warehouse_stays_open_for_the_run_and_is_checkpointed_after(tmp_path):
+    import dagster as dg
+    import duckdb
+
+    from pipelines.resources import warehouse_resource
+
+    path = tmp_path / "warehouse.duckdb"
+    wal = tmp_path / "warehouse.duckdb.wal"
+    with dg.build_resources({"duckdb": warehouse_resource(str(path))}) as resources:
+        with resources.duckdb.get_connection() as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+        # A step's connection has closed, but the run still holds the database: no checkpoint yet.
+        assert wal.exists()
+        with resources.duckdb.get_connection() as con:
+            assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert not wal.exists()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
