@@ -52,9 +52,10 @@ class RunSettings(dg.ConfigurableResource):
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse, held open for the whole run.
 
-    Each step still opens and closes its own connection, but they all share the one database
-    the run holds open: the last connection to close a DuckDB file checkpoints it, which took
-    seconds per step at a million cases. The file is checkpointed once, when the run ends.
+    Each step still opens and closes its own connection, but they all share the database the
+    run holds open. When a step closed the last connection, DuckDB checkpointed the file and
+    dropped its buffer pool, and the next step read its tables from disk again: seconds per
+    step at a million cases.
     """
 
     _held_open: ExitStack | None = PrivateAttr(default=None)
