@@ -227,6 +227,9 @@ def cell_kind(duckdb_type: str) -> str:
     raise ValueError(f"no cell kind for DuckDB type {duckdb_type}")
 
 
+QUERY_ROWS_CHUNK = 50_000
+
+
 def query_rows(con, sql: str, params, order_by: str, first_row: int, styles: Sequence[int]) -> SheetRows:
     """The rows of a query written as sheet XML by DuckDB, from 1-based `first_row` on, in the
     order of `order_by` (a unique key); the same bytes as rows_xml on the fetched rows."""
@@ -234,10 +237,24 @@ def query_rows(con, sql: str, params, order_by: str, first_row: int, styles: Seq
     described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
     columns = [SqlColumn(f'"{name}"', cell_kind(column_type), style) for (name, column_type, *_), style in zip(described, styles)]
     row_number = "CAST(row_number AS VARCHAR)"
-    xml, last_row = con.execute(
-        f"""SELECT coalesce(string_agg({row_xml_sql(columns, row_number)}, '' ORDER BY row_number), ''),
-            coalesce(max(row_number), {first_row - 1})
-        FROM (SELECT *, row_number() OVER (ORDER BY {order_by}) + {first_row - 1} AS row_number FROM ({sql}))""",
+    # The rows' XML goes to a temp table, which DuckDB may spill to disk, and comes back a chunk
+    # at a time: aggregating every row at once ran out of a 4 GB memory limit at 10M cases.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE sheet_row_xml AS
+        SELECT row_number, {row_xml_sql(columns, row_number)} AS xml
+        FROM (SELECT *, row_number() OVER (ORDER BY {order_by}) + {first_row - 1} AS row_number FROM ({sql}))
+        ORDER BY row_number""",
         params,
-    ).fetchone()
-    return SheetRows(xml, last_row, len(columns))
+    )
+    try:
+        last_row = con.execute("SELECT coalesce(max(row_number), ?) FROM sheet_row_xml", [first_row - 1]).fetchone()[0]
+        chunks = [
+            con.execute(
+                "SELECT string_agg(xml, '' ORDER BY row_number) FROM sheet_row_xml WHERE row_number >= ? AND row_number < ?",
+                [start, start + QUERY_ROWS_CHUNK],
+            ).fetchone()[0]
+            for start in range(first_row, last_row + 1, QUERY_ROWS_CHUNK)
+        ]
+    finally:
+        con.execute("DROP TABLE IF EXISTS sheet_row_xml")
+    return SheetRows("".join(chunks), last_row, len(columns))

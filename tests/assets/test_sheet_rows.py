@@ -10,6 +10,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
+from assets import sheet_rows
 from assets.sheet_rows import SheetRows, column_letters, install_sql_macros, query_rows, rows_xml, splice_rows, style_index
 
 AWKWARD_TEXTS = [
@@ -77,7 +78,9 @@ def test_column_letters(index, letters):
     assert column_letters(index) == letters
 
 
-def test_rows_written_by_duckdb_are_the_bytes_rows_xml_writes(con):
+@pytest.mark.parametrize("chunk_rows", [50_000, 2, 1])
+def test_rows_written_by_duckdb_are_the_bytes_rows_xml_writes(con, monkeypatch, chunk_rows):
+    monkeypatch.setattr(sheet_rows, "QUERY_ROWS_CHUNK", chunk_rows)
     install_sql_macros(con)
     con.execute("""CREATE TABLE mixed (k INTEGER, t VARCHAR, m DECIMAL(18,2), d DATE, ts TIMESTAMP, flag BOOLEAN, n BIGINT, x DOUBLE)""")
     rows = []
