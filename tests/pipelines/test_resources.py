@@ -1,6 +1,9 @@
 from pathlib import Path
 
-from pipelines.resources import RunSettings
+import dagster as dg
+import duckdb
+
+from pipelines.resources import RunSettings, warehouse_resource
 
 
 def test_blank_folders_come_from_the_environment(monkeypatch):
@@ -18,11 +21,6 @@ def test_defaults_and_explicit_folders(monkeypatch):
 
 
 def test_the_warehouse_stays_open_for_the_run_and_is_checkpointed_after(tmp_path):
-    import dagster as dg
-    import duckdb
-
-    from pipelines.resources import warehouse_resource
-
     path = tmp_path / "warehouse.duckdb"
     wal = tmp_path / "warehouse.duckdb.wal"
     with dg.build_resources({"duckdb": warehouse_resource(str(path))}) as resources:
