@@ -13,7 +13,7 @@ import duckdb
 import xlsxwriter
 
 from assets.rules import ACCRUED_LIABILITY_SQL
-from assets.sheet_rows import SheetRows, query_rows, splice_rows, style_index
+from assets.sheet_rows import SHEET_ROWS, SheetRows, query_rows, splice_rows, style_index
 from assets.workbook import WORKBOOK_OPTIONS, write_cell
 from pipelines.quarters import Quarter
 
@@ -32,6 +32,7 @@ LEFT JOIN held_value h USING (distributor_id)
 WHERE c.quarter = $quarter
 ORDER BY c.distributor_id
 """
+FIRST_DATA_ROW = 4  # under the title, a blank row and the header row
 # The other tables: (query, the order of its rows, which is a unique key).
 REASON_SQL = (
     """SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
@@ -73,28 +74,41 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
     def table(name: str, sql: str, money_columns: set[str], note: str, order_by: str | None = None) -> tuple[object, int]:
         """A titled sheet with a header row. The charted sheet (no `order_by`: its query orders
         itself) is written through XlsxWriter, which caches the values in the chart; the other
-        sheets' rows are written as XML by DuckDB and spliced in after closing."""
+        sheets' rows are written as XML by DuckDB and spliced in after closing. A table longer
+        than a sheet goes on in sheets `<name> (2)`, `<name> (3)`, ..."""
         described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
         headers = [column[0] for column in described]
         column_formats = [cell_format(header, column[1], money_columns) for header, column in zip(headers, described)]
-        sheet = workbook.add_worksheet(name)
-        sheet.write_string(0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of})", title)
-        for column, text in enumerate(headers):
-            sheet.write_string(2, column, text.replace("_", " "), heading)
-            sheet.set_column(column, column, 16 if column else 20, column_formats[column])
+
+        def titled_sheet(sheet_name: str, part: str, count: int):
+            sheet = workbook.add_worksheet(sheet_name)
+            sheet.write_string(0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of}){part}", title)
+            for column, text in enumerate(headers):
+                sheet.write_string(2, column, text.replace("_", " "), heading)
+                sheet.set_column(column, column, 16 if column else 20, column_formats[column])
+            sheet.freeze_panes(3, 0)
+            sheet.autofilter(2, 0, max(count, 1) + 2, len(headers) - 1)
+            return sheet
+
         if order_by is None:
             rows = con.execute(sql, params).fetchall()
+            sheet = titled_sheet(name, "", len(rows))
             for row_index, row in enumerate(rows, start=3):
                 for column, value in enumerate(row):
                     write_cell(sheet, row_index, column, value, column_formats[column])
-            count = len(rows)
-        else:
-            styles = [style_index(column_format) for column_format in column_formats]
-            written = spliced[len(workbook.worksheets())] = query_rows(con, sql, params, order_by, 4, styles)
-            count = written.last_row - 3
-        sheet.freeze_panes(3, 0)
-        sheet.autofilter(2, 0, max(count, 1) + 2, len(headers) - 1)
-        return sheet, count
+            return sheet, len(rows)
+        styles = [style_index(column_format) for column_format in column_formats]
+        total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        per_sheet = SHEET_ROWS - FIRST_DATA_ROW + 1
+        parts = max(1, -(-total // per_sheet))
+        for index in range(parts):
+            count = min(per_sheet, total - index * per_sheet)
+            part = f", part {index + 1} of {parts}" if parts > 1 else ""
+            sheet = titled_sheet(name if index == 0 else f"{name} ({index + 1})", part, count)
+            spliced[len(workbook.worksheets())] = query_rows(
+                con, sql, params, order_by, FIRST_DATA_ROW, styles, skip=index * per_sheet, limit=per_sheet
+            )
+        return sheet, total
 
     distributors, count = table(
         "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 MAX_STRING_CHARS = 32_767  # Excel's cell limit; XlsxWriter truncates the same way
+SHEET_ROWS = 1_048_576  # Excel opens no sheet with more rows
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -230,19 +231,28 @@ def cell_kind(duckdb_type: str) -> str:
 QUERY_ROWS_CHUNK = 50_000
 
 
-def query_rows(con, sql: str, params, order_by: str, first_row: int, styles: Sequence[int]) -> SheetRows:
+def query_rows(
+    con, sql: str, params, order_by: str, first_row: int, styles: Sequence[int], skip: int = 0, limit: int | None = None
+) -> SheetRows:
     """The rows of a query written as sheet XML by DuckDB, from 1-based `first_row` on, in the
-    order of `order_by` (a unique key); the same bytes as rows_xml on the fetched rows."""
+    order of `order_by` (a unique key); the same bytes as rows_xml on the fetched rows.
+
+    `skip` and `limit` take a window of the ordered rows, for a table longer than a sheet."""
     install_sql_macros(con)
     described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
     columns = [SqlColumn(f'"{name}"', cell_kind(column_type), style) for (name, column_type, *_), style in zip(described, styles)]
     row_number = "CAST(row_number AS VARCHAR)"
+    window = f"ordinal > {int(skip)}" + ("" if limit is None else f" AND ordinal <= {int(skip) + int(limit)}")
     # The rows' XML goes to a temp table, which DuckDB may spill to disk, and comes back a chunk
     # at a time: aggregating every row at once ran out of a 4 GB memory limit at 10M cases.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE sheet_row_xml AS
         SELECT row_number, {row_xml_sql(columns, row_number)} AS xml
-        FROM (SELECT *, row_number() OVER (ORDER BY {order_by}) + {first_row - 1} AS row_number FROM ({sql}))
+        FROM (
+            SELECT *, ordinal - {int(skip)} + {first_row - 1} AS row_number
+            FROM (SELECT *, row_number() OVER (ORDER BY {order_by}) AS ordinal FROM ({sql}))
+            WHERE {window}
+        )
         ORDER BY row_number""",
         params,
     )

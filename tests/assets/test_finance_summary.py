@@ -29,3 +29,27 @@ def test_sheets_totals_and_accrued_liability(summary_bytes):
 def test_has_a_native_excel_chart(summary_bytes):
     names = zipfile.ZipFile(io.BytesIO(summary_bytes)).namelist()
     assert "xl/charts/chart1.xml" in names
+
+
+def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(example_q2, monkeypatch):
+    from assets import finance_summary
+
+    con = example_q2
+    quarter, as_of = Quarter(2026, 2), dt.date(2026, 6, 30)
+    whole = openpyxl.load_workbook(io.BytesIO(build_finance_summary(con, quarter, final=True, as_of=as_of)))
+    sla_rows = list(whole["SLA"].iter_rows(min_row=4, values_only=True))
+    assert len(sla_rows) >= 3  # enough to need three sheets of two rows
+
+    monkeypatch.setattr(finance_summary, "SHEET_ROWS", 5)  # a title, a blank row, a header and two rows
+    split = openpyxl.load_workbook(io.BytesIO(build_finance_summary(con, quarter, final=True, as_of=as_of)))
+    parts = -(-len(sla_rows) // 2)
+    sla_sheets = ["SLA"] + [f"SLA ({index})" for index in range(2, parts + 1)]
+    assert [name for name in split.sheetnames if name.startswith("SLA")] == sla_sheets
+    continued = []
+    for index, name in enumerate(sla_sheets, start=1):
+        sheet = split[name]
+        assert sheet["A1"].value.endswith(f", part {index} of {parts}")
+        assert [cell.value for cell in sheet[3]] == [cell.value for cell in whole["SLA"][3]]
+        assert sheet.max_row <= 5
+        continued += list(sheet.iter_rows(min_row=4, values_only=True))
+    assert continued == sla_rows
