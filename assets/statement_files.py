@@ -18,7 +18,7 @@ import duckdb
 from assets.warehouse import in_transaction
 from pipelines.faults import crash_point
 from assets.rules import CLAIM_RULES
-from assets.sheet_rows import SheetRows, install_sql_macros
+from assets.sheet_rows import SHEET_ROWS, SheetRows, install_sql_macros
 from assets.workbook import LINE_COLUMNS, LINE_SHEETS, Statement, build_statement, line_row_sql, statement_file_name
 from pipelines.quarters import Quarter
 
@@ -34,6 +34,10 @@ class StatementFile:
         return hashlib.sha256(self.content).hexdigest()
 
 
+class StatementTooLong(ValueError):
+    """A statement sheet would hold more lines than Excel can open."""
+
+
 # Lines whose XML DuckDB writes in one go; bounds the XML held in Python at a time.
 BATCH_LINES = 200_000
 
@@ -46,6 +50,18 @@ def load_statements(
     DuckDB writes the claim lines as sheet XML (assets/sheet_rows.py), a batch of distributors
     at a time; no line passes through Python one value at a time.
     """
+    too_long = con.execute(
+        """SELECT distributor_id, sheet, lines FROM distributor_credits
+        UNPIVOT (lines FOR sheet IN (credited_count AS 'Credited', held_count AS 'Held', rejected_count AS 'Rejected'))
+        WHERE quarter = ? AND lines > ? ORDER BY distributor_id, sheet""",
+        [str(quarter), SHEET_ROWS - 1],
+    ).fetchone()
+    if too_long:
+        distributor_id, sheet, lines = too_long
+        raise StatementTooLong(
+            f"{distributor_id}'s {quarter} statement would have {lines:,} lines on its {sheet} sheet; "
+            f"an Excel sheet holds {SHEET_ROWS - 1:,} under its header row"
+        )
     credits = con.execute(
         """SELECT c.distributor_id, d.name, c.currency, c.credit_total,
             c.credited_count + c.held_count + c.rejected_count AS lines

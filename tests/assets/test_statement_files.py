@@ -7,7 +7,7 @@ import pytest
 import assets.statement_files
 import assets.workbook
 from assets.rules import CLAIM_RULES
-from assets.statement_files import LINES_PER_WORKBOOK, load_statements, render_statements, rendering_work
+from assets.statement_files import LINES_PER_WORKBOOK, StatementTooLong, load_statements, render_statements, rendering_work
 from assets.warehouse import prepare
 from assets.workbook import ClaimLine, Statement, build_statement
 from pipelines.quarters import Quarter
@@ -98,3 +98,17 @@ def test_rows_written_with_other_formats_are_refused(quarter_with_awkward_lines,
     monkeypatch.setattr(assets.workbook, "line_styles", lambda final: {**real_styles, "Held": [0] * 9})
     with pytest.raises(RuntimeError, match="Held rows were written with other cell formats"):
         build_statement(draft)
+
+
+def test_a_statement_sheet_longer_than_excel_allows_is_refused_by_name(example_q2, monkeypatch):
+    quarter = Quarter(2026, 2)
+    most = example_q2.execute(
+        "SELECT max(greatest(credited_count, held_count, rejected_count)) FROM distributor_credits WHERE quarter = ?",
+        [str(quarter)],
+    ).fetchone()[0]
+    monkeypatch.setattr(assets.statement_files, "SHEET_ROWS", most + 1)  # the longest sheet just fits
+    assert len(list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))) > 0
+    monkeypatch.setattr(assets.statement_files, "SHEET_ROWS", most)
+    with pytest.raises(StatementTooLong, match=rf"'s 2026-Q2 statement would have {most} lines on its \w+ sheet; "
+                       rf"an Excel sheet holds {most - 1} under its header row"):
+        list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))
