@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -59,6 +59,16 @@ class WarehouseResource(DuckDBResource):
     """
 
     _held_open: ExitStack | None = PrivateAttr(default=None)
+
+    @contextmanager
+    def get_connection(self):
+        # DuckDBResource closes the connection only when the step succeeds; a failed step's
+        # connection would keep the file open in this process until garbage collection.
+        with super().get_connection() as connection:
+            try:
+                yield connection
+            finally:
+                connection.close()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._held_open = ExitStack()

@@ -33,3 +33,18 @@ def test_the_warehouse_stays_open_for_the_run_and_is_checkpointed_after(tmp_path
     assert not wal.exists()
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+def test_a_failing_step_leaves_no_connection_open(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    resource = warehouse_resource(str(path))
+    try:
+        with resource.get_connection() as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+            raise RuntimeError("the step failed")
+    except RuntimeError as failure:
+        kept = failure  # the traceback holds the step's frames, as Dagster's failure event does
+    # A connection still open with another configuration would make this one fail.
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert kept.__traceback__ is not None
