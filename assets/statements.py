@@ -11,6 +11,7 @@ from assets.finance_summary import build_finance_summary
 from assets.metadata import markdown_table
 from assets.reconciliation import run_parameters
 from assets.statement_files import (
+    StatementTooLong,
     freeze_statements,
     frozen_statements,
     load_statements,
@@ -48,7 +49,10 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                     "materialize the reconcile assets for this run first"
                 )
             statements = load_statements(con, quarter, params.as_of, final=settings.close, vendor=settings.vendor)
-            files = render_statements(statements, rendering_work(con, quarter))
+            try:
+                files = render_statements(statements, rendering_work(con, quarter))
+            except StatementTooLong as error:
+                raise dg.Failure(description=str(error)) from None
             if settings.close:
                 freeze_statements(con, quarter, files)
                 status = "FINAL (quarter closed by this run)"

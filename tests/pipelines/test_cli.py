@@ -87,3 +87,15 @@ def test_status_lists_quarters_with_state_and_totals(example_cwd, capsys):
 def test_status_without_a_warehouse(tmp_path, capsys):
     assert main(["status", "--warehouse", str(tmp_path / "none.duckdb")]) == 2
     assert "run a quarter first" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_statement_too_long_for_excel_fails_the_close_in_one_line(example_cwd, capsys, monkeypatch):
+    import assets.statement_files
+
+    monkeypatch.setattr(assets.statement_files, "SHEET_ROWS", 2)  # a header and one line
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 1
+    [error] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rma-recon: error:")]
+    assert "2026-Q2 statement would have" in error and error.endswith("an Excel sheet holds 1 under its header row")
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        assert con.execute("SELECT state FROM quarter_runs WHERE quarter = '2026-Q2'").fetchone() == ("draft",)
