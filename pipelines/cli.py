@@ -164,8 +164,6 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
         close=args.close,
     )
     print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
-    # Great Expectations takes seconds to import; do it while ingestion waits on files and DuckDB.
-    threading.Thread(target=_import_and_freeze, args=("great_expectations",), daemon=True).start()
     definitions = dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ASSET_CHECKS,
@@ -174,10 +172,14 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
         loggers={"progress": stage_progress},
     )
     gc.freeze()
+    instance = _dagster_instance()
+    # Great Expectations takes seconds to import: on a thread, while the first steps wait on
+    # files and DuckDB. Started before the instance, it slowed the instance's own imports.
+    threading.Thread(target=_import_and_freeze, args=("great_expectations",), daemon=True).start()
     try:
         result = definitions.resolve_job_def(quarterly_reconciliation.name).execute_in_process(
             partition_key=quarter.partition_key,
-            instance=_dagster_instance(),
+            instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
             tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
