@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 
 SLA_COLORS = {"met": "#2e7d32", "open": "#90a4ae", "at_risk": "#f9a825", "breached": "#c62828", "awaiting_return": "#6a1b9a"}
 
@@ -14,13 +15,22 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _pyplot():
-    import matplotlib
+_IMPORTING = threading.Lock()  # matplotlib.use on one thread while pyplot imports on another would fail
 
-    matplotlib.use("Agg")  # no screen: render to files only
-    import matplotlib.pyplot as plt
+
+def _pyplot():
+    with _IMPORTING:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no screen: render to files only
+        import matplotlib.pyplot as plt
 
     return plt
+
+
+def import_in_background() -> None:
+    """Import matplotlib on a thread (about a second), for a caller about to wait on DuckDB."""
+    threading.Thread(target=_pyplot, name="import matplotlib", daemon=True).start()
 
 
 CHART_DISTRIBUTORS = 25  # more bars than this are unreadable (and a 10,000-pixel image)

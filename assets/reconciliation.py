@@ -10,7 +10,7 @@ import datetime as dt
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.charts import credits_chart, markdown_image, sla_mix_chart
+from assets.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
 from assets.closing import RunRefused, check_run_allowed, is_closed
 from assets.metadata import markdown_table, table_metadata
 from assets.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
@@ -108,6 +108,7 @@ def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setting
         if frozen:
             context.log.info(f"{quarter} is closed: its rows are frozen and re-emitted unchanged")
         else:
+            import_in_background()  # the charts need it once the rules' SQL is done
             reconcile_quarter(con, params)
         for spec in RECONCILE_SPECS:
             table = spec.key.path[-1]

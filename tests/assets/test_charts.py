@@ -1,4 +1,7 @@
 import base64
+import subprocess
+import sys
+from pathlib import Path
 
 from assets.charts import credits_chart, markdown_image, sla_mix_chart
 
@@ -23,3 +26,15 @@ def test_credits_chart_draws_only_the_largest_distributors():
     many = credits_chart(rows, "2026-Q2")
     height = lambda png: int.from_bytes(png[20:24], "big")  # noqa: E731 (PNG IHDR height)
     assert height(many) == height(few) < 1500
+
+
+def test_a_chart_drawn_while_matplotlib_imports_in_the_background():
+    # A fresh interpreter: the chart asks for pyplot while the thread is still importing it.
+    script = (
+        "from assets.charts import credits_chart, import_in_background\n"
+        "import_in_background()\n"
+        "print(credits_chart([('NORTHSTAR', 'USD', 169.99, 240.0)], '2026-Q2')[:8].hex())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert result.returncode == 0, result.stderr
+    assert bytes.fromhex(result.stdout.strip()) == PNG_MAGIC
