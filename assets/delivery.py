@@ -12,6 +12,9 @@ import datetime as dt
 import os
 import smtplib
 import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -107,32 +110,60 @@ def deliver_statements(
     }
     results = []
     attempts: list[list] = []
-    for statement in files:
-        recipient = emails.get(statement.distributor_id)
-        if (statement.distributor_id, statement.sha256) in sent:
-            results.append(DeliveryResult(statement.distributor_id, recipient, "already_sent", "sent in an earlier run"))
-            continue
-        if not recipient:
-            results.append(DeliveryResult(statement.distributor_id, None, "no_email", "no email in distributors.csv"))
-        else:
-            try:
-                message = build_message(statement, quarter, recipient, sender, vendor)
-                detail = transport.send(message, quarter, statement.file_name)
-                results.append(DeliveryResult(statement.distributor_id, recipient, "sent", detail))
-            except (OSError, smtplib.SMTPException, ValueError) as error:
-                results.append(DeliveryResult(statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"))
-        result = results[-1]
-        attempts.append([
-            quarter, statement.distributor_id, statement.file_name, statement.sha256, result.recipient,
-            result.status, dt.datetime.now(dt.UTC).replace(tzinfo=None), result.detail,
-        ])
-        if not transport.idempotent:
-            # Logged before the next send: a crash must not make a sent e-mail look unsent.
-            _log_attempts(con, attempts)
-            attempts.clear()
+    # Writing .eml files is Python's work: the close's writes are checkpointed meanwhile. An SMTP
+    # send is logged before the next one starts, so it does not wait for a checkpoint.
+    with checkpointing_meanwhile(con) if transport.idempotent else nullcontext():
+        for statement in files:
+            recipient = emails.get(statement.distributor_id)
+            if (statement.distributor_id, statement.sha256) in sent:
+                results.append(DeliveryResult(statement.distributor_id, recipient, "already_sent", "sent in an earlier run"))
+                continue
+            if not recipient:
+                results.append(DeliveryResult(statement.distributor_id, None, "no_email", "no email in distributors.csv"))
+            else:
+                try:
+                    message = build_message(statement, quarter, recipient, sender, vendor)
+                    detail = transport.send(message, quarter, statement.file_name)
+                    results.append(DeliveryResult(statement.distributor_id, recipient, "sent", detail))
+                except (OSError, smtplib.SMTPException, ValueError) as error:
+                    results.append(DeliveryResult(statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"))
+            result = results[-1]
+            attempts.append([
+                quarter, statement.distributor_id, statement.file_name, statement.sha256, result.recipient,
+                result.status, dt.datetime.now(dt.UTC).replace(tzinfo=None), result.detail,
+            ])
+            if not transport.idempotent:
+                # Logged before the next send: a crash must not make a sent e-mail look unsent.
+                _log_attempts(con, attempts)
+                attempts.clear()
     if attempts:
         _log_attempts(con, attempts)
     return results
+
+
+@contextmanager
+def checkpointing_meanwhile(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Checkpoint the database on another thread while the caller works in Python.
+
+    A run's writes are checkpointed once anyway: at the commit that finds the WAL over DuckDB's
+    limit, or when the run ends. DuckDB checkpoints without holding the GIL, so this puts
+    otherwise idle cores to work. The caller must not write until the block ends.
+    """
+    cursor = con.cursor()
+
+    def checkpoint() -> None:
+        try:
+            cursor.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass  # DuckDB tries again at a later commit or at the end of the run, and reports it there
+
+    thread = threading.Thread(target=checkpoint, name="checkpoint", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        cursor.close()
 
 
 def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list]) -> None:

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from assets.delivery import Transport, deliver_statements
+from assets.delivery import Transport, checkpointing_meanwhile, deliver_statements
 from assets.statement_files import StatementFile
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
@@ -136,3 +136,27 @@ def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(exampl
                 ((r, [p for p in m.iter_attachments()][0].get_payload(decode=True)) for r, m in inbox.messages)}
     assert sorted(received) == ["ap@northstar.example", "billing@europa1.example"]
     assert received["ap@northstar.example"] == (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").read_bytes()
+
+
+def test_the_checkpoint_runs_while_the_block_does(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    wal = tmp_path / "warehouse.duckdb.wal"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(1000)")
+        assert wal.exists()
+        with checkpointing_meanwhile(con):
+            work = sum(range(100_000))
+        assert work and not wal.exists()
+        assert con.execute("SELECT count(*) FROM t").fetchone() == (1000,)
+
+
+def test_a_transaction_writing_meanwhile_is_left_alone(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+        writer = con.cursor()
+        writer.execute("BEGIN TRANSACTION")
+        writer.execute("INSERT INTO t VALUES (1)")
+        with checkpointing_meanwhile(con):
+            pass  # the block neither fails nor waits for the writer
+        writer.execute("COMMIT")
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
