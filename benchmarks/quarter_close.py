@@ -41,15 +41,23 @@ FILE_MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
 def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc (MiB)."""
-    total, pending = 0, [pid]
+    """Resident memory of a process and all its descendants, from /proc (MiB).
+
+    A child forked but not yet turned into a new program (a spawned worker, for a moment) shows
+    its parent's pages as its own resident memory; they are shared, so it is not counted. It is
+    known by its command line, still its parent's.
+    """
+    total, pending = 0, [(pid, None)]
     while pending:
-        current = pending.pop()
+        current, parent_command = pending.pop()
         try:
+            command = Path(f"/proc/{current}/cmdline").read_bytes()
+            if command == parent_command:
+                continue
             status = Path(f"/proc/{current}/status").read_text()
             total += int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
             for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
+                pending += [(int(child), command) for child in (task / "children").read_text().split()]
         except (OSError, AttributeError):
             continue  # gone meanwhile, or a zombie without memory
     return total / 1024
