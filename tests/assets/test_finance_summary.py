@@ -5,6 +5,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from assets import finance_summary
 from assets.finance_summary import build_finance_summary
 from pipelines.quarters import Quarter
 
@@ -32,8 +33,6 @@ def test_has_a_native_excel_chart(summary_bytes):
 
 
 def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(example_q2, monkeypatch):
-    from assets import finance_summary
-
     con = example_q2
     quarter, as_of = Quarter(2026, 2), dt.date(2026, 6, 30)
     whole = openpyxl.load_workbook(io.BytesIO(build_finance_summary(con, quarter, final=True, as_of=as_of)))
