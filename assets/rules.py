@@ -61,30 +61,6 @@ STEPS: tuple[tuple[str, str], ...] = (
         WHERE state = 'closed' AND quarter < getvariable('quarter')""",
     ),
     (
-        "cases_as_of",
-        """SELECT *,
-            CAST(opened_at AS DATE) <= warranty_end AS in_warranty,
-            diagnosis = 'defective' AND CAST(opened_at AS DATE) <= warranty_end
-                AND status <> 'cancelled' AND diagnosed_at <= getvariable('cutoff') AS validated
-        FROM stg_rma_cases
-        -- The latest line of each case; arg_max over row ids beats a window over every version.
-        WHERE rowid IN (
-            SELECT arg_max(rowid, (updated_at, source_file, source_line)) FROM stg_rma_cases
-            WHERE updated_at <= getvariable('cutoff') GROUP BY rma_number
-        )""",
-    ),
-    (
-        "receipts_as_of",
-        "SELECT * FROM stg_receiving_logs WHERE received_at <= getvariable('cutoff')",
-    ),
-    (
-        "case_returns",
-        """SELECT k.rma_number, min(r.received_at) AS received_at
-        FROM cases_as_of k
-        JOIN receipts_as_of r ON r.rma_number = k.rma_number AND r.serial_number = k.serial_number
-        GROUP BY k.rma_number""",
-    ),
-    (
         "closed_final_claims",
         """SELECT source_file, source_line, rma_number, outcome FROM claim_outcomes
         WHERE quarter IN (SELECT quarter FROM closed_quarters) AND outcome IN ('credited', 'rejected')""",
@@ -97,6 +73,45 @@ STEPS: tuple[tuple[str, str], ...] = (
         ANTI JOIN closed_final_claims c
             ON c.source_file = f.source_file AND c.source_line = f.source_line
         WHERE f.fulfilled_on <= getvariable('as_of')""",
+    ),
+    (
+        "cases_as_of",
+        """SELECT *,
+            CAST(opened_at AS DATE) <= warranty_end AS in_warranty,
+            diagnosis = 'defective' AND CAST(opened_at AS DATE) <= warranty_end
+                AND status <> 'cancelled' AND diagnosed_at <= getvariable('cutoff') AS validated
+        FROM stg_rma_cases
+        -- The latest line of each case; arg_max over row ids beats a window over every version.
+        WHERE rowid IN (
+            SELECT arg_max(rowid, (updated_at, source_file, source_line)) FROM stg_rma_cases
+            WHERE updated_at <= getvariable('cutoff') AND rma_number IN (
+                -- Only the cases the quarter can use: those of its claims and receipts, and the
+                -- direct cases with a version open or resolved in the quarter (the latest
+                -- version, if it counts for the SLA, is one of those). Most of a long history
+                -- is neither, and skipping it halves this step.
+                SELECT rma_number FROM claims_in_scope
+                UNION ALL
+                SELECT rma_number FROM stg_receiving_logs
+                WHERE received_at <= getvariable('cutoff') AND CAST(received_at AS DATE) >= getvariable('quarter_start')
+                UNION ALL
+                SELECT rma_number FROM stg_rma_cases
+                WHERE updated_at <= getvariable('cutoff') AND channel = 'direct' AND (
+                    resolved_at IS NULL OR resolved_at > getvariable('cutoff')
+                    OR CAST(resolved_at AS DATE) >= getvariable('quarter_start'))
+            )
+            GROUP BY rma_number
+        )""",
+    ),
+    (
+        "receipts_as_of",
+        "SELECT * FROM stg_receiving_logs WHERE received_at <= getvariable('cutoff')",
+    ),
+    (
+        "case_returns",
+        """SELECT k.rma_number, min(r.received_at) AS received_at
+        FROM cases_as_of k
+        JOIN receipts_as_of r ON r.rma_number = k.rma_number AND r.serial_number = k.serial_number
+        GROUP BY k.rma_number""",
     ),
     (
         "claim_prices",

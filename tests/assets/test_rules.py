@@ -244,3 +244,24 @@ def test_sla_only_repair_or_replace_of_validated_direct_cases(scenario):
 def test_sla_resolved_before_the_quarter_drops_out(scenario):
     scenario.case(**direct(updated_at="2026-04-20T00:00:00Z", resolved_at="2026-04-20T00:00:00Z"))
     assert scenario.sla("2026-Q3") == []
+
+
+# cases_as_of keeps only the cases a quarter can use: those that matter must never be left out.
+def test_sla_uses_the_latest_version_even_when_an_earlier_one_was_open(scenario):
+    scenario.case(**direct(updated_at="2026-03-01T00:00:00Z", opened_at="2026-02-27T00:00:00Z", diagnosed_at="2026-02-28T00:00:00Z"))
+    scenario.case(**direct(updated_at="2026-03-20T00:00:00Z", opened_at="2026-02-27T00:00:00Z",
+                           diagnosed_at="2026-02-28T00:00:00Z", resolved_at="2026-03-20T00:00:00Z", status="closed"))
+    assert scenario.sla() == []
+    assert [row[:2] for row in scenario.sla("2026-Q1")] == [("R-1", "met")]
+
+
+def test_a_case_resolved_long_ago_is_still_found_by_its_claims_and_receipts(scenario):
+    resolved = {"updated_at": "2025-11-20T00:00:00Z", "opened_at": "2025-11-01T00:00:00Z",
+                "diagnosed_at": "2025-11-02T00:00:00Z", "resolved_at": "2025-11-20T00:00:00Z", "status": "closed"}
+    scenario.case(**resolved).claim(fulfilled_on="2026-04-10")
+    scenario.case(**direct(rma_number="R-2", serial_number="SN-2", **resolved))
+    scenario.receipt(rma_number="R-2", serial_number="SN-OTHER", received_at="2026-04-05T10:00:00Z")
+    assert [row[:3] for row in scenario.outcomes()] == [("R-1", "credited", "CREDITED")]
+    kinds = scenario.con.execute("SELECT rma_number, kind FROM quarter_exceptions").fetchall()
+    assert kinds == [("R-2", "RECEIPT_SERIAL_MISMATCH")]
+    assert scenario.con.execute("SELECT count(*) FROM quarter_sla_status").fetchone()[0] == 0
