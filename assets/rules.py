@@ -75,6 +75,10 @@ STEPS: tuple[tuple[str, str], ...] = (
         WHERE f.fulfilled_on <= getvariable('as_of')""",
     ),
     (
+        "receipts_as_of",
+        "SELECT * FROM stg_receiving_logs WHERE received_at <= getvariable('cutoff')",
+    ),
+    (
         "cases_as_of",
         """SELECT *,
             CAST(opened_at AS DATE) <= warranty_end AS in_warranty,
@@ -91,8 +95,7 @@ STEPS: tuple[tuple[str, str], ...] = (
                 -- is neither, and skipping it halves this step.
                 SELECT rma_number FROM claims_in_scope
                 UNION ALL
-                SELECT rma_number FROM stg_receiving_logs
-                WHERE received_at <= getvariable('cutoff') AND CAST(received_at AS DATE) >= getvariable('quarter_start')
+                SELECT rma_number FROM receipts_as_of WHERE CAST(received_at AS DATE) >= getvariable('quarter_start')
                 UNION ALL
                 SELECT rma_number FROM stg_rma_cases
                 WHERE updated_at <= getvariable('cutoff') AND channel = 'direct' AND (
@@ -101,10 +104,6 @@ STEPS: tuple[tuple[str, str], ...] = (
             )
             GROUP BY rma_number
         )""",
-    ),
-    (
-        "receipts_as_of",
-        "SELECT * FROM stg_receiving_logs WHERE received_at <= getvariable('cutoff')",
     ),
     (
         "case_returns",
