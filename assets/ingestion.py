@@ -24,6 +24,9 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         kinds={"duckdb", "csv"} if source.name != "fulfillment_reports" else {"duckdb", "csv", "excel"},
         deps=deps,
         pool=WAREHOUSE_POOL,
+        # Every ingest before the checks that can wait: their DuckDB work leaves the other core to
+        # the validator's import of Great Expectations.
+        op_tags={"dagster/priority": "1"},
     )
     def ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
         if not settings.data_path.is_dir():

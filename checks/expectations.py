@@ -1,7 +1,8 @@
 """Run a suite with Great Expectations 1.x on a frame read from DuckDB.
 
 `dagster-ge` supports only GX 0.x, so GX is called directly: an ephemeral context and a pandas
-data source. GX takes seconds to import, so it is imported on first use, never at load time.
+data source. GX takes seconds to import, so it is imported on first use, never at load time;
+a run of the `rma-recon` command validates in a process of its own (checks/validator.py).
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -18,6 +23,7 @@ import pandas as pd
 
 from assets.warehouse import in_transaction
 from checks.suites import ERROR, Expect, Suite
+from checks.validator import Problems, ValidatorGone, ValidatorProcess
 
 EXAMPLES = 5
 CHUNK_ROWS = 500_000  # GX validates a pandas frame; chunks bound its memory
@@ -170,12 +176,10 @@ def _validate_by_file(
     found: dict[int, Problem],
 ) -> int:
     """Per-row expectations over the files not validated before; the rows validated now."""
-    import great_expectations as gx
-
     con.execute(MEMO_DDL)
     # Whatever the results depend on: the frame's SQL, the expectations with their values, the code.
     fingerprint = hashlib.sha256(
-        repr((suite.sql, [(index, expect) for index, expect in expectations], gx.__version__, duckdb.__version__)).encode()
+        repr((suite.sql, [(index, expect) for index, expect in expectations], version("great_expectations"), duckdb.__version__)).encode()
         + _CODE.read_bytes()
     ).hexdigest()
     current = {
@@ -238,32 +242,67 @@ def _validate(
 ) -> None:
     """Validate the rows of `sql` against the expectations (by their index in the suite) and add
     what fails to `found`."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-
+    global _validator
     if not expectations or not rows:
         return
-    _context()  # GX builds suites only while a context is active
-    gx_suite = gx.ExpectationSuite(name=suite.name)
-    for index, expect in expectations:
-        gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
     chunks = max(1, -(-rows // chunk_rows))
     for chunk in range(chunks):
         chunk_sql = sql if chunks == 1 else f"SELECT * FROM ({sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
-        frame = con.execute(chunk_sql, params).df()
-        for column in frame.columns:
-            # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
-            if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
-                frame[column] = frame[column].astype("datetime64[ns]")
-        batch = _batch_definition(suite.name).get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
-        del batch, frame
-        for result in outcome.results:
-            if result.success:
-                continue
-            index = result.expectation_config.meta["index"]
-            details = result.result or {}
-            examples = [str(v) for v in details.get("partial_unexpected_list") or []]
-            if result.exception_info and result.exception_info.get("raised_exception"):
-                examples = [str(result.exception_info.get("exception_message"))[:200]]
-            _add_problem(found, suite, index, int(details.get("unexpected_count") or 0), examples)
+        problems = None
+        if _validator is not None:
+            try:
+                problems = _validator.problems(con, chunk_sql, params, suite.name, expectations)
+            except ValidatorGone as gone:
+                logging.getLogger(__name__).warning(f"{gone}; validating in this process from now on")
+                _validator = None
+        if problems is None:
+            problems = frame_problems(con.execute(chunk_sql, params).df(), suite.name, expectations)
+        for index, count, examples in problems:
+            _add_problem(found, suite, index, count, examples)
+
+
+def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
+    """What Great Expectations finds wrong with the frame: (expectation index, unexpected count, examples)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    _context()  # GX builds suites only while a context is active
+    gx_suite = gx.ExpectationSuite(name=suite_name)
+    for index, expect in expectations:
+        gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
+    for column in frame.columns:
+        # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
+        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+            frame[column] = frame[column].astype("datetime64[ns]")
+    batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
+    outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
+    problems = []
+    for result in outcome.results:
+        if result.success:
+            continue
+        details = result.result or {}
+        examples = [str(v) for v in details.get("partial_unexpected_list") or []]
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            examples = [str(result.exception_info.get("exception_message"))[:200]]
+        problems.append((result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples))
+    return problems
+
+
+def warm_up() -> None:
+    """Import GX and build its context now rather than at the first check."""
+    _context()
+
+
+# Set while a run validates in a process of its own (checks/validator.py).
+_validator: ValidatorProcess | None = None
+
+
+@contextmanager
+def validating_in(validator: ValidatorProcess | None) -> Iterator[None]:
+    """Send the chunks validated in the block to `validator` (None: validate in this process)."""
+    global _validator
+    previous, _validator = _validator, validator
+    try:
+        yield
+    finally:
+        _validator = previous

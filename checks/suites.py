@@ -93,7 +93,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
         Suite(
             "distributors",
             "stg_distributors",
-            "SELECT distributor_id, currency FROM stg_distributors",
+            "SELECT source_file, distributor_id, currency FROM stg_distributors",
             {"distributor_id": "VARCHAR", "currency": "VARCHAR"},
             "distributor_id",
             [
@@ -101,11 +101,12 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 _unique("distributor_id"),
                 Expect("ExpectColumnValuesToMatchRegex", {"column": "currency", "regex": "^[A-Z]{3}$"}),
             ],
+            memo_by_file=True,
         ),
         Suite(
             "price_list",
             "stg_price_list",
-            """SELECT sku, currency, unit_credit, valid_from, valid_to,
+            """SELECT source_file, sku, currency, unit_credit, valid_from, valid_to,
                 currency IN (SELECT currency FROM stg_distributors) AS currency_is_used
             FROM stg_price_list""",
             {"sku": "VARCHAR", "currency": "VARCHAR", "unit_credit": "DECIMAL(18,2)", "valid_from": "DATE", "valid_to": "DATE"},
@@ -119,6 +120,7 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 ),
                 _always_true("currency_is_used", WARN),
             ],
+            memo_by_file=True,
         ),
         Suite(
             "rma_cases",

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import importlib
 import os
 import sys
-import threading
 from pathlib import Path
 
 EXAMPLES = """examples:
@@ -71,16 +69,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_and_freeze(module: str) -> None:
-    """Import `module`, then move every object alive so far out of the collector's sight.
-
-    The modules of Dagster and Great Expectations hold a few hundred thousand objects for the
-    whole run; each full collection would scan them all again (about 0.2 s each).
-    """
-    importlib.import_module(module)
-    gc.freeze()
-
-
 def _dagster_instance():
     import dagster as dg
 
@@ -111,7 +99,6 @@ def _failure_reason(result) -> str:
 
 
 def run_quarter(args: argparse.Namespace) -> int:
-    from pipelines.partitions import quarterly_partitions
     from pipelines.quarters import Quarter, QuarterError, resolve_as_of
 
     try:
@@ -119,11 +106,27 @@ def run_quarter(args: argparse.Namespace) -> int:
         as_of = resolve_as_of(quarter, args.as_of or None)
     except QuarterError as error:
         raise UserError(str(error)) from None
-    if quarter.partition_key not in quarterly_partitions.get_partition_keys():
-        raise UserError(f"unknown quarter {quarter}: quarters run from 2000-Q1 to the current quarter")
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         raise UserError(f"data directory {str(data_dir)!r} does not exist")
+
+    from checks.validator import start_if_useful
+
+    validator = start_if_useful()  # before Dagster loads: it imports Great Expectations meanwhile
+    try:
+        from checks.expectations import validating_in
+        from pipelines.partitions import quarterly_partitions
+
+        if quarter.partition_key not in quarterly_partitions.get_partition_keys():
+            raise UserError(f"unknown quarter {quarter}: quarters run from 2000-Q1 to the current quarter")
+        with validating_in(validator):
+            return _run_quarter(args, quarter, as_of, data_dir)
+    finally:
+        if validator is not None:
+            validator.close()
+
+
+def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path) -> int:
     warehouse = Path(args.warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
 
@@ -173,9 +176,6 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
     )
     gc.freeze()
     instance = _dagster_instance()
-    # Great Expectations takes seconds to import: on a thread, while the first steps wait on
-    # files and DuckDB. Started before the instance, it slowed the instance's own imports.
-    threading.Thread(target=_import_and_freeze, args=("great_expectations",), daemon=True).start()
     try:
         result = definitions.resolve_job_def(quarterly_reconciliation.name).execute_in_process(
             partition_key=quarter.partition_key,

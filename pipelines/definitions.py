@@ -7,13 +7,16 @@ import dagster as dg
 from assets.ingestion import INGEST_ASSETS
 from assets.reconciliation import reconcile
 from assets.statements import credit_statements, finance_summary, statement_delivery
-from checks import ASSET_CHECKS
+from checks.conservation import CONSERVATION_CHECKS
+from checks.quality import EXPECTATION_CHECKS
+from checks.statements import statement_totals_match
 from pipelines.jobs import quarterly_reconciliation
 from pipelines.resources import DEFAULT_WAREHOUSE, RunSettings, StatementDelivery, warehouse_resource
 from pipelines.schedules import quarter_close, weekly_draft
 from pipelines.sensors import inbound_files
 
 ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements, finance_summary, statement_delivery]
+ASSET_CHECKS = [*CONSERVATION_CHECKS, *EXPECTATION_CHECKS, statement_totals_match]
 
 
 def build_resources(

@@ -1,0 +1,102 @@
+"""Great Expectations in a process of its own, started before the run loads Dagster.
+
+GX takes seconds of Python to import (scipy, altair, pydantic models). In the run's process that
+work holds the interpreter lock that Dagster's start and the ingests need; in a process of its
+own it runs on the other core meanwhile, and the run's process never loads GX. A chunk to
+validate goes over as a Parquet file that DuckDB writes without the lock; the problems come
+back over a pipe. If the process dies, the checks validate in the run's process instead.
+
+Only worth it where GX is not loaded yet (the `rma-recon` command): see `start_if_useful`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+
+Problems = list[tuple[int, int, list[str]]]  # (expectation index, unexpected count, examples)
+
+
+class ValidatorGone(RuntimeError):
+    """The validator process ended or stopped answering."""
+
+
+class ValidatorProcess:
+    def __init__(self) -> None:
+        # spawn, not fork: a fork would copy whatever threads and locks the caller holds.
+        context = multiprocessing.get_context("spawn")
+        self._connection, child_end = context.Pipe()
+        self._folder = tempfile.mkdtemp(prefix="rma-gx-")
+        self._process = context.Process(target=_serve, args=(child_end,), name="rma-gx-validator", daemon=True)
+        self._process.start()
+        child_end.close()
+        self._lock = threading.Lock()
+        self._chunks = 0
+
+    def problems(self, con, sql: str, params: list | dict, suite_name: str, expectations: list) -> Problems:
+        """What GX finds wrong with the rows of `sql` (run on `con`), by expectation index."""
+        with self._lock:
+            self._chunks += 1
+            path = os.path.join(self._folder, f"chunk-{self._chunks}.parquet")
+            try:
+                con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)", params)
+                try:
+                    self._connection.send((path, suite_name, expectations))
+                    succeeded, answer = self._connection.recv()
+                except (EOFError, OSError) as error:
+                    raise ValidatorGone(f"the Great Expectations process ended ({self._process.exitcode=}): {error!r}") from None
+            finally:
+                if os.path.exists(path):
+                    os.remove(path)
+        if not succeeded:
+            raise RuntimeError(f"Great Expectations failed on suite {suite_name}: {answer}")
+        return answer
+
+    def close(self) -> None:
+        """Stop the process (it holds nothing worth waiting for) and remove its files."""
+        self._connection.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=10)
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def start_if_useful() -> ValidatorProcess | None:
+    """A validator process when this process has not loaded Dagster or GX yet, else None.
+
+    A process that has (the tests, the UI's run worker) validates in-process: GX is imported
+    once there, and a process per run would import it again every time.
+    """
+    if "dagster" in sys.modules or "great_expectations" in sys.modules:
+        return None
+    return ValidatorProcess()
+
+
+def _serve(connection) -> None:
+    # Stopped by close(): exit the normal way, so that the semaphore GX's progress bars create is
+    # released (a plain SIGTERM leaves it to the resource tracker, which warns).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        import duckdb
+
+        from checks.expectations import frame_problems, warm_up
+
+        warm_up()
+        reader = duckdb.connect()
+        while True:
+            try:
+                path, suite_name, expectations = connection.recv()
+            except EOFError:
+                return  # the run is over
+            try:
+                answer = (True, frame_problems(reader.read_parquet(path).df(), suite_name, expectations))
+            except Exception as error:  # the check that asked fails with it
+                answer = (False, f"{type(error).__name__}: {error}")
+            connection.send(answer)
+    except KeyboardInterrupt:
+        return  # Ctrl-C reaches the whole process group; the run reports it
