@@ -163,8 +163,10 @@ def validate_suite(
     for index, expect in indexed:
         if expect.expectation in UNIQUENESS:
             key = ", ".join(_key_columns(expect))
+            # Ordered: the examples GX reports are the first unexpected rows, the same every run.
             candidates_sql = f"""SELECT {key} FROM (
-                SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql})) WHERE copies > 1"""
+                SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql})) WHERE copies > 1
+                ORDER BY {key}"""
             candidates = con.execute(f"SELECT count(*) FROM ({candidates_sql})", params).fetchone()[0]
             _validate(con, suite, [(index, expect)], candidates_sql, params, candidates, chunk_rows, found)
     problems += [found[index] for index in sorted(found)]

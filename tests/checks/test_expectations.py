@@ -150,3 +150,10 @@ def test_other_expectations_validate_again(example_q2):
     fewer = dataclasses.replace(suite, expectations=suite.expectations[:-1])
     assert validate_suite(example_q2, fewer).rows_revalidated == rows
     assert validate_suite(example_q2, fewer).rows_revalidated == 0
+
+
+def test_duplicate_examples_come_in_key_order(example_q2):
+    for receipt_id in ("RC-0005", "RC-0003", "RC-0001"):
+        example_q2.execute(f"INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = '{receipt_id}'")
+    [problem] = run(example_q2, "receiving_logs").problems
+    assert problem.examples == ["RC-0001", "RC-0001", "RC-0003", "RC-0003", "RC-0005"]
