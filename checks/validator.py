@@ -11,6 +11,7 @@ Only worth it where GX is not loaded yet (the `rma-recon` command): see `start_i
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -78,15 +79,20 @@ def start_if_useful() -> ValidatorProcess | None:
 
 
 def _serve(connection) -> None:
-    # Stopped by close(): exit the normal way, so that the semaphore GX's progress bars create is
-    # released (a plain SIGTERM leaves it to the resource tracker, which warns).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Stopped by close(): nothing to save, and tearing down an interpreter that holds GX and
+    # pandas takes a second or two that the run would wait for.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         import duckdb
+        from tqdm import tqdm
 
         from checks.expectations import frame_problems, warm_up
 
+        # GX's progress bars (disabled) still take tqdm's lock, by default a semaphore shared
+        # between processes, which os._exit would leave behind. One process needs a plain lock.
+        tqdm.set_lock(threading.RLock())
         warm_up()
+        gc.freeze()  # GX's modules are here to stay: full collections need not scan them
         reader = duckdb.connect()
         while True:
             try:
