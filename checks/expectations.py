@@ -278,6 +278,10 @@ def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tupl
             frame[column] = frame[column].astype("datetime64[ns]")
     batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
     outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
+    # GX keeps the last batch of every data asset, frame and all, for the process's lifetime.
+    batches = batch.data.execution_engine.batch_manager
+    batches.reset_batch_cache()
+    batches.batch_data_cache.clear()
     problems = []
     for result in outcome.results:
         if result.success:

@@ -106,3 +106,4 @@ def _serve(connection) -> None:
             connection.send(answer)
     except KeyboardInterrupt:
         return  # Ctrl-C reaches the whole process group; the run reports it
+

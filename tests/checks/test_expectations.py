@@ -1,10 +1,13 @@
 """The Great Expectations suites: they pass on good data and fail, with examples, on bad data."""
 
 import dataclasses
+import gc
+import weakref
 
+import pandas as pd
 import pytest
 
-from checks.expectations import EXAMPLES, _validate, validate_suite
+from checks.expectations import EXAMPLES, _validate, frame_problems, validate_suite
 from checks.quality import SUITE_NAMES, read_references
 from checks.suites import WARN, Expect, Suite, build_suites
 
@@ -157,3 +160,14 @@ def test_duplicate_examples_come_in_key_order(example_q2):
         example_q2.execute(f"INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = '{receipt_id}'")
     [problem] = run(example_q2, "receiving_logs").problems
     assert problem.examples == ["RC-0001", "RC-0001", "RC-0003", "RC-0003", "RC-0005"]
+
+
+def test_a_validated_frame_is_not_kept():
+    # GX would keep each data asset's last frame for the process's lifetime (hundreds of MiB at 1M).
+    frame = pd.DataFrame({"rma_number": ["R1", None]})
+    expectations = [(0, Expect("ExpectColumnValuesToNotBeNull", {"column": "rma_number"}))]
+    assert frame_problems(frame, "kept_frames", expectations) == [(0, 1, ["nan"])]
+    alive = weakref.ref(frame)
+    del frame
+    gc.collect()
+    assert alive() is None
