@@ -106,4 +106,3 @@ def _serve(connection) -> None:
             connection.send(answer)
     except KeyboardInterrupt:
         return  # Ctrl-C reaches the whole process group; the run reports it
-
