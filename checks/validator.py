@@ -45,12 +45,15 @@ class ValidatorProcess:
             self._chunks += 1
             path = os.path.join(self._folder, f"chunk-{self._chunks}.parquet")
             try:
-                con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)", params)
+                quoted = path.replace("'", "''")  # TMPDIR may hold a quote
+                con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet)", params)
                 try:
                     self._connection.send((path, suite_name, expectations))
                     succeeded, answer = self._connection.recv()
                 except (EOFError, OSError) as error:
-                    raise ValidatorGone(f"the Great Expectations process ended ({self._process.exitcode=}): {error!r}") from None
+                    raise ValidatorGone(
+                        f"the Great Expectations process ended (exit code {self._process.exitcode}): {error!r}"
+                    ) from None
             finally:
                 if os.path.exists(path):
                     os.remove(path)

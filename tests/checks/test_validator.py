@@ -71,6 +71,19 @@ def test_an_error_in_the_validator_fails_the_check_with_its_message(example_q2, 
         validate_suite(example_q2, broken, memo=False)
 
 
+def test_a_temporary_folder_with_a_quote_in_its_name(example_q2, monkeypatch, tmp_path):
+    folder = tmp_path / "it's here"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    quoted = ValidatorProcess()
+    try:
+        assert quoted._folder.startswith(str(folder))
+        assert results(example_q2, quoted) == results(example_q2)
+    finally:
+        quoted.close()
+
+
 def test_close_stops_the_process_and_removes_its_folder():
     process = ValidatorProcess()
     process.close()
