@@ -13,6 +13,7 @@ from assets.staging import (
     Source,
     stage_source,
 )
+from checks.quality import start_validating
 from pipelines.resources import WAREHOUSE_POOL, RunSettings
 
 
@@ -24,8 +25,8 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         kinds={"duckdb", "csv"} if source.name != "fulfillment_reports" else {"duckdb", "csv", "excel"},
         deps=deps,
         pool=WAREHOUSE_POOL,
-        # Every ingest before the checks that can wait: their DuckDB work leaves the other core to
-        # the validator's import of Great Expectations.
+        # Every ingest before the checks, which can wait: the validator process (checks/validator.py)
+        # imports Great Expectations, then validates each staged source, on the other core meanwhile.
         op_tags={"dagster/priority": "1"},
     )
     def ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
@@ -33,6 +34,7 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
             raise dg.Failure(description=f"data directory {str(settings.data_path)!r} does not exist")
         with duckdb.get_connection() as con:
             report = stage_source(con, settings.data_path, source)
+            start_validating(con, source.name)  # GX works on the new rows while the next source is staged
             quarantine_preview = markdown_table(
                 con,
                 """SELECT source_file, count(*) AS rows, string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons

@@ -142,7 +142,8 @@ def validate_suite(
 
     For a suite kept by file (`Suite.memo_by_file`), the per-row expectations are validated only
     on files whose rows changed since they were last validated; the results of the others, kept
-    with a digest of their rows, are added in. A failure stays until its rows change.
+    with a digest of their rows, are added in. A failure stays until its rows change. Rows that
+    `validate_ahead` sent already are not sent again.
     """
     described = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {suite.table})").fetchall())
     problems = [
@@ -153,31 +154,81 @@ def validate_suite(
     params = [quarter] * suite.sql.count("?")
     rows = con.execute(f"SELECT count(*) FROM ({suite.sql})", params).fetchone()[0]
     indexed = list(enumerate(suite.expectations))
-    found: dict[int, Problem] = {}
     per_row = [(index, expect) for index, expect in indexed if expect.expectation not in UNIQUENESS]
+    plan = None
     if memo and suite.memo_by_file:
-        revalidated = _validate_by_file(con, suite, per_row, chunk_rows, found)
+        plan = _plan_by_file(con, suite, per_row)
+        per_row_chunks = _ahead.pop((suite.name, plan.batch), None)
+        if per_row_chunks is None:
+            per_row_chunks = _submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
+        revalidated = plan.fresh_rows
     else:
-        _validate(con, suite, per_row, suite.sql, params, rows, chunk_rows, found)
+        per_row_chunks = _submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
         revalidated = rows
+    # The validator works on the rows sent above while DuckDB finds the uniqueness candidates.
+    found: dict[int, Problem] = {}
     for index, expect in indexed:
         if expect.expectation in UNIQUENESS:
             key = ", ".join(_key_columns(expect))
-            # Ordered: the examples GX reports are the first unexpected rows, the same every run.
-            candidates_sql = f"""SELECT {key} FROM (
-                SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql})) WHERE copies > 1
-                ORDER BY {key}"""
-            candidates = con.execute(f"SELECT count(*) FROM ({candidates_sql})", params).fetchone()[0]
-            _validate(con, suite, [(index, expect)], candidates_sql, params, candidates, chunk_rows, found)
+            # Kept in a temp table: the window over every row is the cost; counting and validating reuse it.
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE uniqueness_candidates AS SELECT {key} FROM (
+                    SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql})) WHERE copies > 1""",
+                params,
+            )
+            try:
+                candidates = con.execute("SELECT count(*) FROM uniqueness_candidates").fetchone()[0]
+                # Ordered: the examples GX reports are the first unexpected rows, the same every run.
+                candidates_sql = f"SELECT * FROM uniqueness_candidates ORDER BY {key}"
+                chunks = _submit(con, suite, [(index, expect)], candidates_sql, [], candidates, chunk_rows)
+                _collect(con, suite, chunks, found)
+            finally:
+                con.execute("DROP TABLE IF EXISTS uniqueness_candidates")
+    if plan is None:
+        _collect(con, suite, per_row_chunks, found)
+    else:
+        _remember(con, suite, plan, per_row_chunks, found)
     problems += [found[index] for index in sorted(found)]
     return SuiteResult(suite.name, rows, len(suite.expectations) + len(suite.columns), problems, revalidated)
 
 
-def _validate_by_file(
-    con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], chunk_rows: int,
-    found: dict[int, Problem],
-) -> int:
-    """Per-row expectations over the files not validated before; the rows validated now."""
+def validate_ahead(con: duckdb.DuckDBPyConnection, suite: Suite, chunk_rows: int = CHUNK_ROWS) -> None:
+    """Send the rows that the suite's check will validate to the validator process now.
+
+    Called as soon as a source is staged: GX validates them on the other core while the run
+    stages the next source, and `validate_suite` takes the answer up if the rows it finds to
+    validate are the same (the same files with the same rows, the same expectations). Does
+    nothing without a validator, or for a suite not kept by file.
+    """
+    if _validator is None or not suite.memo_by_file:
+        return
+    per_row = [(index, expect) for index, expect in enumerate(suite.expectations) if expect.expectation not in UNIQUENESS]
+    plan = _plan_by_file(con, suite, per_row)
+    if plan.fresh_rows:
+        _ahead[(suite.name, plan.batch)] = _submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
+
+
+@dataclass(frozen=True)
+class _FilePlan:
+    """Which files of a suite kept by file need validating, and which kept results still hold."""
+
+    fingerprint: str
+    current: dict[str, tuple[int, str]]  # source_file -> (rows, digest of its rows)
+    kept: list[str]  # batches whose files are all unchanged
+    fresh: list[str]  # files no kept batch covers
+    batch: str  # names the fresh files' results: the fingerprint and the files' rows
+    fresh_sql: str  # the fresh files' rows; takes `fresh_params`
+
+    @property
+    def fresh_rows(self) -> int:
+        return sum(self.current[name][0] for name in self.fresh)
+
+    @property
+    def fresh_params(self) -> dict:
+        return {"files": self.fresh}
+
+
+def _plan_by_file(con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]]) -> _FilePlan:
     con.execute(MEMO_DDL)
     # Whatever the results depend on: the frame's SQL, the expectations with their values, the code.
     fingerprint = hashlib.sha256(
@@ -197,37 +248,43 @@ def _validate_by_file(
         [suite.name, fingerprint],
     ).fetchall():
         stored.setdefault(batch, {})[source_file] = (rows, digest)
-    kept = {batch for batch, files in stored.items() if all(current.get(name) == state for name, state in files.items())}
+    kept = sorted(batch for batch, files in stored.items() if all(current.get(name) == state for name, state in files.items()))
     covered = {name for batch in kept for name in stored[batch]}
     fresh = sorted(name for name in current if name not in covered)
-    fresh_rows = sum(current[name][0] for name in fresh)
-    fresh_found: dict[int, Problem] = {}
-    if fresh:
-        fresh_sql = f"SELECT * FROM ({suite.sql}) WHERE source_file IN (SELECT unnest($files))"
-        _validate(con, suite, expectations, fresh_sql, {"files": fresh}, fresh_rows, chunk_rows, fresh_found)
     batch = hashlib.sha256(repr((fingerprint, [(name, current[name]) for name in fresh])).encode()).hexdigest()
+    fresh_sql = f"SELECT * FROM ({suite.sql}) WHERE source_file IN (SELECT unnest($files))"
+    return _FilePlan(fingerprint, current, kept, fresh, batch, fresh_sql)
+
+
+def _remember(
+    con: duckdb.DuckDBPyConnection, suite: Suite, plan: _FilePlan, fresh_chunks: list[_Chunk], found: dict[int, Problem]
+) -> None:
+    """Keep the fresh files' results, drop the batches no longer kept; add the kept results and
+    the fresh ones to `found`."""
+    fresh_found: dict[int, Problem] = {}
+    _collect(con, suite, fresh_chunks, fresh_found)
     statements = [
-        ("DELETE FROM suite_batch_files WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, sorted(kept)]),
-        ("DELETE FROM suite_batches WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, sorted(kept)]),
+        ("DELETE FROM suite_batch_files WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, plan.kept]),
+        ("DELETE FROM suite_batches WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, plan.kept]),
     ]
-    if fresh:
+    if plan.fresh:
         problems = [[index, p.unexpected_count, p.examples] for index, p in sorted(fresh_found.items())]
-        statements.append(("INSERT INTO suite_batches VALUES (?, ?, ?, ?)", [suite.name, batch, fingerprint, json.dumps(problems)]))
+        statements.append(("INSERT INTO suite_batches VALUES (?, ?, ?, ?)", [suite.name, plan.batch, plan.fingerprint, json.dumps(problems)]))
         statements.append((
             "INSERT INTO suite_batch_files SELECT ?, ?, unnest(?), unnest(?), unnest(?)",
-            [suite.name, batch, fresh, [current[name][0] for name in fresh], [current[name][1] for name in fresh]],
+            [suite.name, plan.batch, plan.fresh, [plan.current[name][0] for name in plan.fresh],
+             [plan.current[name][1] for name in plan.fresh]],
         ))
     in_transaction(con, statements, name=f"{suite.name} validations")
     kept_problems = con.execute(
         "SELECT problems FROM suite_batches WHERE suite = ? AND batch IN (SELECT unnest(?)) ORDER BY batch",
-        [suite.name, sorted(kept)],
+        [suite.name, plan.kept],
     ).fetchall()
     for (text,) in kept_problems:
         for index, count, examples in json.loads(text):
             _add_problem(found, suite, index, count, examples)
     for index, problem in fresh_found.items():
         _add_problem(found, suite, index, problem.unexpected_count, problem.examples)
-    return fresh_rows
 
 
 def _add_problem(found: dict[int, Problem], suite: Suite, index: int, count: int, examples: list[str]) -> None:
@@ -238,29 +295,58 @@ def _add_problem(found: dict[int, Problem], suite: Suite, index: int, count: int
     )
 
 
-def _validate(
+@dataclass(frozen=True)
+class _Chunk:
+    """Rows to validate against some expectations; `ticket` is the validator's, if it was sent."""
+
+    sql: str
+    params: list | dict
+    expectations: list[tuple[int, Expect]]
+    validator: ValidatorProcess | None = None
+    ticket: int | None = None
+
+
+def _submit(
     con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], sql: str, params: list | dict,
-    rows: int, chunk_rows: int, found: dict[int, Problem],
-) -> None:
-    """Validate the rows of `sql` against the expectations (by their index in the suite) and add
-    what fails to `found`."""
-    global _validator
+    rows: int, chunk_rows: int,
+) -> list[_Chunk]:
+    """The chunks of the rows of `sql`, each sent to the validator process if there is one."""
     if not expectations or not rows:
-        return
+        return []
     chunks = max(1, -(-rows // chunk_rows))
+    result = []
     for chunk in range(chunks):
         chunk_sql = sql if chunks == 1 else f"SELECT * FROM ({sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
-        problems = None
+        sent = _Chunk(chunk_sql, params, expectations)
         if _validator is not None:
             try:
-                problems = _validator.problems(con, chunk_sql, params, suite.name, expectations)
+                sent = _Chunk(chunk_sql, params, expectations, _validator, _validator.submit(con, chunk_sql, params, suite.name, expectations))
             except ValidatorGone as gone:
-                logging.getLogger(__name__).warning(f"{gone}; validating in this process from now on")
-                _validator = None
+                _stop_using(_validator, gone)
+        result.append(sent)
+    return result
+
+
+def _collect(con: duckdb.DuckDBPyConnection, suite: Suite, chunks: list[_Chunk], found: dict[int, Problem]) -> None:
+    """Add what fails in the chunks to `found`: the validator's answers, or validated here."""
+    for chunk in chunks:
+        problems = None
+        if chunk.validator is not None:
+            try:
+                problems = chunk.validator.answer(chunk.ticket)
+            except ValidatorGone as gone:
+                _stop_using(chunk.validator, gone)
         if problems is None:
-            problems = frame_problems(con.execute(chunk_sql, params).df(), suite.name, expectations)
+            problems = frame_problems(con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations)
         for index, count, examples in problems:
             _add_problem(found, suite, index, count, examples)
+
+
+def _stop_using(validator: ValidatorProcess, gone: ValidatorGone) -> None:
+    global _validator
+    if validator is _validator:
+        logging.getLogger(__name__).warning(f"{gone}; validating in this process from now on")
+        _validator = None
 
 
 def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
@@ -301,6 +387,13 @@ def warm_up() -> None:
 
 # Set while a run validates in a process of its own (checks/validator.py).
 _validator: ValidatorProcess | None = None
+# Chunks that validate_ahead sent, by (suite, batch); validate_suite takes them.
+_ahead: dict[tuple[str, str], list[_Chunk]] = {}
+
+
+def validator_running() -> bool:
+    """Whether the checks validate in a process of their own (see validating_in)."""
+    return _validator is not None
 
 
 @contextmanager
@@ -312,3 +405,4 @@ def validating_in(validator: ValidatorProcess | None) -> Iterator[None]:
         yield
     finally:
         _validator = previous
+        _ahead.clear()  # sent to `validator`, which the caller is done with

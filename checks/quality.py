@@ -7,9 +7,10 @@ with severity WARN and the run goes on.
 import datetime as dt
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
-from checks.expectations import validate_suite
+from checks.expectations import validate_ahead, validate_suite, validator_running
 from checks.suites import References, build_suites
 from pipelines.quarters import Quarter
 
@@ -20,6 +21,17 @@ SUITE_NAMES = list(build_suites(_PLACEHOLDER_REFERENCES))
 def read_references(con) -> References:
     rows = con.execute("SELECT distributor_id, currency FROM stg_distributors ORDER BY distributor_id").fetchall()
     return References([r[0] for r in rows], sorted({r[1] for r in rows}), dt.date.today())
+
+
+def start_validating(con, suite_name: str) -> None:
+    """Send the rows the suite's check will validate to the run's validator process, if it has
+    one, so that GX works on them while the run goes on (checks/expectations.py)."""
+    if not validator_running():
+        return
+    try:
+        validate_ahead(con, build_suites(read_references(con))[suite_name])
+    except duckdb.Error:
+        pass  # e.g. a table the suite reads is not staged yet: the check validates and reports it
 
 
 def _expectations_check(suite_name: str) -> dg.AssetChecksDefinition:

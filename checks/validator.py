@@ -38,28 +38,51 @@ class ValidatorProcess:
         child_end.close()
         self._lock = threading.Lock()
         self._chunks = 0
+        self._sent: dict[int, tuple[str, str]] = {}  # (chunk file, suite) of each unanswered ticket
+        self._answers: dict[int, tuple[bool, object, str]] = {}  # received before they were asked for
 
     def problems(self, con, sql: str, params: list | dict, suite_name: str, expectations: list) -> Problems:
         """What GX finds wrong with the rows of `sql` (run on `con`), by expectation index."""
+        return self.answer(self.submit(con, sql, params, suite_name, expectations))
+
+    def submit(self, con, sql: str, params: list | dict, suite_name: str, expectations: list) -> int:
+        """Send the rows of `sql` to be validated; returns the ticket that `answer` takes.
+        The process validates what it is sent in order, while the caller goes on."""
         with self._lock:
             self._chunks += 1
-            path = os.path.join(self._folder, f"chunk-{self._chunks}.parquet")
+            ticket = self._chunks
+            path = os.path.join(self._folder, f"chunk-{ticket}.parquet")
             try:
                 quoted = path.replace("'", "''")  # TMPDIR may hold a quote
                 con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet)", params)
                 try:
-                    self._connection.send((path, suite_name, expectations))
-                    succeeded, answer = self._connection.recv()
-                except (EOFError, OSError) as error:
-                    raise ValidatorGone(
-                        f"the Great Expectations process ended (exit code {self._process.exitcode}): {error!r}"
-                    ) from None
-            finally:
-                if os.path.exists(path):
-                    os.remove(path)
+                    self._connection.send((ticket, path, suite_name, expectations))
+                except OSError as error:
+                    raise self._gone(error) from None
+            except BaseException:
+                _remove(path)
+                raise
+            self._sent[ticket] = (path, suite_name)
+        return ticket
+
+    def answer(self, ticket: int) -> Problems:
+        """The problems found in the chunk of `ticket`, waiting for them if need be."""
+        with self._lock:
+            try:
+                while ticket not in self._answers:
+                    answered, succeeded, answer = self._connection.recv()
+                    path, suite_name = self._sent.pop(answered)
+                    _remove(path)
+                    self._answers[answered] = (succeeded, answer, suite_name)
+            except (EOFError, OSError) as error:
+                raise self._gone(error) from None
+            succeeded, answer, suite_name = self._answers.pop(ticket)
         if not succeeded:
             raise RuntimeError(f"Great Expectations failed on suite {suite_name}: {answer}")
         return answer
+
+    def _gone(self, error: BaseException) -> ValidatorGone:
+        return ValidatorGone(f"the Great Expectations process ended (exit code {self._process.exitcode}): {error!r}")
 
     def close(self) -> None:
         """Stop the process (it holds nothing worth waiting for) and remove its files."""
@@ -68,6 +91,11 @@ class ValidatorProcess:
             self._process.terminate()
         self._process.join(timeout=10)
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def start_if_useful() -> ValidatorProcess | None:
@@ -99,13 +127,13 @@ def _serve(connection) -> None:
         reader = duckdb.connect()
         while True:
             try:
-                path, suite_name, expectations = connection.recv()
+                ticket, path, suite_name, expectations = connection.recv()
             except EOFError:
                 return  # the run is over
             try:
-                answer = (True, frame_problems(reader.read_parquet(path).df(), suite_name, expectations))
+                answer = (ticket, True, frame_problems(reader.read_parquet(path).df(), suite_name, expectations))
             except Exception as error:  # the check that asked fails with it
-                answer = (False, f"{type(error).__name__}: {error}")
+                answer = (ticket, False, f"{type(error).__name__}: {error}")
             connection.send(answer)
     except KeyboardInterrupt:
         return  # Ctrl-C reaches the whole process group; the run reports it

@@ -7,7 +7,7 @@ import weakref
 import pandas as pd
 import pytest
 
-from checks.expectations import EXAMPLES, _validate, frame_problems, validate_suite
+from checks.expectations import EXAMPLES, frame_problems, validate_suite
 from checks.quality import SUITE_NAMES, read_references
 from checks.suites import WARN, Expect, Suite, build_suites
 
@@ -87,14 +87,13 @@ def test_uniqueness_on_the_duplicated_keys_counts_what_the_whole_frame_counts(co
         Expect("ExpectColumnValuesToBeUnique", {"column": "a"}, WARN),
         Expect("ExpectColumnValuesToBeUnique", {"column": "b"}),
     ])
-    whole: dict = {}
-    _validate(con, suite, list(enumerate(suite.expectations)), suite.sql, [], 11, 1_000, whole)
+    whole = frame_problems(con.execute(suite.sql).df(), "keys", list(enumerate(suite.expectations)))
     result = validate_suite(con, suite)
     assert result.rows == 11
-    assert [(p.target, p.unexpected_count, sorted(p.examples)) for p in result.problems] == [
-        (p.target, p.unexpected_count, sorted(p.examples)) for p in (whole[index] for index in sorted(whole))
+    assert [(p.unexpected_count, sorted(p.examples)) for p in result.problems] == [
+        (count, sorted(examples)) for _, count, examples in sorted(whole)
     ]
-    assert [p.unexpected_count for p in result.problems] == [whole[0].unexpected_count, 5, whole[2].unexpected_count]
+    assert [p.unexpected_count for p in result.problems] == [whole[0][1], 5, whole[2][1]]
 
 
 def memo_state(con, name):

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from checks.expectations import validate_suite, validating_in
+from checks import expectations
+from checks.expectations import validate_ahead, validate_suite, validating_in
 from checks.quality import SUITE_NAMES, read_references
 from checks.suites import Expect, build_suites
 from checks.validator import ValidatorProcess, start_if_useful
@@ -82,6 +83,85 @@ def test_a_temporary_folder_with_a_quote_in_its_name(example_q2, monkeypatch, tm
         assert results(example_q2, quoted) == results(example_q2)
     finally:
         quoted.close()
+
+
+def test_answers_are_kept_until_their_ticket_is_asked_for(example_q2, validator):
+    not_null = [(0, Expect("ExpectColumnValuesToNotBeNull", {"column": "x"}))]
+    tickets = [
+        validator.submit(example_q2, "SELECT unnest(?) AS x", [values], "tickets", not_null)
+        for values in ([1, None], [1, 2], [None, None, None])
+    ]
+    answers = [validator.answer(ticket) for ticket in reversed(tickets)]
+    assert [[(index, count) for index, count, _ in answer] for answer in answers] == [[(0, 3)], [], [(0, 1)]]
+    assert os.listdir(validator._folder) == []
+
+
+class CountingValidator(ValidatorProcess):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def submit(self, con, sql, params, suite_name, expectations):
+        self.sent.append(suite_name)
+        return super().submit(con, sql, params, suite_name, expectations)
+
+
+@pytest.fixture
+def counting():
+    process = CountingValidator()
+    yield process
+    process.close()
+
+
+def memo_results(con, names, validator=None, ahead=False):
+    suites = build_suites(read_references(con))
+    with validating_in(validator):
+        if ahead:
+            for name in names:
+                validate_ahead(con, suites[name])
+        return {name: validate_suite(con, suites[name]) for name in names}
+
+
+MEMO_SUITES = ["rma_cases", "receiving_logs", "fulfillment_reports"]
+
+
+def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
+    example_q2.execute("UPDATE stg_rma_cases SET channel = 'fax' WHERE rma_number = 'R26-0101'")
+    here = memo_results(example_q2.cursor(), MEMO_SUITES)  # its own connection: memo tables in memory are shared
+    example_q2.execute("DROP TABLE suite_batches; DROP TABLE suite_batch_files")
+    there = memo_results(example_q2, MEMO_SUITES, counting, ahead=True)
+    assert there == here and not there["rma_cases"].passed
+    # Each suite's rows once, ahead; then only the uniqueness candidates of each (none here).
+    assert counting.sent == MEMO_SUITES
+    assert expectations._ahead == {}
+
+
+def test_rows_changed_after_validating_ahead_are_validated_again(example_q2, counting):
+    suite = build_suites(read_references(example_q2))["receiving_logs"]
+    with validating_in(counting):
+        validate_ahead(example_q2, suite)
+        example_q2.execute("UPDATE stg_receiving_logs SET serial_number = NULL WHERE receipt_id = 'RC-0001'")
+        result = validate_suite(example_q2, suite)
+    assert [(p.target, p.unexpected_count) for p in result.problems] == [("serial_number", 1)]
+    assert counting.sent == ["receiving_logs", "receiving_logs"]
+
+
+def test_a_validator_that_dies_after_validating_ahead_leaves_the_rows_to_this_process(example_q2, caplog):
+    here = memo_results(example_q2.cursor(), MEMO_SUITES)
+    example_q2.execute("DROP TABLE suite_batches; DROP TABLE suite_batch_files")
+    dying = ValidatorProcess()
+    try:
+        suites = build_suites(read_references(example_q2))
+        with validating_in(dying), caplog.at_level(logging.WARNING):
+            for name in MEMO_SUITES:
+                validate_ahead(example_q2, suites[name])
+            dying._process.kill()
+            dying._process.join()
+            there = {name: validate_suite(example_q2, suites[name]) for name in MEMO_SUITES}
+    finally:
+        dying.close()
+    assert there == here
+    assert "validating in this process from now on" in caplog.text
 
 
 def test_close_stops_the_process_and_removes_its_folder():
