@@ -14,6 +14,7 @@ from assets.charts import credits_chart, import_in_background, markdown_image, s
 from assets.closing import RunRefused, check_run_allowed, is_closed
 from assets.metadata import markdown_table, table_metadata
 from assets.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
+from checks.quality import start_validating
 from pipelines.partitions import quarterly_partitions
 from pipelines.quarters import Quarter, QuarterError
 from pipelines.resources import WAREHOUSE_POOL, RunSettings
@@ -110,6 +111,8 @@ def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setting
         else:
             import_in_background()  # the charts need it once the rules' SQL is done
             reconcile_quarter(con, params)
+        for spec in RECONCILE_SPECS:  # GX works on the rows while the charts are drawn
+            start_validating(con, spec.key.path[-1], quarter)
         for spec in RECONCILE_SPECS:
             table = spec.key.path[-1]
             (row_count,) = con.execute(f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]).fetchone()

@@ -163,7 +163,11 @@ def validate_suite(
             per_row_chunks = _submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
         revalidated = plan.fresh_rows
     else:
-        per_row_chunks = _submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
+        per_row_chunks = None
+        if any(name == suite.name for name, _ in _ahead):
+            per_row_chunks = _ahead.pop((suite.name, _frame_key(con, suite, per_row, params)[1]), None)
+        if per_row_chunks is None:
+            per_row_chunks = _submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
         revalidated = rows
     # The validator works on the rows sent above while DuckDB finds the uniqueness candidates.
     found: dict[int, Problem] = {}
@@ -192,20 +196,27 @@ def validate_suite(
     return SuiteResult(suite.name, rows, len(suite.expectations) + len(suite.columns), problems, revalidated)
 
 
-def validate_ahead(con: duckdb.DuckDBPyConnection, suite: Suite, chunk_rows: int = CHUNK_ROWS) -> None:
+def validate_ahead(
+    con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None, chunk_rows: int = CHUNK_ROWS
+) -> None:
     """Send the rows that the suite's check will validate to the validator process now.
 
-    Called as soon as a source is staged: GX validates them on the other core while the run
-    stages the next source, and `validate_suite` takes the answer up if the rows it finds to
-    validate are the same (the same files with the same rows, the same expectations). Does
-    nothing without a validator, or for a suite not kept by file.
+    Called as soon as the rows are written: GX validates them on the other core while the run
+    goes on, and `validate_suite` takes the answer up if the rows it finds to validate are the
+    same (the same files with the same rows, or the same frame), with the same expectations.
+    Does nothing without a validator.
     """
-    if _validator is None or not suite.memo_by_file:
+    if _validator is None:
         return
     per_row = [(index, expect) for index, expect in enumerate(suite.expectations) if expect.expectation not in UNIQUENESS]
-    plan = _plan_by_file(con, suite, per_row)
-    if plan.fresh_rows:
-        _ahead[(suite.name, plan.batch)] = _submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
+    if suite.memo_by_file:
+        plan = _plan_by_file(con, suite, per_row)
+        if plan.fresh_rows:
+            _ahead[(suite.name, plan.batch)] = _submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
+    else:
+        params = [quarter] * suite.sql.count("?")
+        rows, key = _frame_key(con, suite, per_row, params)
+        _ahead[(suite.name, key)] = _submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
 
 
 @dataclass(frozen=True)
@@ -228,13 +239,25 @@ class _FilePlan:
         return {"files": self.fresh}
 
 
-def _plan_by_file(con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]]) -> _FilePlan:
-    con.execute(MEMO_DDL)
-    # Whatever the results depend on: the frame's SQL, the expectations with their values, the code.
-    fingerprint = hashlib.sha256(
+def _fingerprint(suite: Suite, expectations: list[tuple[int, Expect]]) -> str:
+    """Whatever the results depend on but the rows: the frame's SQL, the expectations with their values, the code."""
+    return hashlib.sha256(
         repr((suite.sql, [(index, expect) for index, expect in expectations], version("great_expectations"), duckdb.__version__)).encode()
         + _CODE.read_bytes()
     ).hexdigest()
+
+
+def _frame_key(
+    con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], params: list
+) -> tuple[int, str]:
+    """(rows, a key naming their results) of a suite's whole frame."""
+    rows, digest = con.execute(f"SELECT count(*), sum(hash(frame)) FROM ({suite.sql}) frame", params).fetchone()
+    return rows, hashlib.sha256(repr((_fingerprint(suite, expectations), params, rows, str(digest))).encode()).hexdigest()
+
+
+def _plan_by_file(con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]]) -> _FilePlan:
+    con.execute(MEMO_DDL)
+    fingerprint = _fingerprint(suite, expectations)
     current = {
         source_file: (rows, str(digest))
         for source_file, rows, digest in con.execute(

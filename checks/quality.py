@@ -23,13 +23,14 @@ def read_references(con) -> References:
     return References([r[0] for r in rows], sorted({r[1] for r in rows}), dt.date.today())
 
 
-def start_validating(con, suite_name: str) -> None:
+def start_validating(con, suite_name: str, quarter: str | None = None) -> None:
     """Send the rows the suite's check will validate to the run's validator process, if it has
     one, so that GX works on them while the run goes on (checks/expectations.py)."""
     if not validator_running():
         return
     try:
-        validate_ahead(con, build_suites(read_references(con))[suite_name])
+        suite = build_suites(read_references(con))[suite_name]
+        validate_ahead(con, suite, quarter if suite.partitioned else None)
     except duckdb.Error:
         pass  # e.g. a table the suite reads is not staged yet: the check validates and reports it
 

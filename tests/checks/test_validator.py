@@ -118,46 +118,52 @@ def memo_results(con, names, validator=None, ahead=False):
     with validating_in(validator):
         if ahead:
             for name in names:
-                validate_ahead(con, suites[name])
-        return {name: validate_suite(con, suites[name]) for name in names}
+                validate_ahead(con, suites[name], "2026-Q2")
+        return {name: validate_suite(con, suites[name], "2026-Q2") for name in names}
 
 
 MEMO_SUITES = ["rma_cases", "receiving_logs", "fulfillment_reports"]
+AHEAD_SUITES = [*MEMO_SUITES, "claim_outcomes", "sla_status"]  # kept by file, and validated whole
 
 
 def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
     example_q2.execute("UPDATE stg_rma_cases SET channel = 'fax' WHERE rma_number = 'R26-0101'")
-    here = memo_results(example_q2.cursor(), MEMO_SUITES)  # its own connection: memo tables in memory are shared
+    example_q2.execute("UPDATE claim_outcomes SET credit_amount = -1 WHERE outcome = 'credited' AND rma_number = 'R26-0101'")
+    here = memo_results(example_q2.cursor(), AHEAD_SUITES)  # its own connection: memo tables in memory are shared
     example_q2.execute("DROP TABLE suite_batches; DROP TABLE suite_batch_files")
-    there = memo_results(example_q2, MEMO_SUITES, counting, ahead=True)
-    assert there == here and not there["rma_cases"].passed
+    there = memo_results(example_q2, AHEAD_SUITES, counting, ahead=True)
+    assert there == here and not there["rma_cases"].passed and not there["claim_outcomes"].passed
     # Each suite's rows once, ahead; then only the uniqueness candidates of each (none here).
-    assert counting.sent == MEMO_SUITES
+    assert counting.sent == AHEAD_SUITES
     assert expectations._ahead == {}
 
 
-def test_rows_changed_after_validating_ahead_are_validated_again(example_q2, counting):
-    suite = build_suites(read_references(example_q2))["receiving_logs"]
+@pytest.mark.parametrize("name, change", [
+    ("receiving_logs", "UPDATE stg_receiving_logs SET serial_number = NULL WHERE receipt_id = 'RC-0001'"),
+    ("sla_status", "UPDATE sla_status SET days_late = -1 WHERE rma_number = (SELECT min(rma_number) FROM sla_status)"),
+])
+def test_rows_changed_after_validating_ahead_are_validated_again(example_q2, counting, name, change):
+    suite = build_suites(read_references(example_q2))[name]
     with validating_in(counting):
-        validate_ahead(example_q2, suite)
-        example_q2.execute("UPDATE stg_receiving_logs SET serial_number = NULL WHERE receipt_id = 'RC-0001'")
-        result = validate_suite(example_q2, suite)
-    assert [(p.target, p.unexpected_count) for p in result.problems] == [("serial_number", 1)]
-    assert counting.sent == ["receiving_logs", "receiving_logs"]
+        validate_ahead(example_q2, suite, "2026-Q2")
+        example_q2.execute(change)
+        result = validate_suite(example_q2, suite, "2026-Q2")
+    assert [p.unexpected_count for p in result.problems] == [1]
+    assert counting.sent == [name, name]
 
 
 def test_a_validator_that_dies_after_validating_ahead_leaves_the_rows_to_this_process(example_q2, caplog):
-    here = memo_results(example_q2.cursor(), MEMO_SUITES)
+    here = memo_results(example_q2.cursor(), AHEAD_SUITES)
     example_q2.execute("DROP TABLE suite_batches; DROP TABLE suite_batch_files")
     dying = ValidatorProcess()
     try:
         suites = build_suites(read_references(example_q2))
         with validating_in(dying), caplog.at_level(logging.WARNING):
-            for name in MEMO_SUITES:
-                validate_ahead(example_q2, suites[name])
+            for name in AHEAD_SUITES:
+                validate_ahead(example_q2, suites[name], "2026-Q2")
             dying._process.kill()
             dying._process.join()
-            there = {name: validate_suite(example_q2, suites[name]) for name in MEMO_SUITES}
+            there = {name: validate_suite(example_q2, suites[name], "2026-Q2") for name in AHEAD_SUITES}
     finally:
         dying.close()
     assert there == here
