@@ -410,7 +410,7 @@ def warm_up() -> None:
 
 # Set while a run validates in a process of its own (checks/validator.py).
 _validator: ValidatorProcess | None = None
-# Chunks that validate_ahead sent, by (suite, batch); validate_suite takes them.
+# Chunks that validate_ahead sent, by suite and a key of their rows; validate_suite takes them.
 _ahead: dict[tuple[str, str], list[_Chunk]] = {}
 
 

@@ -54,6 +54,8 @@ def _expectations_check(suite_name: str) -> dg.AssetChecksDefinition:
             description=result.summary,
             metadata={
                 "rows_validated": result.rows,
+                # Of those, the rows GX saw in this run; the rest were validated before (kept by file).
+                "rows_validated_this_run": result.rows_revalidated,
                 "expectations": result.expectations,
                 "failed": len(result.problems),
                 "problems": dg.MetadataValue.md(result.markdown()),

@@ -52,3 +52,25 @@ def test_validating_ahead_never_fails_an_ingest(con):
     with expectations.validating_in(unused):
         checks.quality.start_validating(con, "price_list")
     assert expectations._ahead == {}
+
+
+def test_the_check_shows_how_many_rows_gx_saw_in_this_run(tmp_path):
+    import dagster as dg
+    import duckdb
+    from dagster_duckdb import DuckDBResource
+
+    from assets.staging import SOURCES, stage_source
+    from tests.conftest import EXAMPLE_DATA
+
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        for name in ("distributors", "price_list", "receiving_logs"):
+            stage_source(con, EXAMPLE_DATA, SOURCES[name])
+    [check] = [c for c in checks.quality.EXPECTATION_CHECKS if c.check_specs_by_output_name["result"].asset_key.path == ["receiving_logs"]]
+
+    def run():
+        return check(context=dg.build_asset_check_context(), duckdb=DuckDBResource(database=str(warehouse))).metadata
+
+    first, again = run(), run()
+    assert first["rows_validated_this_run"].value == first["rows_validated"].value > 0
+    assert again["rows_validated_this_run"].value == 0 and again["rows_validated"].value == first["rows_validated"].value
