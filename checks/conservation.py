@@ -56,6 +56,54 @@ def _rows_accounted_for(source_name: str):
     return check
 
 
+def claims_conservation(con, quarter: str) -> tuple[bool, dict]:
+    """(passed, figures): every claim in the quarter's scope has one outcome, and
+    distributor_credits adds up to the claim lines. The scope is counted here again, apart
+    from the rules' SQL."""
+    state, as_of = quarter_state(con, Quarter.parse(quarter))
+    in_scope, outcomes, distinct_claims = con.execute(
+        """SELECT
+            (SELECT count(*) FROM stg_fulfillment_reports f
+             ANTI JOIN (
+                SELECT o.source_file, o.source_line FROM claim_outcomes o JOIN quarter_runs r USING (quarter)
+                WHERE r.state = 'closed' AND o.quarter < ? AND o.outcome <> 'held'
+             ) decided ON decided.source_file = f.source_file AND decided.source_line = f.source_line
+             WHERE f.fulfilled_on <= ?),
+            (SELECT count(*) FROM claim_outcomes WHERE quarter = ?),
+            (SELECT count(DISTINCT (source_file, source_line)) FROM claim_outcomes WHERE quarter = ?)""",
+        [quarter, as_of, quarter, quarter],
+    ).fetchone()
+    mismatched = markdown_table(
+        con,
+        """WITH lines AS (
+            SELECT distributor_id,
+                count(*) FILTER (WHERE outcome = 'credited') AS credited_count,
+                coalesce(sum(credit_amount), 0) AS credit_total,
+                count(*) FILTER (WHERE outcome = 'held') AS held_count,
+                count(*) FILTER (WHERE outcome = 'rejected') AS rejected_count
+            FROM claim_outcomes WHERE quarter = ? GROUP BY distributor_id
+        )
+        SELECT coalesce(l.distributor_id, c.distributor_id) AS distributor_id,
+            l.credit_total AS lines_total, c.credit_total AS credits_total
+        FROM lines l FULL JOIN (SELECT * FROM distributor_credits WHERE quarter = ?) c USING (distributor_id)
+        WHERE l.credited_count IS DISTINCT FROM c.credited_count
+           OR l.credit_total IS DISTINCT FROM c.credit_total
+           OR l.held_count IS DISTINCT FROM c.held_count
+           OR l.rejected_count IS DISTINCT FROM c.rejected_count""",
+        [quarter, quarter],
+    )
+    # A closed quarter is frozen: late data now in the inputs belongs to a later quarter's scope.
+    scope_ok = state == "closed" or in_scope == outcomes
+    passed = as_of is not None and scope_ok and outcomes == distinct_claims and mismatched == "_none_"
+    return passed, {
+        "quarter": quarter,
+        "claims_in_scope": in_scope,
+        "claim_outcomes": outcomes,
+        "distinct_claims": distinct_claims,
+        "distributors_not_adding_up": dg.MetadataValue.md(mismatched),
+    }
+
+
 @dg.asset_check(
     asset="claim_outcomes",
     blocking=True,
@@ -63,52 +111,9 @@ def _rows_accounted_for(source_name: str):
     "counts and totals in distributor_credits add up to the claim lines.",
 )
 def claims_conserved(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    quarter = str(Quarter.from_partition_key(context.partition_key))
     with duckdb.get_connection() as con:
-        state, as_of = quarter_state(con, Quarter.parse(quarter))
-        in_scope, outcomes, distinct_claims = con.execute(
-            """SELECT
-                (SELECT count(*) FROM stg_fulfillment_reports f
-                 WHERE f.fulfilled_on <= ? AND NOT EXISTS (
-                    SELECT 1 FROM claim_outcomes o JOIN quarter_runs r USING (quarter)
-                    WHERE r.state = 'closed' AND o.quarter < ? AND o.outcome <> 'held'
-                      AND o.source_file = f.source_file AND o.source_line = f.source_line)),
-                (SELECT count(*) FROM claim_outcomes WHERE quarter = ?),
-                (SELECT count(DISTINCT (source_file, source_line)) FROM claim_outcomes WHERE quarter = ?)""",
-            [as_of, quarter, quarter, quarter],
-        ).fetchone()
-        mismatched = markdown_table(
-            con,
-            """WITH lines AS (
-                SELECT distributor_id,
-                    count(*) FILTER (WHERE outcome = 'credited') AS credited_count,
-                    coalesce(sum(credit_amount), 0) AS credit_total,
-                    count(*) FILTER (WHERE outcome = 'held') AS held_count,
-                    count(*) FILTER (WHERE outcome = 'rejected') AS rejected_count
-                FROM claim_outcomes WHERE quarter = ? GROUP BY distributor_id
-            )
-            SELECT coalesce(l.distributor_id, c.distributor_id) AS distributor_id,
-                l.credit_total AS lines_total, c.credit_total AS credits_total
-            FROM lines l FULL JOIN (SELECT * FROM distributor_credits WHERE quarter = ?) c USING (distributor_id)
-            WHERE l.credited_count IS DISTINCT FROM c.credited_count
-               OR l.credit_total IS DISTINCT FROM c.credit_total
-               OR l.held_count IS DISTINCT FROM c.held_count
-               OR l.rejected_count IS DISTINCT FROM c.rejected_count""",
-            [quarter, quarter],
-        )
-    # A closed quarter is frozen: late data now in the inputs belongs to a later quarter's scope.
-    scope_ok = state == "closed" or in_scope == outcomes
-    passed = as_of is not None and scope_ok and outcomes == distinct_claims and mismatched == "_none_"
-    return dg.AssetCheckResult(
-        passed=passed,
-        metadata={
-            "quarter": quarter,
-            "claims_in_scope": in_scope,
-            "claim_outcomes": outcomes,
-            "distinct_claims": distinct_claims,
-            "distributors_not_adding_up": dg.MetadataValue.md(mismatched),
-        },
-    )
+        passed, metadata = claims_conservation(con, str(Quarter.from_partition_key(context.partition_key)))
+    return dg.AssetCheckResult(passed=passed, metadata=metadata)
 
 
 CONSERVATION_CHECKS = [*(_rows_accounted_for(name) for name in SOURCES), claims_conserved]

@@ -1,11 +1,15 @@
-"""Rows read = rows loaded + rows quarantined, per input file."""
+"""Rows read = rows loaded + rows quarantined, per input file; every claim in scope has one outcome."""
+
+import datetime as dt
 
 import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from assets.rules import RunParameters, reconcile_quarter
 from assets.staging import SOURCES, stage_source
-from checks.conservation import CONSERVATION_CHECKS
+from checks.conservation import CONSERVATION_CHECKS, claims_conservation
+from pipelines.quarters import Quarter
 from tests.conftest import EXAMPLE_DATA
 
 ROWS_CHECKS = {check.check_specs_by_output_name["result"].asset_key.path[-1]: check for check in CONSERVATION_CHECKS[:-1]}
@@ -42,3 +46,33 @@ def test_a_row_moved_to_another_file_fails_though_the_totals_still_add_up(wareho
     assert result.metadata["rows_read"].value == result.metadata["rows_loaded"].value + result.metadata["rows_quarantined"].value
     assert "elsewhere.csv" in result.metadata["files_not_adding_up"].value
     assert moved_from in result.metadata["files_not_adding_up"].value
+
+
+def test_the_claims_of_a_reconciled_quarter_are_conserved(example_q2):
+    passed, figures = claims_conservation(example_q2, "2026-Q2")
+    assert passed
+    assert figures["claims_in_scope"] == figures["claim_outcomes"] == figures["distinct_claims"] > 0
+
+
+def test_a_lost_outcome_fails(example_q2):
+    example_q2.execute("DELETE FROM claim_outcomes WHERE rowid = (SELECT min(rowid) FROM claim_outcomes)")
+    passed, figures = claims_conservation(example_q2, "2026-Q2")
+    assert not passed and figures["claims_in_scope"] == figures["claim_outcomes"] + 1
+
+
+def test_credits_that_do_not_add_up_fail_and_name_the_distributor(example_q2):
+    example_q2.execute("UPDATE distributor_credits SET credit_total = credit_total + 0.01 WHERE distributor_id = 'NORTHSTAR'")
+    passed, figures = claims_conservation(example_q2, "2026-Q2")
+    assert not passed and "NORTHSTAR" in figures["distributors_not_adding_up"].value
+
+
+def test_claims_decided_in_a_closed_quarter_leave_the_next_quarters_scope(example_q2):
+    example_q2.execute("UPDATE quarter_runs SET state = 'closed' WHERE quarter = '2026-Q2'")
+    reconcile_quarter(example_q2, RunParameters(Quarter(2026, 3), dt.date(2026, 9, 30)))
+    passed, figures = claims_conservation(example_q2, "2026-Q3")
+    decided = example_q2.execute(
+        "SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q2' AND outcome <> 'held'"
+    ).fetchone()[0]
+    claims = example_q2.execute("SELECT count(*) FROM stg_fulfillment_reports WHERE fulfilled_on <= DATE '2026-09-30'").fetchone()[0]
+    assert passed and decided > 0
+    assert figures["claims_in_scope"] == claims - decided == figures["claim_outcomes"]
