@@ -42,10 +42,6 @@ class ValidatorProcess:
         self._sent: dict[int, tuple[str, str]] = {}  # (chunk file, suite) of each unanswered ticket
         self._answers: dict[int, tuple[bool, object, str]] = {}  # received before they were asked for
 
-    def problems(self, con, sql: str, params: list | dict, suite_name: str, expectations: list) -> Problems:
-        """What GX finds wrong with the rows of `sql` (run on `con`), by expectation index."""
-        return self.answer(self.submit(con, sql, params, suite_name, expectations))
-
     def submit(self, con, sql: str, params: list | dict, suite_name: str, expectations: list) -> int:
         """Send the rows of `sql` to be validated; returns the ticket that `answer` takes.
         The process validates what it is sent in order, while the caller goes on."""
