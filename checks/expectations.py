@@ -114,6 +114,15 @@ def _target(expect: Expect) -> str:
 UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
 
 
+def _per_row(suite: Suite) -> list[tuple[int, Expect]]:
+    """The suite's expectations validated row by row (all but uniqueness), with their index."""
+    return [(index, expect) for index, expect in enumerate(suite.expectations) if expect.expectation not in UNIQUENESS]
+
+
+def _params(suite: Suite, quarter: str | None) -> list:
+    return [quarter] * suite.sql.count("?")  # `?` is the quarter in a partitioned suite's SQL
+
+
 def _key_columns(expect: Expect) -> list[str]:
     return expect.kwargs.get("column_list") or [expect.kwargs["column"]]
 
@@ -151,10 +160,10 @@ def validate_suite(
         for column, wanted in suite.columns.items()
         if described.get(column) != wanted
     ]
-    params = [quarter] * suite.sql.count("?")
+    params = _params(suite, quarter)
     rows = con.execute(f"SELECT count(*) FROM ({suite.sql})", params).fetchone()[0]
     indexed = list(enumerate(suite.expectations))
-    per_row = [(index, expect) for index, expect in indexed if expect.expectation not in UNIQUENESS]
+    per_row = _per_row(suite)
     plan = None
     if memo and suite.memo_by_file:
         plan = _plan_by_file(con, suite, per_row)
@@ -208,13 +217,13 @@ def validate_ahead(
     """
     if _validator is None:
         return
-    per_row = [(index, expect) for index, expect in enumerate(suite.expectations) if expect.expectation not in UNIQUENESS]
+    per_row = _per_row(suite)
     if suite.memo_by_file:
         plan = _plan_by_file(con, suite, per_row)
         if plan.fresh_rows:
             _ahead[(suite.name, plan.batch)] = _submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
     else:
-        params = [quarter] * suite.sql.count("?")
+        params = _params(suite, quarter)
         rows, key = _frame_key(con, suite, per_row, params)
         _ahead[(suite.name, key)] = _submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
 
