@@ -3,9 +3,9 @@
 For each size it generates a history of 8 quarters (2024-Q4 .. 2026-Q3). The files of the
 months after 2026-Q2 are held back while a cold run (empty warehouse) closes 2026-Q2; then they
 arrive, as they would in production, and `rma-recon run 2026-Q3 --close` is timed in a child
-process: wall time, peak RSS and the time of every stage (from the CLI's progress lines). It then re-runs the closed
-quarter and compares the statement bytes, and races the reconcile SQL against a pandas
-implementation of the claim rules, asserting identical outcomes.
+process: wall time, peak RSS, and the time and peak RSS of every stage (from the CLI's progress
+lines). It then re-runs the closed quarter and compares the statement bytes, and races the
+reconcile SQL against a pandas implementation of the claim rules, asserting identical outcomes.
 
     python -m benchmarks.quarter_close                     # 10k, 100k and 1M cases
     python -m benchmarks.quarter_close --sizes 10000       # one size
@@ -63,8 +63,34 @@ def tree_rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def cli(folder: Path, *args: str) -> tuple[float, float, str]:
-    """Run rma-recon in a child process: (wall seconds, peak RSS in MiB, stderr).
+class StepPeaks:
+    """Peak RSS per step: the samples since the last step ended count for the next to end.
+
+    The CLI runs its steps one after another and prints a progress line as each ends, so the
+    samples between two lines belong to the step of the second one.
+    """
+
+    def __init__(self) -> None:
+        self.by_step: dict[str, float] = {}
+        self.overall = 0.0
+        self._window = 0.0
+        self._lock = threading.Lock()
+
+    def sample(self, rss_mib: float) -> None:
+        with self._lock:
+            self._window = max(self._window, rss_mib)
+            self.overall = max(self.overall, rss_mib)
+
+    def line(self, text: str) -> None:
+        match = PROGRESS_LINE.match(text)
+        if match:
+            with self._lock:
+                self.by_step[match.group(1)] = self._window
+                self._window = 0.0
+
+
+def cli(folder: Path, *args: str) -> tuple[float, float, str, dict[str, float]]:
+    """Run rma-recon in a child process: (wall seconds, peak RSS in MiB, stderr, peak RSS by step).
 
     The peak is the sum over the child and its workers, sampled every 50 ms. (The rusage of
     a child is no good here: Linux carries the parent's peak over into a forked child.)
@@ -73,36 +99,51 @@ def cli(folder: Path, *args: str) -> tuple[float, float, str]:
     environment = {**os.environ, "RMA_OUTBOX_DIR": str(folder / "outbox"), "GX_ANALYTICS_ENABLED": "false"}
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, text=True)
-    peak = 0.0
+    peaks = StepPeaks()
     finished = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not finished.wait(0.05):
-            peak = max(peak, tree_rss_mib(child.pid))
+            peaks.sample(tree_rss_mib(child.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    stderr = child.stderr.read()
+    lines = []
+    for line in child.stderr:  # progress lines arrive as the steps end
+        peaks.line(line)
+        lines.append(line)
     child.wait()
     wall = time.perf_counter() - started
     finished.set()
     sampler.join()
+    stderr = "".join(lines)
     if child.returncode != 0:
         raise SystemExit(f"rma-recon {' '.join(args)} failed ({child.returncode}):\n{stderr[-3000:]}")
-    return wall, peak, stderr
+    return wall, peaks.overall, stderr, peaks.by_step
+
+
+def stage_of(step: str) -> str:
+    if step in INGEST_STEPS:
+        return "ingest"
+    if step == "reconcile":
+        return "reconcile"
+    return "statements" if step in STATEMENT_STEPS else "checks"
 
 
 def stage_times(stderr: str) -> dict[str, float]:
     stages = {"ingest": 0.0, "reconcile": 0.0, "checks": 0.0, "statements": 0.0}
     for line in stderr.splitlines():
         match = PROGRESS_LINE.match(line)
-        if not match:
-            continue
-        step, seconds = match.group(1), float(match.group(2))
-        stage = "ingest" if step in INGEST_STEPS else "reconcile" if step == "reconcile" else (
-            "statements" if step in STATEMENT_STEPS else "checks")
-        stages[stage] += seconds
+        if match:
+            stages[stage_of(match.group(1))] += float(match.group(2))
+    return stages
+
+
+def stage_peaks(step_peaks: dict[str, float]) -> dict[str, float]:
+    """Peak RSS by stage (MiB); the ingest's includes the process start and the imports."""
+    stages = {"ingest": 0.0, "reconcile": 0.0, "checks": 0.0, "statements": 0.0}
+    for step, peak in step_peaks.items():
+        stages[stage_of(step)] = max(stages[stage_of(step)], peak)
     return stages
 
 
@@ -173,7 +214,7 @@ def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wa
     generate_seconds = time.perf_counter() - started
     common = ["--data-dir", str(data), "--warehouse", str(warehouse), "--statements-dir", str(statements)]
     arriving = hold_back_later_months(data, folder / "arriving", Quarter.parse(SETUP_QUARTER))
-    setup_wall, setup_rss, setup_stderr = cli(folder, "run", SETUP_QUARTER, "--close", *common)
+    setup_wall, setup_rss, setup_stderr, _ = cli(folder, "run", SETUP_QUARTER, "--close", *common)
     for relative in arriving:
         (data / relative).parent.mkdir(parents=True, exist_ok=True)
         os.replace(folder / "arriving" / relative, data / relative)
@@ -190,9 +231,10 @@ def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wa
         assert digests[-1] == digests[0], f"closing {TARGET_QUARTER} again from the same state changed its statements"
     before_close.unlink()
     first = digests[0]
-    wall, _, stderr = sorted(closes, key=lambda close: close[0])[len(closes) // 2]
+    wall, _, stderr, _ = sorted(closes, key=lambda close: close[0])[len(closes) // 2]
     rss = max(close[1] for close in closes)
-    rerun_wall, _, _ = cli(folder, "run", TARGET_QUARTER, *common)
+    stage_rss = {stage: max(stage_peaks(close[3])[stage] for close in closes) for stage in stage_times(stderr)}
+    rerun_wall, _, _, _ = cli(folder, "run", TARGET_QUARTER, *common)
     identical = digest_folder(statements / TARGET_QUARTER) == first
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows_read = con.execute("SELECT sum(rows_read) FROM ingest_log").fetchone()[0]
@@ -208,7 +250,7 @@ def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wa
         "size": size, "counts": counts, "generate": generate_seconds, "setup": setup_wall, "setup_rss": setup_rss,
         "setup_stages": stage_times(setup_stderr), "wall": wall, "rss": rss,
         "close_walls": sorted(close[0] for close in closes),
-        "stages": stage_times(stderr), "rows_read": rows_read, "rows_arrived": rows_arrived, "files_arrived": len(arriving), "in_scope": in_scope, "statements": len(first),
+        "stages": stage_times(stderr), "stage_rss": stage_rss, "rows_read": rows_read, "rows_arrived": rows_arrived, "files_arrived": len(arriving), "in_scope": in_scope, "statements": len(first),
         "identical": identical, "rerun": rerun_wall, "credit_type": credit_type, "credit_total": total, "race": race,
     }
 
@@ -232,7 +274,7 @@ def report(result: dict) -> None:
     other = result["wall"] - sum(stages.values())
     for stage, seconds in stages.items():
         rate = rows[stage] / seconds if seconds else float("inf")
-        print(f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s")
+        print(f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s  peak RSS {result['stage_rss'][stage]:7,.0f} MiB")
     print(f"   {'other':<11} {other:7.1f} s  (process start, imports, Dagster)")
     print(f"   money: credit_amount is {result['credit_type']}, total {result['credit_total']}; "
           f"re-run of the closed quarter in {result['rerun']:.1f} s, statements byte-identical: {result['identical']}")
