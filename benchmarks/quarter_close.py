@@ -36,6 +36,7 @@ SETUP_QUARTER = "2026-Q2"
 TARGET_QUARTER = "2026-Q3"
 INGEST_STEPS = {"distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"}
 STATEMENT_STEPS = {"credit_statements", "finance_summary", "statement_delivery"}
+STAGES = ("ingest", "reconcile", "checks", "statements")
 PROGRESS_LINE = re.compile(r"^\s+(\S+)\s+done\s+([\d.]+)s$")
 FILE_MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -131,7 +132,7 @@ def stage_of(step: str) -> str:
 
 
 def stage_times(stderr: str) -> dict[str, float]:
-    stages = {"ingest": 0.0, "reconcile": 0.0, "checks": 0.0, "statements": 0.0}
+    stages = dict.fromkeys(STAGES, 0.0)
     for line in stderr.splitlines():
         match = PROGRESS_LINE.match(line)
         if match:
@@ -141,7 +142,7 @@ def stage_times(stderr: str) -> dict[str, float]:
 
 def stage_peaks(step_peaks: dict[str, float]) -> dict[str, float]:
     """Peak RSS by stage (MiB); the ingest's includes the process start and the imports."""
-    stages = {"ingest": 0.0, "reconcile": 0.0, "checks": 0.0, "statements": 0.0}
+    stages = dict.fromkeys(STAGES, 0.0)
     for step, peak in step_peaks.items():
         stages[stage_of(step)] = max(stages[stage_of(step)], peak)
     return stages
@@ -233,7 +234,7 @@ def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wa
     first = digests[0]
     wall, _, stderr, _ = sorted(closes, key=lambda close: close[0])[len(closes) // 2]
     rss = max(close[1] for close in closes)
-    stage_rss = {stage: max(stage_peaks(close[3])[stage] for close in closes) for stage in stage_times(stderr)}
+    stage_rss = {stage: max(stage_peaks(close[3])[stage] for close in closes) for stage in STAGES}
     rerun_wall, _, _, _ = cli(folder, "run", TARGET_QUARTER, *common)
     identical = digest_folder(statements / TARGET_QUARTER) == first
     with duckdb.connect(str(warehouse), read_only=True) as con:
