@@ -1,6 +1,6 @@
 """The claim rules of rulebook §3 written the straightforward pandas way, to compare with the SQL.
 
-Reads the same staged tables as `assets.rules` and returns one row per claim in scope:
+Reads the same staged tables as `assets.reconcile.rules` and returns one row per claim in scope:
 source_file, source_line, outcome, reason, credit_amount (text, so money compares exactly).
 """
 
@@ -12,8 +12,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from assets.rules import CLAIM_RULES
-from pipelines.quarters import Quarter, cutoff_of
+from assets.reconcile.rules import CLAIM_RULES
+from core.quarters import Quarter, cutoff_of
 
 OUTCOME_OF = {rule.reason: rule.outcome for rule in CLAIM_RULES}
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import duckdb
 
-from assets.rules import RunParameters, compute_quarter
+from assets.reconcile.rules import RunParameters, compute_quarter
 from benchmarks.pandas_rules import claim_outcomes, load_inputs
-from pipelines.quarters import Quarter
+from core.quarters import Quarter
 
 SETUP_QUARTER = "2026-Q2"
 TARGET_QUARTER = "2026-Q3"

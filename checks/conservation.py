@@ -1,59 +1,51 @@
-"""Conservation checks: no row is lost between reading, loading, quarantine, outcomes and totals."""
+"""Conservation: no row is lost between reading, loading, quarantine, outcomes and totals.
+
+Plain SQL over the warehouse; `checks/defs.py` turns the figures into asset check results.
+"""
+
+from __future__ import annotations
+
+from assets.ingest.sources import SOURCES
+from assets.reconcile.closing import quarter_state
+from core.markdown import markdown_table
+from core.quarters import Quarter
+
+NONE = "_none_"  # what markdown_table shows for no rows
 
 
-import dagster as dg
-from dagster_duckdb import DuckDBResource
-
-from assets.closing import quarter_state
-from assets.metadata import markdown_table
-from assets.staging import SOURCES
-from pipelines.quarters import Quarter
-
-
-def _rows_accounted_for(source_name: str):
-    @dg.asset_check(
-        asset=source_name,
-        name=f"{source_name}_rows_accounted_for",
-        blocking=True,
-        description="For every input file: rows read = rows loaded + rows quarantined. No input row "
-        "disappears, and no staged row lacks its file.",
-    )
-    def check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        source = SOURCES[source_name]
-        with duckdb.get_connection() as con:
-            read, loaded, quarantined = con.execute(
-                f"""SELECT
-                    (SELECT rows_read FROM ingest_log WHERE source = $source),
-                    (SELECT count(*) FROM {source.table}),
-                    (SELECT count(*) FROM quarantine WHERE source = $source)""",
-                {"source": source_name},
-            ).fetchone()
-            files_not_adding_up = markdown_table(
-                con,
-                f"""WITH read AS (
-                    SELECT source_file, rows_read FROM ingested_files WHERE source = $source
-                ), loaded AS (
-                    SELECT source_file, count(*) AS loaded FROM {source.table} GROUP BY source_file
-                ), quarantined AS (
-                    SELECT source_file, count(*) AS quarantined FROM quarantine WHERE source = $source GROUP BY source_file
-                )
-                SELECT source_file, rows_read, coalesce(loaded, 0) AS loaded, coalesce(quarantined, 0) AS quarantined
-                FROM read FULL JOIN loaded USING (source_file) FULL JOIN quarantined USING (source_file)
-                WHERE rows_read IS DISTINCT FROM coalesce(loaded, 0) + coalesce(quarantined, 0)
-                ORDER BY source_file""",
-                {"source": source_name},
-            )
-        return dg.AssetCheckResult(
-            passed=read is not None and read == loaded + quarantined and files_not_adding_up == "_none_",
-            metadata={
-                "rows_read": read or 0,
-                "rows_loaded": loaded,
-                "rows_quarantined": quarantined,
-                "files_not_adding_up": dg.MetadataValue.md(files_not_adding_up),
-            },
+def rows_accounted_for(con, source_name: str) -> tuple[bool, dict]:
+    """(passed, figures): for the source and each of its files, rows read = rows loaded + rows
+    quarantined; `files_not_adding_up` is a markdown table of the files that do not."""
+    source = SOURCES[source_name]
+    read, loaded, quarantined = con.execute(
+        f"""SELECT
+            (SELECT rows_read FROM ingest_log WHERE source = $source),
+            (SELECT count(*) FROM {source.table}),
+            (SELECT count(*) FROM quarantine WHERE source = $source)""",
+        {"source": source_name},
+    ).fetchone()
+    files_not_adding_up = markdown_table(
+        con,
+        f"""WITH read AS (
+            SELECT source_file, rows_read FROM ingested_files WHERE source = $source
+        ), loaded AS (
+            SELECT source_file, count(*) AS loaded FROM {source.table} GROUP BY source_file
+        ), quarantined AS (
+            SELECT source_file, count(*) AS quarantined FROM quarantine WHERE source = $source GROUP BY source_file
         )
-
-    return check
+        SELECT source_file, rows_read, coalesce(loaded, 0) AS loaded, coalesce(quarantined, 0) AS quarantined
+        FROM read FULL JOIN loaded USING (source_file) FULL JOIN quarantined USING (source_file)
+        WHERE rows_read IS DISTINCT FROM coalesce(loaded, 0) + coalesce(quarantined, 0)
+        ORDER BY source_file""",
+        {"source": source_name},
+    )
+    passed = read is not None and read == loaded + quarantined and files_not_adding_up == NONE
+    return passed, {
+        "rows_read": read or 0,
+        "rows_loaded": loaded,
+        "rows_quarantined": quarantined,
+        "files_not_adding_up": files_not_adding_up,
+    }
 
 
 def claims_conservation(con, quarter: str) -> tuple[bool, dict]:
@@ -94,26 +86,11 @@ def claims_conservation(con, quarter: str) -> tuple[bool, dict]:
     )
     # A closed quarter is frozen: late data now in the inputs belongs to a later quarter's scope.
     scope_ok = state == "closed" or in_scope == outcomes
-    passed = as_of is not None and scope_ok and outcomes == distinct_claims and mismatched == "_none_"
+    passed = as_of is not None and scope_ok and outcomes == distinct_claims and mismatched == NONE
     return passed, {
         "quarter": quarter,
         "claims_in_scope": in_scope,
         "claim_outcomes": outcomes,
         "distinct_claims": distinct_claims,
-        "distributors_not_adding_up": dg.MetadataValue.md(mismatched),
+        "distributors_not_adding_up": mismatched,
     }
-
-
-@dg.asset_check(
-    asset="claim_outcomes",
-    blocking=True,
-    description="Every claim in the quarter's scope has exactly one outcome, and the per-distributor "
-    "counts and totals in distributor_credits add up to the claim lines.",
-)
-def claims_conserved(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        passed, metadata = claims_conservation(con, str(Quarter.from_partition_key(context.partition_key)))
-    return dg.AssetCheckResult(passed=passed, metadata=metadata)
-
-
-CONSERVATION_CHECKS = [*(_rows_accounted_for(name) for name in SOURCES), claims_conserved]

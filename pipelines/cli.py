@@ -99,7 +99,7 @@ def _failure_reason(result) -> str:
 
 
 def run_quarter(args: argparse.Namespace) -> int:
-    from pipelines.quarters import Quarter, QuarterError, resolve_as_of
+    from core.quarters import Quarter, QuarterError, resolve_as_of
 
     try:
         quarter = Quarter.parse(args.quarter)
@@ -110,46 +110,49 @@ def run_quarter(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise UserError(f"data directory {str(data_dir)!r} does not exist")
 
-    from checks.validator import start_if_useful
+    from checks.expectations.validator import start_if_useful
 
     validator = start_if_useful()  # before Dagster loads: it imports Great Expectations meanwhile
+    from checks.expectations.runner import Expectations
+
+    expectations = Expectations(validator)
     try:
-        from checks.expectations import validating_in
-        from pipelines.partitions import quarterly_partitions
+        from assets.partitions import quarterly_partitions
 
         if quarter.partition_key not in quarterly_partitions.get_partition_keys():
             raise UserError(f"unknown quarter {quarter}: quarters run from 2000-Q1 to the current quarter")
-        with validating_in(validator):
-            return _run_quarter(args, quarter, as_of, data_dir)
+        return _run_quarter(args, quarter, as_of, data_dir, expectations)
     finally:
-        if validator is not None:
-            validator.close()
+        expectations.close()
 
 
-def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path) -> int:
+def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, expectations) -> int:
     warehouse = Path(args.warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
 
-    from pipelines.locking import WarehouseBusy, warehouse_lock
+    from core.locking import WarehouseBusy, warehouse_lock
 
     def tell_waiting() -> None:
         print(f"rma-recon: waiting for another run on {warehouse} to finish ...", file=sys.stderr, flush=True)
 
     try:
         with warehouse_lock(warehouse, args.lock_timeout, on_wait=tell_waiting):
-            return _run_locked(args, quarter, as_of, data_dir, warehouse)
+            return _run_locked(args, quarter, as_of, data_dir, warehouse, expectations)
     except WarehouseBusy as busy:
         raise UserError(str(busy)) from None
 
 
-def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, warehouse: Path) -> int:
+def _run_locked(
+    args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, warehouse: Path, expectations
+) -> int:
     import dagster as dg
     import duckdb
 
-    from assets.closing import RunRefused, check_run_allowed
-    from pipelines.definitions import ALL_ASSETS, ASSET_CHECKS, build_resources
+    from assets.reconcile.closing import RunRefused, check_run_allowed
+    from pipelines.definitions import build_definitions
     from pipelines.jobs import quarterly_reconciliation
     from pipelines.progress import stage_progress
+    from pipelines.resources import build_resources
 
     try:
         with duckdb.connect(str(warehouse)) as con:
@@ -165,15 +168,10 @@ def _run_locked(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pat
         statements_dir=args.statements_dir,
         as_of=args.as_of,
         close=args.close,
+        expectations=expectations,
     )
     print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
-    definitions = dg.Definitions(
-        assets=ALL_ASSETS,
-        asset_checks=ASSET_CHECKS,
-        jobs=[quarterly_reconciliation],
-        resources=resources,
-        loggers={"progress": stage_progress},
-    )
+    definitions = build_definitions(resources, loggers={"progress": stage_progress})
     gc.freeze()
     instance = _dagster_instance()
     try:
@@ -282,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             print(status_text(Path(args.warehouse)))
             return 0
-        from pipelines.generate import generate_data
+        from synthetic.generate import generate_data
 
         counts = generate_data(Path(args.out), seed=args.seed, cases=args.cases, distributors=args.distributors,
                                start_quarter=args.start_quarter, quarters=args.quarters)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.partitions import quarterly_partitions
+from assets.partitions import quarterly_partitions
 
 quarterly_reconciliation = dg.define_asset_job(
     name="quarterly_reconciliation",

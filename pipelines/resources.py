@@ -1,83 +1,14 @@
-"""Resources: the DuckDB warehouse and the settings of a run."""
+"""Which resources a run gets: from the CLI's options, or from the deployment's RMA_* variables.
+
+The resource classes are the assets' (`assets/resources.py`); this module picks the instances.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
 
-import dagster as dg
-from dagster_duckdb import DuckDBResource
-from pydantic import Field, PrivateAttr
-
-from pipelines.quarters import Quarter, resolve_as_of
-
-DEFAULT_DATA_DIR = "data"
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
-DEFAULT_STATEMENTS_DIR = "data/statements"
-
-# Every asset that writes the warehouse takes a slot in this pool: DuckDB allows one writer per file.
-WAREHOUSE_POOL = "duckdb_warehouse"
-
-
-class RunSettings(dg.ConfigurableResource):
-    """Where the inputs and statements live, and what the run is asked to do."""
-
-    # Blank folders fall back to the environment, so launchpad config (close, as_of) that replaces
-    # this resource's config in the UI keeps the folders the deployment set.
-    data_dir: str = Field(default="", description="input folder; blank = $RMA_DATA_DIR or data")
-    statements_dir: str = Field(default="", description="output folder; blank = $RMA_STATEMENTS_DIR or data/statements")
-    as_of: str = Field(default="", description="YYYY-MM-DD inside the quarter; blank = its last day")
-    close: bool = Field(default=False, description="Close the quarter: freeze outcomes and FINAL statements")
-    vendor_name: str = Field(default="", description="name on the statements; blank = $RMA_VENDOR_NAME or 'Vendor'")
-    home_country: str = Field(default="US", description="Vendor's home country; other ship-to countries are CIP")
-
-    def as_of_for(self, quarter: Quarter) -> dt.date:
-        return resolve_as_of(quarter, self.as_of or None)
-
-    @property
-    def data_path(self) -> Path:
-        return Path(self.data_dir or os.environ.get("RMA_DATA_DIR", DEFAULT_DATA_DIR))
-
-    @property
-    def vendor(self) -> str:
-        return self.vendor_name or os.environ.get("RMA_VENDOR_NAME", "Vendor")
-
-    @property
-    def statements_path(self) -> Path:
-        return Path(self.statements_dir or os.environ.get("RMA_STATEMENTS_DIR", DEFAULT_STATEMENTS_DIR))
-
-
-class WarehouseResource(DuckDBResource):
-    """The DuckDB warehouse, held open for the whole run.
-
-    Each step still opens and closes its own connection, but they all share the database the
-    run holds open. When a step closed the last connection, DuckDB checkpointed the file and
-    dropped its buffer pool, and the next step read its tables from disk again: seconds per
-    step at a million cases.
-    """
-
-    _held_open: ExitStack | None = PrivateAttr(default=None)
-
-    @contextmanager
-    def get_connection(self):
-        # DuckDBResource closes the connection only when the step succeeds; a failed step's
-        # connection would keep the file open in this process until garbage collection.
-        with super().get_connection() as connection:
-            try:
-                yield connection
-            finally:
-                connection.close()
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._held_open = ExitStack()
-        self._held_open.enter_context(self.get_connection())
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._held_open is not None:
-            self._held_open.close()
-            self._held_open = None
+from assets.resources import DEFAULT_WAREHOUSE, RunSettings, StatementDelivery, WarehouseResource
+from checks.expectations.runner import Expectations
 
 
 def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> WarehouseResource:
@@ -86,37 +17,22 @@ def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> WarehouseResource:
     return WarehouseResource(database=str(path), connection_config={"memory_limit": memory_limit} if memory_limit else {})
 
 
-class StatementDelivery(dg.ConfigurableResource):
-    """How FINAL statements reach distributors: .eml files in an outbox (default) or SMTP.
+def build_resources(
+    data_dir: str | None = None,
+    warehouse: str | None = None,
+    statements_dir: str | None = None,
+    as_of: str = "",
+    close: bool = False,
+    delivery: StatementDelivery | None = None,
+    expectations: Expectations | None = None,
+) -> dict[str, object]:
+    """Resources for the UI (from RMA_* environment variables) or for one CLI run.
 
-    Blank fields fall back to environment variables, so the CLI and a deployment set them there.
+    `expectations` validates in this process unless it is given a validator process (the CLI's).
     """
-
-    mode: str = Field(default="", description="outbox (write .eml files) or smtp; blank = $RMA_DELIVERY_MODE or outbox")
-    outbox_dir: str = Field(default="", description="blank = $RMA_OUTBOX_DIR or data/outbox")
-    smtp_host: str = Field(default="", description="blank = $RMA_SMTP_HOST or localhost")
-    smtp_port: int = Field(default=0, description="0 = $RMA_SMTP_PORT or 587")
-    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS ($RMA_SMTP_STARTTLS=false turns it off)")
-    username_env: str = Field(default="RMA_SMTP_USER", description="environment variable holding the SMTP user")
-    password_env: str = Field(default="RMA_SMTP_PASSWORD", description="environment variable holding the SMTP password")
-    sender: str = Field(default="", description="From address; blank = $RMA_SENDER or credits@vendor.example")
-
-    @property
-    def from_address(self) -> str:
-        return self.sender or os.environ.get("RMA_SENDER", "credits@vendor.example")
-
-    def transport(self):
-        from assets.delivery import Transport
-
-        mode = self.mode or os.environ.get("RMA_DELIVERY_MODE", "outbox")
-        if mode not in ("outbox", "smtp"):
-            raise ValueError(f"delivery mode must be outbox or smtp, not {mode!r}")
-        return Transport(
-            mode=mode,
-            outbox_dir=Path(self.outbox_dir or os.environ.get("RMA_OUTBOX_DIR", "data/outbox")),
-            host=self.smtp_host or os.environ.get("RMA_SMTP_HOST", "localhost"),
-            port=self.smtp_port or int(os.environ.get("RMA_SMTP_PORT", "587")),
-            starttls=self.starttls and os.environ.get("RMA_SMTP_STARTTLS", "true").lower() != "false",
-            username=os.environ.get(self.username_env) or None,
-            password=os.environ.get(self.password_env) or None,
-        )
+    return {
+        "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        "settings": RunSettings(data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close),
+        "delivery": delivery or StatementDelivery(),
+        "expectations": expectations or Expectations(),
+    }

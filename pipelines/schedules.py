@@ -8,7 +8,7 @@ import datetime as dt
 import dagster as dg
 
 from pipelines.jobs import quarterly_reconciliation
-from pipelines.quarters import Quarter
+from core.quarters import Quarter
 
 
 def settings_config(**values) -> dict:

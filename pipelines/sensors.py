@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.jobs import quarterly_reconciliation
-from pipelines.resources import DEFAULT_DATA_DIR
-from pipelines.quarters import Quarter
+from assets.resources import DEFAULT_DATA_DIR
+from core.quarters import Quarter
 from pipelines.schedules import draft_request
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import duckdb
 
-from assets.rules import RunParameters, compute_quarter
-from assets.staging import SOURCES, stage_source
-from pipelines.quarters import Quarter
+from assets.reconcile.rules import RunParameters, compute_quarter
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import stage_source
+from core.quarters import Quarter
 
 CASE_DEFAULTS = {
     "rma_number": "R-1", "updated_at": "2026-04-03T10:00:00Z", "opened_at": "2026-04-02T09:00:00Z",

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assets.charts import credits_chart, markdown_image, sla_mix_chart
+from assets.reconcile.charts import credits_chart, markdown_image, sla_mix_chart
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -31,7 +31,7 @@ def test_credits_chart_draws_only_the_largest_distributors():
 def test_a_chart_drawn_while_matplotlib_imports_in_the_background():
     # A fresh interpreter: the chart asks for pyplot while the thread is still importing it.
     script = (
-        "from assets.charts import credits_chart, import_in_background\n"
+        "from assets.reconcile.charts import credits_chart, import_in_background\n"
         "import_in_background()\n"
         "print(credits_chart([('NORTHSTAR', 'USD', 169.99, 240.0)], '2026-Q2')[:8].hex())\n"
     )

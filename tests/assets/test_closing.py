@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
-from assets.closing import RunRefused, check_run_allowed, latest_closed_quarter
-from assets.warehouse import prepare
-from pipelines.quarters import Quarter
+from assets.reconcile.closing import RunRefused, check_run_allowed, latest_closed_quarter
+from core.warehouse import prepare
+from core.quarters import Quarter
 
 TODAY = dt.date(2026, 11, 28)
 

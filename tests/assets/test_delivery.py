@@ -8,8 +8,9 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from assets.delivery import Transport, checkpointing_meanwhile, deliver_statements
-from assets.statement_files import StatementFile
+from assets.delivery.delivery_log import checkpointing_meanwhile, deliver_statements
+from assets.delivery.transport import Transport
+from assets.statements.statement_files import StatementFile
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from assets import finance_summary
-from assets.finance_summary import build_finance_summary
-from pipelines.quarters import Quarter
+from assets.statements import finance_summary
+from assets.statements.finance_summary import build_finance_summary
+from core.quarters import Quarter
 
 @pytest.fixture
 def summary_bytes(example_q2) -> bytes:

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from assets.staging import MAX_RAW_CHARS, SOURCES, stage_source
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import MAX_RAW_CHARS, stage_source
 from tests.scenario import CLAIM_DEFAULTS, write_csv
 
 GOOD_CLAIM = ",".join(CLAIM_DEFAULTS) + "\nR-1,2026-05-01,SN-1,SN-R1,SKU,\n"

@@ -7,8 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.staging import SOURCES, stage_source
-from pipelines.generate import generate_data
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import stage_source
+from synthetic.generate import generate_data
 
 ORDER = ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports")
 
@@ -131,6 +132,6 @@ def test_a_file_that_cannot_be_opened_is_tried_again_every_run(con, data, tmp_pa
 
 def test_new_staging_code_stages_everything_again(con, data, monkeypatch):
     stage_all(con, data)
-    monkeypatch.setattr("assets.staging._staging_fingerprint", lambda source, known: "another version")
+    monkeypatch.setattr("assets.ingest.staging._staging_fingerprint", lambda source, known: "another version")
     reports = stage_all(con, data)
     assert all(report.rebuilt and report.files_staged == report.files for report in reports.values())

@@ -10,8 +10,8 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.readers import UnreadableFile, parse_csv_text
-from assets.warehouse import prepare
+from assets.ingest.readers import UnreadableFile, parse_csv_text
+from core.warehouse import prepare
 
 field_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12)
 rows = st.lists(st.lists(field_text, min_size=3, max_size=3), max_size=12)

@@ -5,7 +5,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from assets.readers import UnreadableFile, cell_text, is_inside, parse_csv_text, read_csv_file, read_xlsx_file
+from assets.ingest.readers import UnreadableFile, cell_text, is_inside, parse_csv_text, read_csv_file, read_xlsx_file
 
 
 def test_lines_count_blank_lines_and_multiline_records():

@@ -3,7 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from assets.reconciliation import _PREVIEWS
+from assets.reconcile.defs import _PREVIEWS
 
 def preview_rows(con, table):
     _, sql = _PREVIEWS[table]

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from assets.rules import CLAIM_RULES
+from assets.reconcile.rules import CLAIM_RULES
 from tests.scenario import Scenario
 
 

@@ -10,8 +10,8 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from assets import sheet_rows
-from assets.sheet_rows import SheetRows, column_letters, install_sql_macros, query_rows, rows_xml, splice_rows, style_index
+from assets.statements import sheet_rows
+from assets.statements.sheet_rows import SheetRows, column_letters, install_sql_macros, query_rows, rows_xml, splice_rows, style_index
 
 AWKWARD_TEXTS = [
     "a\rb", "x\x01y", "_x0041_", " lead", "trail ", "a&b<c>d", "=1+2", "@SUM(A1)", "+1-2", "line\nbreak", "tab\tin",

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from assets.staging import SOURCES, stage_source
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import stage_source
 from tests.scenario import CASE_DEFAULTS, CLAIM_DEFAULTS, write_csv
 
 
@@ -226,15 +227,15 @@ def test_plain_files_load_exactly_as_the_csv_parser_would(con, data, text, monke
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
     plain = _staged_rows(con, data)
-    import assets.readers
+    import assets.ingest.readers
 
-    monkeypatch.setattr(assets.readers, "_plain_csv", lambda text: None)
+    monkeypatch.setattr(assets.ingest.readers, "_plain_csv", lambda text: None)
     parsed = _staged_rows(con, data)
     assert plain == parsed
 
 
 def test_only_quote_free_files_skip_the_csv_parser(tmp_path):
-    from assets.readers import PlainCsv, RawFile, read_csv_file
+    from assets.ingest.readers import PlainCsv, RawFile, read_csv_file
 
     plain, quoted, bare_cr = tmp_path / "plain.csv", tmp_path / "quoted.csv", tmp_path / "cr.csv"
     plain.write_text("a,b\r\n1,2\r\n\r\n3,4\r\n", newline="")
@@ -248,6 +249,6 @@ def test_only_quote_free_files_skip_the_csv_parser(tmp_path):
 
 
 def test_whitespace_constant_is_pythons():
-    from assets.readers import WHITESPACE
+    from assets.ingest.readers import WHITESPACE
 
     assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())

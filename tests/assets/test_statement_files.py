@@ -4,13 +4,13 @@ from decimal import Decimal
 
 import pytest
 
-import assets.statement_files
-import assets.workbook
-from assets.rules import CLAIM_RULES
-from assets.statement_files import LINES_PER_WORKBOOK, StatementTooLong, load_statements, render_statements, rendering_work
-from assets.warehouse import prepare
-from assets.workbook import ClaimLine, Statement, build_statement
-from pipelines.quarters import Quarter
+import assets.statements.statement_files
+import assets.statements.workbook
+from assets.reconcile.rules import CLAIM_RULES
+from assets.statements.statement_files import LINES_PER_WORKBOOK, StatementTooLong, load_statements, render_statements, rendering_work
+from core.warehouse import prepare
+from assets.statements.workbook import ClaimLine, Statement, build_statement
+from core.quarters import Quarter
 from tests.assets.test_workbook import line
 
 
@@ -20,7 +20,7 @@ def test_statements_rendered_in_worker_processes_are_byte_identical(monkeypatch)
                      held=[line("R-3", "NO_PRICE", None)])
     statements = [dataclasses.replace(base, distributor_id=f"D{i}") for i in range(4)]
     serial = render_statements(statements)
-    monkeypatch.setattr(assets.statement_files, "PARALLEL_FROM_LINES", 1)
+    monkeypatch.setattr(assets.statements.statement_files, "PARALLEL_FROM_LINES", 1)
     parallel = render_statements(statements)
     assert [f.file_name for f in parallel] == ["D0.xlsx", "D1.xlsx", "D2.xlsx", "D3.xlsx"]
     assert parallel == serial
@@ -84,7 +84,7 @@ AS_OF = dt.date(2026, 6, 30)
 @pytest.mark.parametrize("final", [False, True])
 @pytest.mark.parametrize("batch_lines", [1, 10_000])
 def test_lines_written_by_duckdb_give_the_bytes_python_gives(quarter_with_awkward_lines, monkeypatch, final, batch_lines):
-    monkeypatch.setattr(assets.statement_files, "BATCH_LINES", batch_lines)
+    monkeypatch.setattr(assets.statements.statement_files, "BATCH_LINES", batch_lines)
     con = quarter_with_awkward_lines
     from_sql = list(load_statements(con, QUARTER, AS_OF, final))
     assert [s.distributor_id for s in from_sql] == ["D1", "D2"] and all(s.line_rows for s in from_sql)
@@ -94,8 +94,8 @@ def test_lines_written_by_duckdb_give_the_bytes_python_gives(quarter_with_awkwar
 
 def test_rows_written_with_other_formats_are_refused(quarter_with_awkward_lines, monkeypatch):
     draft = next(load_statements(quarter_with_awkward_lines, QUARTER, AS_OF, final=False))
-    real_styles = assets.workbook.line_styles(False)
-    monkeypatch.setattr(assets.workbook, "line_styles", lambda final: {**real_styles, "Held": [0] * 9})
+    real_styles = assets.statements.workbook.line_styles(False)
+    monkeypatch.setattr(assets.statements.workbook, "line_styles", lambda final: {**real_styles, "Held": [0] * 9})
     with pytest.raises(RuntimeError, match="Held rows were written with other cell formats"):
         build_statement(draft)
 
@@ -106,9 +106,9 @@ def test_a_statement_sheet_longer_than_excel_allows_is_refused_by_name(example_q
         "SELECT max(greatest(credited_count, held_count, rejected_count)) FROM distributor_credits WHERE quarter = ?",
         [str(quarter)],
     ).fetchone()[0]
-    monkeypatch.setattr(assets.statement_files, "SHEET_ROWS", most + 1)  # the longest sheet just fits
+    monkeypatch.setattr(assets.statements.statement_files, "SHEET_ROWS", most + 1)  # the longest sheet just fits
     assert len(list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))) > 0
-    monkeypatch.setattr(assets.statement_files, "SHEET_ROWS", most)
+    monkeypatch.setattr(assets.statements.statement_files, "SHEET_ROWS", most)
     with pytest.raises(StatementTooLong, match=rf"'s 2026-Q2 statement would have {most} lines on its \w+ sheet; "
                        rf"an Excel sheet holds {most - 1} under its header row"):
         list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))

@@ -8,9 +8,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from assets.workbook import statement_file_name
+from assets.statements.workbook import statement_file_name
 from pipelines.cli import main
-from pipelines.generate import generate_data
+from synthetic.generate import generate_data
 
 pytestmark = pytest.mark.slow
 

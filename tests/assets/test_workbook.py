@@ -7,8 +7,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from assets.rules import CLAIM_RULES
-from assets.workbook import ClaimLine, Statement, build_statement, statement_file_name
+from assets.reconcile.rules import CLAIM_RULES
+from assets.statements.workbook import ClaimLine, Statement, build_statement, statement_file_name
 
 
 def line(rma: str, reason: str, credit: str | None = None, serial: str = "SN-R") -> ClaimLine:

@@ -2,11 +2,12 @@
 
 import datetime as dt
 
-from assets.rules import RunParameters, compute_quarter
-from assets.staging import SOURCES, stage_source
+from assets.reconcile.rules import RunParameters, compute_quarter
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import stage_source
 from benchmarks.pandas_rules import claim_outcomes, load_inputs
-from pipelines.generate import generate_data
-from pipelines.quarters import Quarter
+from synthetic.generate import generate_data
+from core.quarters import Quarter
 from tests.conftest import EXAMPLE_DATA
 
 COLUMNS = "source_file, source_line, outcome, reason, CAST(credit_amount AS VARCHAR) AS credit_amount"

@@ -6,10 +6,12 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from assets.rules import RunParameters, reconcile_quarter
-from assets.staging import SOURCES, stage_source
-from checks.conservation import CONSERVATION_CHECKS, claims_conservation
-from pipelines.quarters import Quarter
+from assets.reconcile.rules import RunParameters, reconcile_quarter
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import stage_source
+from checks.conservation import claims_conservation
+from checks.defs import CONSERVATION_CHECKS
+from core.quarters import Quarter
 from tests.conftest import EXAMPLE_DATA
 
 ROWS_CHECKS = {check.check_specs_by_output_name["result"].asset_key.path[-1]: check for check in CONSERVATION_CHECKS[:-1]}
@@ -63,7 +65,7 @@ def test_a_lost_outcome_fails(example_q2):
 def test_credits_that_do_not_add_up_fail_and_name_the_distributor(example_q2):
     example_q2.execute("UPDATE distributor_credits SET credit_total = credit_total + 0.01 WHERE distributor_id = 'NORTHSTAR'")
     passed, figures = claims_conservation(example_q2, "2026-Q2")
-    assert not passed and "NORTHSTAR" in figures["distributors_not_adding_up"].value
+    assert not passed and "NORTHSTAR" in figures["distributors_not_adding_up"]
 
 
 def test_claims_decided_in_a_closed_quarter_leave_the_next_quarters_scope(example_q2):

@@ -7,9 +7,10 @@ import weakref
 import pandas as pd
 import pytest
 
-from checks.expectations import EXAMPLES, frame_problems, validate_suite
-from checks.quality import SUITE_NAMES, read_references
-from checks.suites import WARN, Expect, Suite, build_suites
+from checks.expectations.runner import EXAMPLES, Expectations, frame_problems
+from checks.expectations.suites import SUITE_NAMES, WARN, Expect, Suite, build_suites, read_references
+
+validate_suite = Expectations().validate_suite  # in this process, as in the UI's runs
 
 def run(con, name):
     return validate_suite(con, build_suites(read_references(con))[name], "2026-Q2")

@@ -2,8 +2,9 @@
 
 import pytest
 
-import checks.quality
-from checks.suites import ERROR, WARN, Expect, build_suites
+import checks.defs
+from checks.expectations.runner import Expectations
+from checks.expectations.suites import ERROR, WARN, Expect, build_suites
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
 
@@ -22,7 +23,7 @@ def suites_with_extra(expect: Expect, suite_name: str):
 @pytest.mark.slow
 def test_failed_error_expectation_blocks_statements(example_cwd, monkeypatch, capsys):
     impossible = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, ERROR)
-    monkeypatch.setattr(checks.quality, "build_suites", suites_with_extra(impossible, "claim_outcomes"))
+    monkeypatch.setattr(checks.defs, "build_suites", suites_with_extra(impossible, "claim_outcomes"))
     assert main(["run", "2026-Q2", *COMMON]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     # Progress lines come first; the reason is one last line.
@@ -35,23 +36,23 @@ def test_failed_error_expectation_blocks_statements(example_cwd, monkeypatch, ca
 @pytest.mark.slow
 def test_failed_warn_expectation_lets_the_run_finish(example_cwd, monkeypatch):
     odd = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, WARN)
-    monkeypatch.setattr(checks.quality, "build_suites", suites_with_extra(odd, "claim_outcomes"))
+    monkeypatch.setattr(checks.defs, "build_suites", suites_with_extra(odd, "claim_outcomes"))
     assert main(["run", "2026-Q2", *COMMON]) == 0
     assert sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir()) == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]
 
 
 def test_validating_ahead_never_fails_an_ingest(con):
     # Only price_list staged, as when one asset is materialized in the UI: no stg_distributors yet.
-    from assets.staging import SOURCES, stage_source
-    from checks import expectations
+    from assets.ingest.sources import SOURCES
+    from assets.ingest.staging import stage_source
     from tests.conftest import EXAMPLE_DATA
 
     stage_source(con, EXAMPLE_DATA, SOURCES["price_list"])
-    checks.quality.start_validating(con, "price_list")  # no validator: nothing to do
+    Expectations().rows_written(con, "price_list")  # no validator: nothing to do
     unused = object()  # never reached: the suite cannot be built without stg_distributors
-    with expectations.validating_in(unused):
-        checks.quality.start_validating(con, "price_list")
-    assert expectations._ahead == {}
+    expectations = Expectations(unused)
+    expectations.rows_written(con, "price_list")
+    assert expectations.pending_ahead == 0
 
 
 def test_the_check_shows_how_many_rows_gx_saw_in_this_run(tmp_path):
@@ -59,17 +60,20 @@ def test_the_check_shows_how_many_rows_gx_saw_in_this_run(tmp_path):
     import duckdb
     from dagster_duckdb import DuckDBResource
 
-    from assets.staging import SOURCES, stage_source
+    from assets.ingest.sources import SOURCES
+    from assets.ingest.staging import stage_source
     from tests.conftest import EXAMPLE_DATA
 
     warehouse = tmp_path / "wh.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         for name in ("distributors", "price_list", "receiving_logs"):
             stage_source(con, EXAMPLE_DATA, SOURCES[name])
-    [check] = [c for c in checks.quality.EXPECTATION_CHECKS if c.check_specs_by_output_name["result"].asset_key.path == ["receiving_logs"]]
+    [check] = [c for c in checks.defs.EXPECTATION_CHECKS if c.check_specs_by_output_name["result"].asset_key.path == ["receiving_logs"]]
 
     def run():
-        return check(context=dg.build_asset_check_context(), duckdb=DuckDBResource(database=str(warehouse))).metadata
+        return check(
+            context=dg.build_asset_check_context(), duckdb=DuckDBResource(database=str(warehouse)), expectations=Expectations()
+        ).metadata
 
     first, again = run(), run()
     assert first["rows_validated_this_run"].value == first["rows_validated"].value > 0

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from assets.workbook import Statement, build_statement
-from checks.statements import read_statement_totals, statement_problems
+from assets.statements.workbook import Statement, build_statement
+from checks.readback import read_statement_totals, statement_problems
 from pipelines.cli import main
 from tests.assets.test_workbook import line
 from tests.conftest import EXAMPLE_ARGS
@@ -36,7 +36,7 @@ def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
 def test_formula_cells_are_counted_and_formula_like_text_is_not(tmp_path):
     import xlsxwriter
 
-    from checks.statements import count_formula_cells
+    from checks.readback import count_formula_cells
 
     path = tmp_path / "f.xlsx"
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
@@ -51,11 +51,11 @@ def test_formula_cells_are_counted_and_formula_like_text_is_not(tmp_path):
 
 @pytest.mark.slow
 def test_cli_fails_when_a_written_statement_does_not_add_up(example_cwd, monkeypatch, capsys):
-    import assets.statement_files
+    import assets.statements.statement_files
 
-    real_build = assets.statement_files.build_statement
+    real_build = assets.statements.statement_files.build_statement
     monkeypatch.setattr(
-        assets.statement_files, "build_statement", lambda s: real_build(dataclasses.replace(s, credit_total=s.credit_total + 1))
+        assets.statements.statement_files, "build_statement", lambda s: real_build(dataclasses.replace(s, credit_total=s.credit_total + 1))
     )
     assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 1
     err = capsys.readouterr().err

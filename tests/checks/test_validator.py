@@ -6,11 +6,9 @@ import os
 
 import pytest
 
-from checks import expectations
-from checks.expectations import validate_ahead, validate_suite, validating_in
-from checks.quality import SUITE_NAMES, read_references
-from checks.suites import Expect, build_suites
-from checks.validator import ValidatorProcess, start_if_useful
+from checks.expectations.runner import Expectations
+from checks.expectations.suites import SUITE_NAMES, Expect, build_suites, read_references
+from checks.expectations.validator import ValidatorProcess, start_if_useful
 
 DAMAGE = {
     "clean": [],
@@ -32,11 +30,11 @@ def validator():
 
 
 def results(con, validator=None):
-    with validating_in(validator):
-        return {
-            name: validate_suite(con, suite, "2026-Q2", memo=False)
-            for name, suite in build_suites(read_references(con)).items()
-        }
+    expectations = Expectations(validator)
+    return {
+        name: expectations.validate_suite(con, suite, "2026-Q2", memo=False)
+        for name, suite in build_suites(read_references(con)).items()
+    }
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
@@ -68,8 +66,8 @@ def test_a_dead_validator_leaves_the_checks_to_this_process(example_q2, caplog):
 def test_an_error_in_the_validator_fails_the_check_with_its_message(example_q2, validator):
     suite = build_suites(read_references(example_q2))["price_list"]
     broken = dataclasses.replace(suite, expectations=[Expect("ExpectNoSuchThing", {"column": "sku"})])
-    with validating_in(validator), pytest.raises(RuntimeError, match="suite price_list: AttributeError"):
-        validate_suite(example_q2, broken, memo=False)
+    with pytest.raises(RuntimeError, match="suite price_list: AttributeError"):
+        Expectations(validator).validate_suite(example_q2, broken, memo=False)
 
 
 def test_a_temporary_folder_with_a_quote_in_its_name(example_q2, monkeypatch, tmp_path):
@@ -113,13 +111,13 @@ def counting():
     process.close()
 
 
-def memo_results(con, names, validator=None, ahead=False):
+def memo_results(con, names, expectations=None, ahead=False):
+    expectations = expectations or Expectations()
     suites = build_suites(read_references(con))
-    with validating_in(validator):
-        if ahead:
-            for name in names:
-                validate_ahead(con, suites[name], "2026-Q2")
-        return {name: validate_suite(con, suites[name], "2026-Q2") for name in names}
+    if ahead:
+        for name in names:
+            expectations.validate_ahead(con, suites[name], "2026-Q2")
+    return {name: expectations.validate_suite(con, suites[name], "2026-Q2") for name in names}
 
 
 MEMO_SUITES = ["rma_cases", "receiving_logs", "fulfillment_reports"]
@@ -131,11 +129,12 @@ def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
     example_q2.execute("UPDATE claim_outcomes SET credit_amount = -1 WHERE outcome = 'credited' AND rma_number = 'R26-0101'")
     here = memo_results(example_q2.cursor(), AHEAD_SUITES)  # its own connection: memo tables in memory are shared
     example_q2.execute("DROP TABLE suite_batches; DROP TABLE suite_batch_files")
-    there = memo_results(example_q2, AHEAD_SUITES, counting, ahead=True)
+    expectations = Expectations(counting)
+    there = memo_results(example_q2, AHEAD_SUITES, expectations, ahead=True)
     assert there == here and not there["rma_cases"].passed and not there["claim_outcomes"].passed
     # Each suite's rows once, ahead; then only the uniqueness candidates of each (none here).
     assert counting.sent == AHEAD_SUITES
-    assert expectations._ahead == {}
+    assert expectations.pending_ahead == 0
 
 
 @pytest.mark.parametrize("name, change", [
@@ -144,10 +143,10 @@ def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
 ])
 def test_rows_changed_after_validating_ahead_are_validated_again(example_q2, counting, name, change):
     suite = build_suites(read_references(example_q2))[name]
-    with validating_in(counting):
-        validate_ahead(example_q2, suite, "2026-Q2")
-        example_q2.execute(change)
-        result = validate_suite(example_q2, suite, "2026-Q2")
+    expectations = Expectations(counting)
+    expectations.validate_ahead(example_q2, suite, "2026-Q2")
+    example_q2.execute(change)
+    result = expectations.validate_suite(example_q2, suite, "2026-Q2")
     assert [p.unexpected_count for p in result.problems] == [1]
     assert counting.sent == [name, name]
 
@@ -158,12 +157,13 @@ def test_a_validator_that_dies_after_validating_ahead_leaves_the_rows_to_this_pr
     dying = ValidatorProcess()
     try:
         suites = build_suites(read_references(example_q2))
-        with validating_in(dying), caplog.at_level(logging.WARNING):
+        expectations = Expectations(dying)
+        with caplog.at_level(logging.WARNING):
             for name in AHEAD_SUITES:
-                validate_ahead(example_q2, suites[name], "2026-Q2")
+                expectations.validate_ahead(example_q2, suites[name], "2026-Q2")
             dying._process.kill()
             dying._process.join()
-            there = {name: validate_suite(example_q2, suites[name], "2026-Q2") for name in AHEAD_SUITES}
+            there = {name: expectations.validate_suite(example_q2, suites[name], "2026-Q2") for name in AHEAD_SUITES}
     finally:
         dying.close()
     assert there == here

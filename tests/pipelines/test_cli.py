@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import assets.statement_files
+import assets.statements.statement_files
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
 
@@ -92,7 +92,7 @@ def test_status_without_a_warehouse(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_statement_too_long_for_excel_fails_the_close_in_one_line(example_cwd, capsys, monkeypatch):
-    monkeypatch.setattr(assets.statement_files, "SHEET_ROWS", 2)  # a header and one line
+    monkeypatch.setattr(assets.statements.statement_files, "SHEET_ROWS", 2)  # a header and one line
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 1
     [error] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rma-recon: error:")]
     assert "2026-Q2 statement would have" in error and error.endswith("an Excel sheet holds 1 under its header row")

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.faults import CRASH_ENV
+from core.faults import CRASH_ENV
 from tests.conftest import EXAMPLE_ARGS
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.resources import RunSettings, warehouse_resource
+from assets.resources import RunSettings
+from pipelines.resources import warehouse_resource
 
 
 def test_blank_folders_come_from_the_environment(monkeypatch):

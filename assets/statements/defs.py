@@ -1,16 +1,16 @@
-"""Statements asset: one XLSX per distributor per quarter; closing the quarter freezes them."""
+"""Statement assets: one XLSX per distributor per quarter (closing the quarter freezes them),
+and the quarter's finance summary."""
 
 import os
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.closing import is_closed, quarter_state
-from assets.delivery import deliver_statements
-from assets.finance_summary import build_finance_summary
-from assets.metadata import markdown_table
-from assets.reconciliation import run_parameters
-from assets.statement_files import (
+from assets.partitions import quarterly_partitions
+from assets.reconcile.closing import quarter_state
+from assets.resources import WAREHOUSE_POOL, RunSettings
+from assets.statements.finance_summary import build_finance_summary
+from assets.statements.statement_files import (
     StatementTooLong,
     freeze_statements,
     frozen_statements,
@@ -19,9 +19,8 @@ from assets.statement_files import (
     rendering_work,
     write_statement_files,
 )
-from pipelines.partitions import quarterly_partitions
-from pipelines.quarters import Quarter
-from pipelines.resources import WAREHOUSE_POOL, RunSettings, StatementDelivery
+from core.markdown import markdown_table
+from core.quarters import Quarter
 
 
 @dg.asset(
@@ -35,20 +34,19 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     """Excel credit statements `<statements dir>/<quarter>/<distributor_id>.xlsx` (Summary,
     Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, stores
     their bytes and closes the quarter; a closed quarter re-emits the stored bytes."""
-    params = run_parameters(context, settings)
-    quarter = params.quarter
+    quarter, as_of = settings.quarter_and_as_of(context.partition_key)
     with duckdb.get_connection() as con:
         state, stored_as_of = quarter_state(con, quarter)
         if state == "closed":
             files = frozen_statements(con, quarter)
             status = "FINAL (closed quarter, stored bytes re-emitted)"
         else:
-            if stored_as_of != params.as_of:
+            if stored_as_of != as_of:
                 raise dg.Failure(
-                    description=f"{quarter} was last reconciled as of {stored_as_of}, not {params.as_of}: "
+                    description=f"{quarter} was last reconciled as of {stored_as_of}, not {as_of}: "
                     "materialize the reconcile assets for this run first"
                 )
-            statements = load_statements(con, quarter, params.as_of, final=settings.close, vendor=settings.vendor)
+            statements = load_statements(con, quarter, as_of, final=settings.close, vendor=settings.vendor)
             try:
                 files = render_statements(statements, rendering_work(con, quarter))
             except StatementTooLong as error:
@@ -75,39 +73,6 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             "files": dg.MetadataValue.json({f.file_name: f.sha256 for f in files}),
             "preview": dg.MetadataValue.md(f"**{status}** statements for {quarter}\n\n{totals}"),
         }
-    )
-
-
-@dg.asset(
-    group_name="statements",
-    kinds={"email", "duckdb"},
-    deps=["credit_statements"],
-    partitions_def=quarterly_partitions,
-    pool=WAREHOUSE_POOL,
-)
-def statement_delivery(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings, delivery: StatementDelivery
-) -> dg.MaterializeResult:
-    """FINAL statements of a closed quarter sent to each distributor's email (distributors.csv),
-    by SMTP or as .eml files in an outbox. The delivery log sends each statement once and retries
-    failed sends on the next run. Draft quarters send nothing."""
-    quarter = Quarter.from_partition_key(context.partition_key)
-    with duckdb.get_connection() as con:
-        if not is_closed(con, quarter):
-            return dg.MaterializeResult(metadata={"quarter": str(quarter), "status": "draft quarter: nothing sent"})
-        results = deliver_statements(
-            con, str(quarter), frozen_statements(con, quarter), delivery.transport(), delivery.from_address, settings.vendor
-        )
-    counts = {status: sum(1 for r in results if r.status == status) for status in ("sent", "failed", "already_sent", "no_email")}
-    for result in results:
-        if result.status in ("failed", "no_email"):
-            context.log.warning(f"{result.distributor_id}: {result.status}: {result.detail}")
-    table = "\n".join(
-        ["| distributor | recipient | status | detail |", "|---|---|---|---|"]
-        + [f"| {r.distributor_id} | {r.recipient or ''} | {r.status} | {r.detail.replace('|', '/')} |" for r in results]
-    )
-    return dg.MaterializeResult(
-        metadata={"quarter": str(quarter), **counts, "deliveries": dg.MetadataValue.md(table)}
     )
 
 

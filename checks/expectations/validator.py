@@ -4,8 +4,8 @@ GX takes seconds of Python to import (scipy, altair, pydantic models). In the ru
 work holds the interpreter lock that Dagster's start and the ingests need; in a process of its
 own it runs on the other core meanwhile, and the run's process never loads GX. A chunk to
 validate goes over as a Parquet file that DuckDB writes without the lock; the problems come
-back over a pipe, by ticket, so the run can send rows and go on (`validate_ahead`). If the
-process dies, the checks validate in the run's process instead.
+back over a pipe, by ticket, so the run can send rows and go on (`Expectations.validate_ahead`).
+If the process dies, the checks validate in the run's process instead.
 
 Only worth it where GX is not loaded yet (the `rma-recon` command): see `start_if_useful`.
 """
@@ -114,7 +114,7 @@ def _serve(connection) -> None:
         import duckdb
         from tqdm import tqdm
 
-        from checks.expectations import frame_problems, warm_up
+        from checks.expectations.runner import frame_problems, warm_up
 
         # GX's progress bars (disabled) still take tqdm's lock, by default a semaphore shared
         # between processes, which os._exit would leave behind. One process needs a plain lock.

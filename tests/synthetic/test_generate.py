@@ -3,10 +3,11 @@
 
 import duckdb
 
-from assets.rules import CLAIM_RULES, RunParameters, compute_quarter
-from assets.staging import SOURCES, stage_source
-from pipelines.generate import generate_data
-from pipelines.quarters import Quarter
+from assets.reconcile.rules import CLAIM_RULES, RunParameters, compute_quarter
+from assets.ingest.sources import SOURCES
+from assets.ingest.staging import stage_source
+from synthetic.generate import generate_data
+from core.quarters import Quarter
 
 
 def test_generated_data_covers_every_outcome_and_status(tmp_path):

@@ -7,12 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-import dagster as dg
-from dagster_duckdb import DuckDBResource
-
-from assets.workbook import statement_file_name
-from pipelines.quarters import Quarter
-from pipelines.resources import RunSettings
+from assets.statements.workbook import statement_file_name
 
 CENT = Decimal("0.01")
 
@@ -61,28 +56,3 @@ def statement_problems(folder: Path, credits: list[tuple[str, Decimal]]) -> list
         if formulas:
             problems.append(f"{distributor_id}: {formulas} formula cell(s)")
     return problems
-
-
-@dg.asset_check(
-    asset="credit_statements",
-    description="Every statement file read back: its Summary total equals the sum of its Credited "
-    "lines and the distributor's credit_total; no cell is a formula.",
-)
-def statement_totals_match(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: RunSettings
-) -> dg.AssetCheckResult:
-    quarter = Quarter.from_partition_key(context.partition_key)
-    with duckdb.get_connection() as con:
-        credits = con.execute(
-            "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
-            [str(quarter)],
-        ).fetchall()
-    problems = statement_problems(settings.statements_path / str(quarter), credits)
-    return dg.AssetCheckResult(
-        passed=not problems,
-        description=problems[0] if problems else f"{len(credits)} statements add up",
-        metadata={
-            "statements_checked": len(credits),
-            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_"),
-        },
-    )

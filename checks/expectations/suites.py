@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.rules import CLAIM_RULES
+from assets.reconcile.rules import CLAIM_RULES
 
 ERROR = "error"
 WARN = "warn"
@@ -36,7 +36,7 @@ class References:
     @property
     def latest_plausible(self) -> dt.datetime:
         """The start of the 13th month from now: a year ahead, to a month's end. The bound moves
-        once a month, so the results kept by file (checks/expectations.py) last that long."""
+        once a month, so the results kept by file (runner.py) last that long."""
         months = self.today.year * 12 + self.today.month - 1 + 13
         return dt.datetime(months // 12, months % 12 + 1, 1)
 
@@ -248,3 +248,12 @@ def build_suites(refs: References) -> dict[str, Suite]:
         ),
     ]
     return {suite.name: suite for suite in suites}
+
+
+def read_references(con) -> References:
+    """The distributors and currencies staged now: what the suites compare against."""
+    rows = con.execute("SELECT distributor_id, currency FROM stg_distributors ORDER BY distributor_id").fetchall()
+    return References([r[0] for r in rows], sorted({r[1] for r in rows}), dt.date.today())
+
+
+SUITE_NAMES = list(build_suites(References([], [], dt.date(2000, 1, 1))))

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import duckdb
 
-from assets.warehouse import in_transaction
-from pipelines.faults import crash_point
-from assets.rules import CLAIM_RULES
-from assets.sheet_rows import SHEET_ROWS, SheetRows, install_sql_macros
-from assets.workbook import LINE_COLUMNS, LINE_SHEETS, Statement, build_statement, line_row_sql, statement_file_name
-from pipelines.quarters import Quarter
+from core.warehouse import in_transaction
+from core.faults import crash_point
+from assets.reconcile.rules import CLAIM_RULES
+from assets.statements.sheet_rows import SHEET_ROWS, SheetRows, install_sql_macros
+from assets.statements.workbook import LINE_COLUMNS, LINE_SHEETS, Statement, build_statement, line_row_sql, statement_file_name
+from core.quarters import Quarter
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def load_statements(
 ) -> Iterator[Statement]:
     """One statement per distributor with claims in scope, from the quarter's public tables.
 
-    DuckDB writes the claim lines as sheet XML (assets/sheet_rows.py), a batch of distributors
+    DuckDB writes the claim lines as sheet XML (sheet_rows.py), a batch of distributors
     at a time; no line passes through Python one value at a time.
     """
     too_long = con.execute(

@@ -3,7 +3,7 @@
 XlsxWriter, not openpyxl, writes it: it takes the creation time from the document properties
 (so equal inputs give equal bytes), and it can be told never to turn text into a formula, a
 number or a link. The claim lines, the bulk of a big statement, are written as XML text by
-assets/sheet_rows.py and spliced in, with the formats XlsxWriter gave their columns.
+`sheet_rows.py` and spliced in, with the formats XlsxWriter gave their columns.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import xlsxwriter
 
-from assets.rules import CLAIM_RULES, RULE_BY_REASON
-from assets.sheet_rows import SheetRows, SqlColumn, row_xml_sql, rows_xml, splice_rows, style_index
+from assets.reconcile.rules import CLAIM_RULES, RULE_BY_REASON
+from assets.statements.sheet_rows import SheetRows, SqlColumn, row_xml_sql, rows_xml, splice_rows, style_index
 
 SHEETS = ("Summary", "Credited", "Held", "Rejected")
 LINE_SHEETS = {"Credited": "credited", "Held": "held", "Rejected": "rejected"}  # sheet -> claim outcome
@@ -63,7 +63,7 @@ class Statement:
     held: list[ClaimLine] = field(default_factory=list)
     rejected: list[ClaimLine] = field(default_factory=list)
     vendor: str = "Vendor"
-    # The line sheets' rows already written as XML (assets/statement_files.py writes them in
+    # The line sheets' rows already written as XML (statement_files.py writes them in
     # DuckDB for big quarters), by sheet name; a sheet not given is written from its lines.
     line_rows: dict[str, SheetRows] = field(default_factory=dict)
 
@@ -227,7 +227,7 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
         sheet.repeat_rows(0)
         _printable(sheet, statement, landscape=True)
     workbook.close()
-    # The lines go in as XML text after XlsxWriter is done (assets/sheet_rows.py: 10x faster).
+    # The lines go in as XML text after XlsxWriter is done (sheet_rows.py: 10x faster).
     rows_by_sheet, styles_by_sheet = {}, {}
     for position, sheet_name in enumerate(LINE_SHEETS, start=2):
         styles = styles_by_sheet[sheet_name] = [style_index(column_formats[kind]) for _, _, kind in LINE_COLUMNS[sheet_name]]

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from pipelines.partitions import quarterly_partitions
-from pipelines.quarters import Quarter, QuarterError, cutoff_of, resolve_as_of
+from assets.partitions import quarterly_partitions
+from core.quarters import Quarter, QuarterError, cutoff_of, resolve_as_of
 
 
 def test_parse_and_days():

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from assets.warehouse import in_transaction, prepare
-from pipelines.quarters import Quarter, cutoff_of
+from core.warehouse import in_transaction, prepare
+from core.quarters import Quarter, cutoff_of
 
 
 @dataclass(frozen=True)

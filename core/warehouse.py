@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.faults import crash_point
+from core.faults import crash_point
 
 MONEY = "DECIMAL(18,2)"
 

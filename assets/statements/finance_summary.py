@@ -12,10 +12,10 @@ import io
 import duckdb
 import xlsxwriter
 
-from assets.rules import ACCRUED_LIABILITY_SQL
-from assets.sheet_rows import SHEET_ROWS, SheetRows, query_rows, splice_rows, style_index
-from assets.workbook import WORKBOOK_OPTIONS, write_cell
-from pipelines.quarters import Quarter
+from assets.reconcile.rules import ACCRUED_LIABILITY_SQL
+from assets.statements.sheet_rows import SHEET_ROWS, SheetRows, query_rows, splice_rows, style_index
+from assets.statements.workbook import WORKBOOK_OPTIONS, write_cell
+from core.quarters import Quarter
 
 DISTRIBUTOR_SQL = f"""
 WITH held_value AS ({ACCRUED_LIABILITY_SQL}), late AS (

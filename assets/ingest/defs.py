@@ -3,18 +3,11 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.metadata import markdown_table, table_metadata
-from assets.staging import (
-    DISTRIBUTORS,
-    FULFILLMENT_REPORTS,
-    PRICE_LIST,
-    RECEIVING_LOGS,
-    RMA_CASES,
-    Source,
-    stage_source,
-)
-from checks.quality import start_validating
-from pipelines.resources import WAREHOUSE_POOL, RunSettings
+from assets.ingest.sources import DISTRIBUTORS, FULFILLMENT_REPORTS, PRICE_LIST, RECEIVING_LOGS, RMA_CASES, Source
+from assets.ingest.staging import stage_source
+from assets.metadata import table_metadata
+from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
+from core.markdown import markdown_table
 
 
 def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg.AssetsDefinition:
@@ -25,16 +18,18 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         kinds={"duckdb", "csv"} if source.name != "fulfillment_reports" else {"duckdb", "csv", "excel"},
         deps=deps,
         pool=WAREHOUSE_POOL,
-        # Every ingest before the checks, which can wait: the validator process (checks/validator.py)
-        # imports Great Expectations, then validates each staged source, on the other core meanwhile.
+        # Every ingest before the checks, which can wait: a validator process (checks/expectations/)
+        # validates each staged source on the other core meanwhile.
         op_tags={"dagster/priority": "1"},
     )
-    def ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
+    def ingest(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings, expectations: dg.ResourceParam[EarlyValidation]
+    ) -> dg.MaterializeResult:
         if not settings.data_path.is_dir():
             raise dg.Failure(description=f"data directory {str(settings.data_path)!r} does not exist")
         with duckdb.get_connection() as con:
             report = stage_source(con, settings.data_path, source)
-            start_validating(con, source.name)  # GX works on the new rows while the next source is staged
+            expectations.rows_written(con, source.name)  # validated while the next source is staged
             quarantine_preview = markdown_table(
                 con,
                 """SELECT source_file, count(*) AS rows, string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons

@@ -6,8 +6,8 @@ import datetime as dt
 
 import duckdb
 
-from assets.warehouse import prepare
-from pipelines.quarters import Quarter
+from core.warehouse import prepare
+from core.quarters import Quarter
 
 
 class RunRefused(Exception):

@@ -10,14 +10,13 @@ import datetime as dt
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
-from assets.closing import RunRefused, check_run_allowed, is_closed
-from assets.metadata import markdown_table, table_metadata
-from assets.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
-from checks.quality import start_validating
-from pipelines.partitions import quarterly_partitions
-from pipelines.quarters import Quarter, QuarterError
-from pipelines.resources import WAREHOUSE_POOL, RunSettings
+from assets.metadata import table_metadata
+from assets.partitions import quarterly_partitions
+from assets.reconcile.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
+from assets.reconcile.closing import RunRefused, check_run_allowed, is_closed
+from assets.reconcile.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
+from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
+from core.markdown import markdown_table
 
 _INPUTS = ["distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"]
 
@@ -86,19 +85,12 @@ _PREVIEWS = {
 }
 
 
-def run_parameters(context: dg.AssetExecutionContext, settings: RunSettings) -> RunParameters:
-    quarter = Quarter.from_partition_key(context.partition_key)
-    try:
-        as_of = settings.as_of_for(quarter)
-    except QuarterError as error:
-        raise dg.Failure(description=str(error)) from None
-    return RunParameters(quarter, as_of, settings.home_country)
-
-
 @dg.multi_asset(specs=RECONCILE_SPECS, partitions_def=quarterly_partitions, pool=WAREHOUSE_POOL)
-def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings):
+def reconcile(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings, expectations: dg.ResourceParam[EarlyValidation]
+):
     """Apply rulebook §3 and §4 to the quarter (or report it frozen if it is closed)."""
-    params = run_parameters(context, settings)
+    params = RunParameters(*settings.quarter_and_as_of(context.partition_key), settings.home_country)
     quarter = str(params.quarter)
     with duckdb.get_connection() as con:
         try:
@@ -111,8 +103,8 @@ def reconcile(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setting
         else:
             import_in_background()  # the charts need it once the rules' SQL is done
             reconcile_quarter(con, params)
-        for spec in RECONCILE_SPECS:  # GX works on the rows while the charts are drawn
-            start_validating(con, spec.key.path[-1], quarter)
+        for spec in RECONCILE_SPECS:  # validated while the charts are drawn
+            expectations.rows_written(con, spec.key.path[-1], quarter)
         for spec in RECONCILE_SPECS:
             table = spec.key.path[-1]
             (row_count,) = con.execute(f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]).fetchone()

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.quarters import Quarter
+from core.quarters import Quarter
 
 CASE_COLUMNS = [
     "rma_number", "updated_at", "opened_at", "channel", "distributor_id", "customer_name", "product_sku",

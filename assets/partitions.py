@@ -1,8 +1,8 @@
-"""The quarterly partitions of every partitioned asset (see `pipelines.quarters` for the calendar)."""
+"""The quarterly partitions of every partitioned asset (see `core.quarters` for the calendar)."""
 
 import dagster as dg
 
-from pipelines.quarters import PARTITION_KEY_FORMAT, PARTITION_START
+from core.quarters import PARTITION_KEY_FORMAT, PARTITION_START
 
 # Dagster has no quarterly class: a cron on the 1st of every third month is the idiom.
 # end_offset=1 keeps the quarter in progress selectable for draft runs.

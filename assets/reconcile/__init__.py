@@ -1,0 +1,1 @@
+"""Reconcile (rulebook §3-§5): claim outcomes, SLA status, exceptions, credits; closing."""

@@ -1,0 +1,1 @@
+"""Statements (rulebook §6): one XLSX per distributor per quarter, and the finance summary."""

@@ -1,0 +1,113 @@
+"""The asset checks, shown on each asset in the UI: rows conserved, statements read back, and a
+Great Expectations suite per staged source and output table.
+
+Blocking checks (severity error) guard numbers that reach a statement: a failure stops the
+statements. Severity warn shows what ops should look at while the run goes on.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.ingest.sources import SOURCES
+from assets.resources import RunSettings
+from checks.conservation import claims_conservation, rows_accounted_for
+from checks.expectations.runner import Expectations
+from checks.expectations.suites import SUITE_NAMES, build_suites, read_references
+from checks.readback import statement_problems
+from core.quarters import Quarter
+
+
+def _rows_accounted_for(source_name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=source_name,
+        name=f"{source_name}_rows_accounted_for",
+        blocking=True,
+        description="For every input file: rows read = rows loaded + rows quarantined. No input row "
+        "disappears, and no staged row lacks its file.",
+    )
+    def check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            passed, figures = rows_accounted_for(con, source_name)
+        figures["files_not_adding_up"] = dg.MetadataValue.md(figures["files_not_adding_up"])
+        return dg.AssetCheckResult(passed=passed, metadata=figures)
+
+    return check
+
+
+@dg.asset_check(
+    asset="claim_outcomes",
+    blocking=True,
+    description="Every claim in the quarter's scope has exactly one outcome, and the per-distributor "
+    "counts and totals in distributor_credits add up to the claim lines.",
+)
+def claims_conserved(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        passed, figures = claims_conservation(con, str(Quarter.from_partition_key(context.partition_key)))
+    figures["distributors_not_adding_up"] = dg.MetadataValue.md(figures["distributors_not_adding_up"])
+    return dg.AssetCheckResult(passed=passed, metadata=figures)
+
+
+CONSERVATION_CHECKS = [*(_rows_accounted_for(name) for name in SOURCES), claims_conserved]
+
+
+@dg.asset_check(
+    asset="credit_statements",
+    description="Every statement file read back: its Summary total equals the sum of its Credited "
+    "lines and the distributor's credit_total; no cell is a formula.",
+)
+def statement_totals_match(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: RunSettings
+) -> dg.AssetCheckResult:
+    quarter = Quarter.from_partition_key(context.partition_key)
+    with duckdb.get_connection() as con:
+        credits = con.execute(
+            "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
+            [str(quarter)],
+        ).fetchall()
+    problems = statement_problems(settings.statements_path / str(quarter), credits)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description=problems[0] if problems else f"{len(credits)} statements add up",
+        metadata={
+            "statements_checked": len(credits),
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_"),
+        },
+    )
+
+
+def _expectations_check(suite_name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=suite_name,
+        name=f"{suite_name}_expectations",
+        blocking=True,
+        description=f"Great Expectations suite `{suite_name}` (checks/expectations/suites.py): columns and "
+        "types, not-null, uniqueness, allowed values, ranges, references.",
+    )
+    def check(
+        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, expectations: dg.ResourceParam[Expectations]
+    ) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            suite = build_suites(read_references(con))[suite_name]
+            quarter = str(Quarter.from_partition_key(context.partition_key)) if suite.partitioned else None
+            result = expectations.validate_suite(con, suite, quarter)
+        return dg.AssetCheckResult(
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
+            description=result.summary,
+            metadata={
+                "rows_validated": result.rows,
+                # Of those, the rows GX saw in this run; the rest were validated before (kept by file).
+                "rows_validated_this_run": result.rows_revalidated,
+                "expectations": result.expectations,
+                "failed": len(result.problems),
+                "problems": dg.MetadataValue.md(result.markdown()),
+                **({"quarter": quarter} if quarter else {}),
+            },
+        )
+
+    return check
+
+
+EXPECTATION_CHECKS = [_expectations_check(name) for name in SUITE_NAMES]
+
+ASSET_CHECKS = [*CONSERVATION_CHECKS, *EXPECTATION_CHECKS, statement_totals_match]
