@@ -7,7 +7,7 @@ import pytest
 from assets.statements.workbook import Statement, build_statement
 from checks.readback import read_statement_totals, statement_problems
 from pipelines.cli import main
-from tests.assets.test_workbook import line
+from tests.assets.statements.test_workbook import line
 from tests.conftest import EXAMPLE_ARGS
 
 

@@ -11,7 +11,7 @@ from assets.statements.statement_files import LINES_PER_WORKBOOK, StatementTooLo
 from core.warehouse import prepare
 from assets.statements.workbook import ClaimLine, Statement, build_statement
 from core.quarters import Quarter
-from tests.assets.test_workbook import line
+from tests.assets.statements.test_workbook import line
 
 
 def test_statements_rendered_in_worker_processes_are_byte_identical(monkeypatch):
