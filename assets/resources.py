@@ -1,5 +1,5 @@
-"""The resources the assets and checks ask for: the warehouse, the run's settings, delivery,
-and early validation.
+"""The resources every stage's assets and checks ask for: the warehouse, the run's settings,
+and early validation. (Delivery's own resource is in `assets/delivery/defs.py`.)
 
 These are the classes; which instance a run gets (from the CLI's options or the deployment's
 `RMA_*` variables) is decided in `pipelines/resources.py`.
@@ -17,13 +17,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from assets.delivery.transport import Transport
 from core.quarters import Quarter, QuarterError, resolve_as_of
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_STATEMENTS_DIR = "data/statements"
-DEFAULT_OUTBOX_DIR = "data/outbox"
 
 # Every asset that writes the warehouse takes a slot in this pool: DuckDB allows one writer per file.
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -94,40 +92,6 @@ class WarehouseResource(DuckDBResource):
         if self._held_open is not None:
             self._held_open.close()
             self._held_open = None
-
-
-class StatementDelivery(dg.ConfigurableResource):
-    """How FINAL statements reach distributors: .eml files in an outbox (default) or SMTP.
-
-    Blank fields fall back to environment variables, so the CLI and a deployment set them there.
-    """
-
-    mode: str = Field(default="", description="outbox (write .eml files) or smtp; blank = $RMA_DELIVERY_MODE or outbox")
-    outbox_dir: str = Field(default="", description="blank = $RMA_OUTBOX_DIR or data/outbox")
-    smtp_host: str = Field(default="", description="blank = $RMA_SMTP_HOST or localhost")
-    smtp_port: int = Field(default=0, description="0 = $RMA_SMTP_PORT or 587")
-    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS ($RMA_SMTP_STARTTLS=false turns it off)")
-    username_env: str = Field(default="RMA_SMTP_USER", description="environment variable holding the SMTP user")
-    password_env: str = Field(default="RMA_SMTP_PASSWORD", description="environment variable holding the SMTP password")
-    sender: str = Field(default="", description="From address; blank = $RMA_SENDER or credits@vendor.example")
-
-    @property
-    def from_address(self) -> str:
-        return self.sender or os.environ.get("RMA_SENDER", "credits@vendor.example")
-
-    def transport(self) -> Transport:
-        mode = self.mode or os.environ.get("RMA_DELIVERY_MODE", "outbox")
-        if mode not in ("outbox", "smtp"):
-            raise ValueError(f"delivery mode must be outbox or smtp, not {mode!r}")
-        return Transport(
-            mode=mode,
-            outbox_dir=Path(self.outbox_dir or os.environ.get("RMA_OUTBOX_DIR", DEFAULT_OUTBOX_DIR)),
-            host=self.smtp_host or os.environ.get("RMA_SMTP_HOST", "localhost"),
-            port=self.smtp_port or int(os.environ.get("RMA_SMTP_PORT", "587")),
-            starttls=self.starttls and os.environ.get("RMA_SMTP_STARTTLS", "true").lower() != "false",
-            username=os.environ.get(self.username_env) or None,
-            password=os.environ.get(self.password_env) or None,
-        )
 
 
 class EarlyValidation(Protocol):

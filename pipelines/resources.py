@@ -1,13 +1,15 @@
 """Which resources a run gets: from the CLI's options, or from the deployment's RMA_* variables.
 
-The resource classes are the assets' (`assets/resources.py`); this module picks the instances.
+The resource classes are the assets' (`assets/resources.py`, `assets/delivery/defs.py`); this
+module picks the instances.
 """
 
 from __future__ import annotations
 
 import os
 
-from assets.resources import DEFAULT_WAREHOUSE, RunSettings, StatementDelivery, WarehouseResource
+from assets.delivery.defs import StatementDelivery
+from assets.resources import DEFAULT_WAREHOUSE, RunSettings, WarehouseResource
 from checks.expectations.runner import Expectations
 
 

@@ -1,14 +1,56 @@
-"""The delivery asset: FINAL statements of a closed quarter sent to the distributors."""
+"""The delivery asset, and the resource that says how statements travel: FINAL statements of a
+closed quarter sent to the distributors."""
+
+import os
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from assets.delivery.delivery_log import deliver_statements
+from assets.delivery.transport import Transport
 from assets.partitions import quarterly_partitions
 from assets.reconcile.closing import is_closed
-from assets.resources import WAREHOUSE_POOL, RunSettings, StatementDelivery
+from assets.resources import WAREHOUSE_POOL, RunSettings
 from assets.statements.statement_files import frozen_statements
 from core.quarters import Quarter
+
+DEFAULT_OUTBOX_DIR = "data/outbox"
+
+
+class StatementDelivery(dg.ConfigurableResource):
+    """How FINAL statements reach distributors: .eml files in an outbox (default) or SMTP.
+
+    Blank fields fall back to environment variables, so the CLI and a deployment set them there.
+    """
+
+    mode: str = Field(default="", description="outbox (write .eml files) or smtp; blank = $RMA_DELIVERY_MODE or outbox")
+    outbox_dir: str = Field(default="", description="blank = $RMA_OUTBOX_DIR or data/outbox")
+    smtp_host: str = Field(default="", description="blank = $RMA_SMTP_HOST or localhost")
+    smtp_port: int = Field(default=0, description="0 = $RMA_SMTP_PORT or 587")
+    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS ($RMA_SMTP_STARTTLS=false turns it off)")
+    username_env: str = Field(default="RMA_SMTP_USER", description="environment variable holding the SMTP user")
+    password_env: str = Field(default="RMA_SMTP_PASSWORD", description="environment variable holding the SMTP password")
+    sender: str = Field(default="", description="From address; blank = $RMA_SENDER or credits@vendor.example")
+
+    @property
+    def from_address(self) -> str:
+        return self.sender or os.environ.get("RMA_SENDER", "credits@vendor.example")
+
+    def transport(self) -> Transport:
+        mode = self.mode or os.environ.get("RMA_DELIVERY_MODE", "outbox")
+        if mode not in ("outbox", "smtp"):
+            raise ValueError(f"delivery mode must be outbox or smtp, not {mode!r}")
+        return Transport(
+            mode=mode,
+            outbox_dir=Path(self.outbox_dir or os.environ.get("RMA_OUTBOX_DIR", DEFAULT_OUTBOX_DIR)),
+            host=self.smtp_host or os.environ.get("RMA_SMTP_HOST", "localhost"),
+            port=self.smtp_port or int(os.environ.get("RMA_SMTP_PORT", "587")),
+            starttls=self.starttls and os.environ.get("RMA_SMTP_STARTTLS", "true").lower() != "false",
+            username=os.environ.get(self.username_env) or None,
+            password=os.environ.get(self.password_env) or None,
+        )
 
 
 @dg.asset(

@@ -23,13 +23,12 @@ import duckdb
 import pandas as pd
 
 from checks.expectations.suites import ERROR, Expect, Suite, build_suites, read_references
-from checks.expectations.validator import Problems, ValidatorGone, ValidatorProcess
+from checks.expectations import gx
+from checks.expectations.gx import EXAMPLES, frame_problems
+from checks.expectations.validator import ValidatorGone, ValidatorProcess
 from core.warehouse import in_transaction
 
-EXAMPLES = 5
 CHUNK_ROWS = 500_000  # GX validates a pandas frame; chunks bound its memory
-# GX would otherwise try to send usage statistics; this machine has no network for it.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 @dataclass(frozen=True)
@@ -79,28 +78,6 @@ class SuiteResult:
         return "\n".join(lines)
 
 
-@functools.cache
-def _batch_definition(name: str):
-    source = _context().data_sources.add_or_update_pandas(name=f"warehouse_{name}")
-    return source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole_frame")
-
-
-@functools.cache
-def _context():
-    import great_expectations as gx
-
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every pandas batch by hashing the whole frame (10 s on 2M rows). The
-    # fingerprint only names the batch, and an ephemeral context never stores one.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
-
-
 def _target(expect: Expect) -> str:
     kwargs = expect.kwargs
     if "column" in kwargs:
@@ -133,7 +110,7 @@ MEMO_DDL = """
 CREATE TABLE IF NOT EXISTS suite_batches (suite VARCHAR, batch VARCHAR, fingerprint VARCHAR, problems VARCHAR);
 CREATE TABLE IF NOT EXISTS suite_batch_files (suite VARCHAR, batch VARCHAR, source_file VARCHAR, rows BIGINT, digest VARCHAR);
 """
-_CODE = Path(__file__)
+_CODE = (Path(__file__), Path(gx.__file__))  # how the rows are validated
 
 
 @dataclass(frozen=True)
@@ -160,7 +137,7 @@ def _fingerprint(suite: Suite, expectations: list[tuple[int, Expect]]) -> str:
     """Whatever the results depend on but the rows: the frame's SQL, the expectations with their values, the code."""
     return hashlib.sha256(
         repr((suite.sql, [(index, expect) for index, expect in expectations], version("great_expectations"), duckdb.__version__)).encode()
-        + _CODE.read_bytes()
+        + b"".join(path.read_bytes() for path in _CODE)
     ).hexdigest()
 
 
@@ -213,42 +190,6 @@ class _Chunk:
     expectations: list[tuple[int, Expect]]
     validator: ValidatorProcess | None = None
     ticket: int | None = None
-
-
-def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
-    """What Great Expectations finds wrong with the frame: (expectation index, unexpected count, examples)."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-
-    _context()  # GX builds suites only while a context is active
-    gx_suite = gx.ExpectationSuite(name=suite_name)
-    for index, expect in expectations:
-        gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
-    for column in frame.columns:
-        # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
-        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
-            frame[column] = frame[column].astype("datetime64[ns]")
-    batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
-    outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
-    # GX keeps the last batch of every data asset, frame and all, for the process's lifetime.
-    batches = batch.data.execution_engine.batch_manager
-    batches.reset_batch_cache()
-    batches.batch_data_cache.clear()
-    problems = []
-    for result in outcome.results:
-        if result.success:
-            continue
-        details = result.result or {}
-        examples = [str(v) for v in details.get("partial_unexpected_list") or []]
-        if result.exception_info and result.exception_info.get("raised_exception"):
-            examples = [str(result.exception_info.get("exception_message"))[:200]]
-        problems.append((result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples))
-    return problems
-
-
-def warm_up() -> None:
-    """Import GX and build its context now rather than at the first check."""
-    _context()
 
 
 class Expectations:

@@ -20,8 +20,11 @@ import signal
 import sys
 import tempfile
 import threading
+from typing import TYPE_CHECKING
 
-Problems = list[tuple[int, int, list[str]]]  # (expectation index, unexpected count, examples)
+if TYPE_CHECKING:
+    from checks.expectations.gx import Problems
+
 
 
 class ValidatorGone(RuntimeError):
@@ -114,7 +117,7 @@ def _serve(connection) -> None:
         import duckdb
         from tqdm import tqdm
 
-        from checks.expectations.runner import frame_problems, warm_up
+        from checks.expectations.gx import frame_problems, warm_up
 
         # GX's progress bars (disabled) still take tqdm's lock, by default a semaphore shared
         # between processes, which os._exit would leave behind. One process needs a plain lock.

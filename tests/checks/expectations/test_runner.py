@@ -7,7 +7,8 @@ import weakref
 import pandas as pd
 import pytest
 
-from checks.expectations.runner import EXAMPLES, Expectations, frame_problems
+from checks.expectations.gx import EXAMPLES, frame_problems
+from checks.expectations.runner import Expectations
 from checks.expectations.suites import SUITE_NAMES, WARN, Expect, Suite, build_suites, read_references
 
 validate_suite = Expectations().validate_suite  # in this process, as in the UI's runs

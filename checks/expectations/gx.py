@@ -1,0 +1,79 @@
+"""Great Expectations itself: validate one pandas frame against some expectations.
+
+Used by the runner in this process and by the validator process alike. GX is imported on
+first use (seconds of CPU), never when this module loads.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pandas as pd
+
+from checks.expectations.suites import Expect
+
+EXAMPLES = 5
+# GX would otherwise try to send usage statistics; this machine has no network for it.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+Problems = list[tuple[int, int, list[str]]]  # (expectation index, unexpected count, examples)
+
+
+@functools.cache
+def _batch_definition(name: str):
+    source = _context().data_sources.add_or_update_pandas(name=f"warehouse_{name}")
+    return source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole_frame")
+
+
+@functools.cache
+def _context():
+    import great_expectations as gx
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    # GX fingerprints every pandas batch by hashing the whole frame (10 s on 2M rows). The
+    # fingerprint only names the batch, and an ephemeral context never stores one.
+    pandas_execution_engine.HASH_THRESHOLD = 0
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+
+def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
+    """What Great Expectations finds wrong with the frame: (expectation index, unexpected count, examples)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    _context()  # GX builds suites only while a context is active
+    gx_suite = gx.ExpectationSuite(name=suite_name)
+    for index, expect in expectations:
+        gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
+    for column in frame.columns:
+        # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
+        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+            frame[column] = frame[column].astype("datetime64[ns]")
+    batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
+    outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
+    # GX keeps the last batch of every data asset, frame and all, for the process's lifetime.
+    batches = batch.data.execution_engine.batch_manager
+    batches.reset_batch_cache()
+    batches.batch_data_cache.clear()
+    problems = []
+    for result in outcome.results:
+        if result.success:
+            continue
+        details = result.result or {}
+        examples = [str(v) for v in details.get("partial_unexpected_list") or []]
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            examples = [str(result.exception_info.get("exception_message"))[:200]]
+        problems.append((result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples))
+    return problems
+
+
+def warm_up() -> None:
+    """Import GX and build its context now rather than at the first check."""
+    _context()
