@@ -145,7 +145,6 @@ def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pa
 def _run_locked(
     args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, warehouse: Path, expectations
 ) -> int:
-    import dagster as dg
     import duckdb
 
     from assets.reconcile.closing import RunRefused, check_run_allowed

@@ -8,19 +8,14 @@ is given: the `rma-recon` command starts one before it loads Dagster.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from checks.expectations.suites import ERROR, Expect, Suite, build_suites, read_references
 from checks.expectations import gx
