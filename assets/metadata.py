@@ -13,7 +13,9 @@ def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name=row[0], type=row[1]) for row in described])
 
 
-def table_metadata(con: duckdb.DuckDBPyConnection, table: str, row_count: int, preview: str) -> dict[str, Any]:
+def table_metadata(
+    con: duckdb.DuckDBPyConnection, table: str, row_count: int, preview: str
+) -> dict[str, Any]:
     return {
         "dagster/row_count": row_count,
         "dagster/column_schema": column_schema(con, table),

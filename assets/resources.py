@@ -33,11 +33,17 @@ class RunSettings(dg.ConfigurableResource):
     # Blank folders fall back to the environment, so launchpad config (close, as_of) that replaces
     # this resource's config in the UI keeps the folders the deployment set.
     data_dir: str = Field(default="", description="input folder; blank = $RMA_DATA_DIR or data")
-    statements_dir: str = Field(default="", description="output folder; blank = $RMA_STATEMENTS_DIR or data/statements")
+    statements_dir: str = Field(
+        default="", description="output folder; blank = $RMA_STATEMENTS_DIR or data/statements"
+    )
     as_of: str = Field(default="", description="YYYY-MM-DD inside the quarter; blank = its last day")
     close: bool = Field(default=False, description="Close the quarter: freeze outcomes and FINAL statements")
-    vendor_name: str = Field(default="", description="name on the statements; blank = $RMA_VENDOR_NAME or 'Vendor'")
-    home_country: str = Field(default="US", description="Vendor's home country; other ship-to countries are CIP")
+    vendor_name: str = Field(
+        default="", description="name on the statements; blank = $RMA_VENDOR_NAME or 'Vendor'"
+    )
+    home_country: str = Field(
+        default="US", description="Vendor's home country; other ship-to countries are CIP"
+    )
 
     def as_of_for(self, quarter: Quarter) -> dt.date:
         return resolve_as_of(quarter, self.as_of or None)

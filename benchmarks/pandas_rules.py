@@ -49,7 +49,9 @@ def claim_outcomes(inputs: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFr
 
     cases = inputs["cases"]
     cases = cases[cases["updated_at"] <= cutoff]
-    cases = cases.sort_values(["rma_number", "updated_at", "source_file", "source_line"]).drop_duplicates("rma_number", keep="last")
+    cases = cases.sort_values(["rma_number", "updated_at", "source_file", "source_line"]).drop_duplicates(
+        "rma_number", keep="last"
+    )
     cases = cases.drop(columns=["source_file", "source_line"])
     cases["in_warranty"] = cases["opened_at"].dt.normalize() <= cases["warranty_end"]
 
@@ -65,20 +67,29 @@ def claim_outcomes(inputs: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFr
     closed = inputs["closed_final"]
     claims = inputs["claims"].merge(inputs["distributors"], on="distributor_id")
     claims = claims[claims["fulfilled_on"] <= as_of_day]
-    claims = claims.merge(closed[["source_file", "source_line"]], on=["source_file", "source_line"], how="left", indicator=True)
+    claims = claims.merge(
+        closed[["source_file", "source_line"]], on=["source_file", "source_line"], how="left", indicator=True
+    )
     claims = claims[claims["_merge"] == "left_only"].drop(columns="_merge")
 
     prices = inputs["prices"]
     priced = (
         claims[["source_file", "source_line", "rma_number", "currency", "fulfilled_on"]]
         .merge(cases[["rma_number", "product_sku"]], on="rma_number")
-        .merge(prices, left_on=["product_sku", "currency"], right_on=["sku", "currency"], suffixes=("", "_price"))
+        .merge(
+            prices, left_on=["product_sku", "currency"], right_on=["sku", "currency"], suffixes=("", "_price")
+        )
     )
     priced = priced[
-        (priced["valid_from"] <= priced["fulfilled_on"]) & (priced["valid_to"].isna() | (priced["fulfilled_on"] <= priced["valid_to"]))
+        (priced["valid_from"] <= priced["fulfilled_on"])
+        & (priced["valid_to"].isna() | (priced["fulfilled_on"] <= priced["valid_to"]))
     ]
-    priced = priced.sort_values(["source_file", "source_line", "valid_from", "source_file_price", "source_line_price"])
-    priced = priced.drop_duplicates(["source_file", "source_line"], keep="last")[["source_file", "source_line", "unit_credit"]]
+    priced = priced.sort_values(
+        ["source_file", "source_line", "valid_from", "source_file_price", "source_line_price"]
+    )
+    priced = priced.drop_duplicates(["source_file", "source_line"], keep="last")[
+        ["source_file", "source_line", "unit_credit"]
+    ]
 
     facts = (
         claims.merge(cases.add_prefix("case_"), left_on="rma_number", right_on="case_rma_number", how="left")
@@ -90,17 +101,29 @@ def claim_outcomes(inputs: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFr
     early_rules = [
         ("UNKNOWN_RMA", ~known),
         ("NOT_DISTRIBUTOR_CHANNEL", facts["case_channel"] == "direct"),
-        ("WRONG_DISTRIBUTOR", facts["case_distributor_id"].isna() | (facts["case_distributor_id"] != facts["distributor_id"])),
+        (
+            "WRONG_DISTRIBUTOR",
+            facts["case_distributor_id"].isna() | (facts["case_distributor_id"] != facts["distributor_id"]),
+        ),
         ("RMA_CANCELLED", facts["case_status"] == "cancelled"),
         ("SERIAL_MISMATCH", facts["defective_serial"] != facts["case_serial_number"]),
         ("NOT_DEFECTIVE", facts["case_diagnosis"].isin(["no_fault_found", "not_covered"])),
         ("OUT_OF_WARRANTY", facts["case_in_warranty"] == False),  # noqa: E712 (NA is not False)
-        ("PENDING_VALIDATION", (facts["case_diagnosis"] == "pending") | (facts["case_diagnosed_at"] > cutoff)),
+        (
+            "PENDING_VALIDATION",
+            (facts["case_diagnosis"] == "pending") | (facts["case_diagnosed_at"] > cutoff),
+        ),
         ("FULFILLED_BEFORE_RMA", facts["fulfilled_on"] < facts["case_opened_at"].dt.normalize()),
         ("ALREADY_CREDITED", credited_before),
     ]
-    reason = pd.Series(np.select([condition.fillna(False).to_numpy(bool) for _, condition in early_rules],
-                                 [name for name, _ in early_rules], default=""), index=facts.index)
+    reason = pd.Series(
+        np.select(
+            [condition.fillna(False).to_numpy(bool) for _, condition in early_rules],
+            [name for name, _ in early_rules],
+            default="",
+        ),
+        index=facts.index,
+    )
     standing = facts[reason == ""].sort_values(["fulfilled_on", "source_file", "source_line"])
     duplicates = standing.index[standing.duplicated("rma_number", keep="first")]
     reason[duplicates] = "DUPLICATE_CLAIM"

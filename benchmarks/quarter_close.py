@@ -99,7 +99,9 @@ def cli(folder: Path, *args: str) -> tuple[float, float, str, dict[str, float]]:
     command = [sys.executable, "-m", "pipelines.cli", *args]
     environment = {**os.environ, "RMA_OUTBOX_DIR": str(folder / "outbox"), "GX_ANALYTICS_ENABLED": "false"}
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, text=True)
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment, text=True
+    )
     peaks = StepPeaks()
     finished = threading.Event()
 
@@ -153,7 +155,11 @@ def hold_back_later_months(data: Path, hold: Path, quarter: Quarter) -> list[str
     held = []
     for path in sorted(data.rglob("*")):
         match = FILE_MONTH.search(path.name)
-        if path.is_file() and match and (int(match.group(1)), int(match.group(2))) > (quarter.year, quarter.last_day.month):
+        if (
+            path.is_file()
+            and match
+            and (int(match.group(1)), int(match.group(2))) > (quarter.year, quarter.last_day.month)
+        ):
             relative = path.relative_to(data).as_posix()
             (hold / relative).parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, hold / relative)
@@ -162,7 +168,9 @@ def hold_back_later_months(data: Path, hold: Path, quarter: Quarter) -> list[str
 
 
 def digest_folder(folder: Path) -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.glob("*.xlsx"))}
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.glob("*.xlsx"))
+    }
 
 
 def race_reconcile(warehouse: Path) -> dict[str, float]:
@@ -186,20 +194,43 @@ def race_reconcile(warehouse: Path) -> dict[str, float]:
         in_pandas = claim_outcomes(inputs, quarter.last_day)
         done = time.perf_counter()
     copy.unlink()
-    in_pandas["credit_amount"] = in_pandas["credit_amount"].astype(object).where(in_pandas["credit_amount"].notna(), None)
+    in_pandas["credit_amount"] = (
+        in_pandas["credit_amount"].astype(object).where(in_pandas["credit_amount"].notna(), None)
+    )
     sql["credit_amount"] = sql["credit_amount"].astype(object).where(sql["credit_amount"].notna(), None)
     same = sql.astype(str).equals(in_pandas[sql.columns].astype(str))
     if not same:
-        merged = sql.merge(in_pandas, on=["source_file", "source_line"], how="outer", suffixes=("_sql", "_pandas"))
+        merged = sql.merge(
+            in_pandas, on=["source_file", "source_line"], how="outer", suffixes=("_sql", "_pandas")
+        )
         differing = merged[merged["reason_sql"] != merged["reason_pandas"]].head(5)
         raise AssertionError(f"pandas and SQL disagree on {len(merged)} claims, e.g.\n{differing}")
-    return {"claims": len(sql), "sql": sql_seconds, "pandas_load": loaded - started, "pandas_rules": done - loaded}
+    return {
+        "claims": len(sql),
+        "sql": sql_seconds,
+        "pandas_load": loaded - started,
+        "pandas_rules": done - loaded,
+    }
 
 
 def generate(data: Path, size: int, distributors: int) -> dict[str, int]:
     """`rma-recon generate` in a child process, so its arrays never swell this process."""
-    command = [sys.executable, "-m", "pipelines.cli", "generate", "--out", str(data), "--cases", str(size),
-               "--distributors", str(distributors), "--start-quarter", "2024-Q4", "--quarters", "8"]
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "generate",
+        "--out",
+        str(data),
+        "--cases",
+        str(size),
+        "--distributors",
+        str(distributors),
+        "--start-quarter",
+        "2024-Q4",
+        "--quarters",
+        "8",
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     counted = output.strip().rsplit(": ", 1)[1]  # "case versions 2054526, receipts 565362, ..."
     return {name: int(count) for name, count in (item.rsplit(" ", 1) for item in counted.split(", "))}
@@ -229,7 +260,9 @@ def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wa
             shutil.copyfile(before_close, warehouse)
         closes.append(cli(folder, "run", TARGET_QUARTER, "--close", *common))
         digests.append(digest_folder(statements / TARGET_QUARTER))
-        assert digests[-1] == digests[0], f"closing {TARGET_QUARTER} again from the same state changed its statements"
+        assert digests[-1] == digests[0], (
+            f"closing {TARGET_QUARTER} again from the same state changed its statements"
+        )
     before_close.unlink()
     first = digests[0]
     wall, _, stderr, _ = sorted(closes, key=lambda close: close[0])[len(closes) // 2]
@@ -243,72 +276,137 @@ def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wa
             "SELECT sum(rows_read) FROM ingested_files WHERE source_file IN (SELECT unnest(?))", [arriving]
         ).fetchone()[0]
         in_scope, credit_type = con.execute(
-            "SELECT count(*), any_value(typeof(credit_amount)) FROM claim_outcomes WHERE quarter = ?", [TARGET_QUARTER]
+            "SELECT count(*), any_value(typeof(credit_amount)) FROM claim_outcomes WHERE quarter = ?",
+            [TARGET_QUARTER],
         ).fetchone()
-        total = con.execute("SELECT sum(credit_total) FROM distributor_credits WHERE quarter = ?", [TARGET_QUARTER]).fetchone()[0]
+        total = con.execute(
+            "SELECT sum(credit_total) FROM distributor_credits WHERE quarter = ?", [TARGET_QUARTER]
+        ).fetchone()[0]
     race = race_reconcile(warehouse) if race else None
     return {
-        "size": size, "counts": counts, "generate": generate_seconds, "setup": setup_wall, "setup_rss": setup_rss,
-        "setup_stages": stage_times(setup_stderr), "wall": wall, "rss": rss,
+        "size": size,
+        "counts": counts,
+        "generate": generate_seconds,
+        "setup": setup_wall,
+        "setup_rss": setup_rss,
+        "setup_stages": stage_times(setup_stderr),
+        "wall": wall,
+        "rss": rss,
         "close_walls": sorted(close[0] for close in closes),
-        "stages": stage_times(stderr), "stage_rss": stage_rss, "rows_read": rows_read, "rows_arrived": rows_arrived, "files_arrived": len(arriving), "in_scope": in_scope, "statements": len(first),
-        "identical": identical, "rerun": rerun_wall, "credit_type": credit_type, "credit_total": total, "race": race,
+        "stages": stage_times(stderr),
+        "stage_rss": stage_rss,
+        "rows_read": rows_read,
+        "rows_arrived": rows_arrived,
+        "files_arrived": len(arriving),
+        "in_scope": in_scope,
+        "statements": len(first),
+        "identical": identical,
+        "rerun": rerun_wall,
+        "credit_type": credit_type,
+        "credit_total": total,
+        "race": race,
     }
 
 
 def report(result: dict) -> None:
     size, stages, race = result["size"], result["stages"], result["race"]
     counts = result["counts"]
-    print(f"\n== {size:,} cases: {counts['case versions']:,} case versions, {counts['claims']:,} claim lines, "
-          f"{counts['receipts']:,} receipts, {counts['distributors']} distributors (generated in {result['generate']:.1f} s)")
+    print(
+        f"\n== {size:,} cases: {counts['case versions']:,} case versions, {counts['claims']:,} claim lines, "
+        f"{counts['receipts']:,} receipts, {counts['distributors']} distributors (generated in {result['generate']:.1f} s)"
+    )
     other = result["setup"] - sum(result["setup_stages"].values())
-    print(f"   cold close of {SETUP_QUARTER} (empty warehouse, the files up to 2026-06): {result['setup']:.1f} s wall, "
-          f"peak RSS {result['setup_rss']:,.0f} MiB; "
-          + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result["setup_stages"].items()) + f", other {other:.1f} s")
+    print(
+        f"   cold close of {SETUP_QUARTER} (empty warehouse, the files up to 2026-06): {result['setup']:.1f} s wall, "
+        f"peak RSS {result['setup_rss']:,.0f} MiB; "
+        + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result["setup_stages"].items())
+        + f", other {other:.1f} s"
+    )
     walls = result["close_walls"]
-    spread = f" (median of {len(walls)} closes from the same state: {', '.join(f'{w:.1f}' for w in walls)} s)" if len(walls) > 1 else ""
-    print(f"   close of {TARGET_QUARTER}: {result['wall']:.1f} s wall{spread}, peak RSS {result['rss']:,.0f} MiB, "
-          f"{result['in_scope']:,} claims in scope, {result['statements']} statements; "
-          f"{result['files_arrived']:,} new files with {result['rows_arrived']:,} rows staged, "
-          f"{result['rows_read']:,} rows in the warehouse")
-    rows = {"ingest": result["rows_arrived"], "reconcile": result["in_scope"], "checks": result["rows_read"], "statements": result["in_scope"]}
+    spread = (
+        f" (median of {len(walls)} closes from the same state: {', '.join(f'{w:.1f}' for w in walls)} s)"
+        if len(walls) > 1
+        else ""
+    )
+    print(
+        f"   close of {TARGET_QUARTER}: {result['wall']:.1f} s wall{spread}, peak RSS {result['rss']:,.0f} MiB, "
+        f"{result['in_scope']:,} claims in scope, {result['statements']} statements; "
+        f"{result['files_arrived']:,} new files with {result['rows_arrived']:,} rows staged, "
+        f"{result['rows_read']:,} rows in the warehouse"
+    )
+    rows = {
+        "ingest": result["rows_arrived"],
+        "reconcile": result["in_scope"],
+        "checks": result["rows_read"],
+        "statements": result["in_scope"],
+    }
     other = result["wall"] - sum(stages.values())
     for stage, seconds in stages.items():
         rate = rows[stage] / seconds if seconds else float("inf")
-        print(f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s  peak RSS {result['stage_rss'][stage]:7,.0f} MiB")
+        print(
+            f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s  peak RSS {result['stage_rss'][stage]:7,.0f} MiB"
+        )
     print(f"   {'other':<11} {other:7.1f} s  (process start, imports, Dagster)")
-    print(f"   money: credit_amount is {result['credit_type']}, total {result['credit_total']}; "
-          f"re-run of the closed quarter in {result['rerun']:.1f} s, statements byte-identical: {result['identical']}")
+    print(
+        f"   money: credit_amount is {result['credit_type']}, total {result['credit_total']}; "
+        f"re-run of the closed quarter in {result['rerun']:.1f} s, statements byte-identical: {result['identical']}"
+    )
     if race is None:
         print("   reconcile against pandas: not run at this size (--race-up-to)")
         return
     pandas_total = race["pandas_load"] + race["pandas_rules"]
-    print(f"   reconcile SQL {race['sql']:.2f} s vs pandas {pandas_total:.2f} s "
-          f"({race['pandas_load']:.2f} s load + {race['pandas_rules']:.2f} s rules) on {race['claims']:,} claims: "
-          f"identical outcomes, SQL {pandas_total / race['sql']:.1f}x faster ({race['pandas_rules'] / race['sql']:.1f}x on the rules alone)")
+    print(
+        f"   reconcile SQL {race['sql']:.2f} s vs pandas {pandas_total:.2f} s "
+        f"({race['pandas_load']:.2f} s load + {race['pandas_rules']:.2f} s rules) on {race['claims']:,} claims: "
+        f"identical outcomes, SQL {pandas_total / race['sql']:.1f}x faster ({race['pandas_rules'] / race['sql']:.1f}x on the rules alone)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--distributors", type=int, default=300)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rma-benchmark"))
-    parser.add_argument("--closes", type=int, default=3, metavar="N",
-                        help="close the target quarter N times from the same state and report the median (default: 3)")
-    parser.add_argument("--race-up-to", type=int, default=1_000_000, metavar="CASES",
-                        help="race the reconcile SQL against pandas up to this size (default: 1M)")
+    parser.add_argument(
+        "--closes",
+        type=int,
+        default=3,
+        metavar="N",
+        help="close the target quarter N times from the same state and report the median (default: 3)",
+    )
+    parser.add_argument(
+        "--race-up-to",
+        type=int,
+        default=1_000_000,
+        metavar="CASES",
+        help="race the reconcile SQL against pandas up to this size (default: 1M)",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as each size finishes
-    print(f"benchmark {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
-          f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or 'default (80% of RAM)'}")
+    print(
+        f"benchmark {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
+        f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or 'default (80% of RAM)'}"
+    )
     results = []
     for size in args.sizes:
-        results.append(bench(size, args.work_dir, args.distributors, race=size <= args.race_up_to, closes_wanted=args.closes))
+        results.append(
+            bench(
+                size,
+                args.work_dir,
+                args.distributors,
+                race=size <= args.race_up_to,
+                closes_wanted=args.closes,
+            )
+        )
         report(results[-1])
     if len(results) > 1:
         print("\n   scaling (time of the close per million input rows):")
         for result in results:
-            print(f"   {result['size']:>12,} cases  {result['wall'] / result['rows_read'] * 1e6:8.1f} s per million rows read")
+            print(
+                f"   {result['size']:>12,} cases  {result['wall'] / result['rows_read'] * 1e6:8.1f} s per million rows read"
+            )
     for result in results:
         assert result["identical"], f"statements of the closed quarter changed at {result['size']} cases"
 

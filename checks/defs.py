@@ -84,7 +84,9 @@ def _expectations_check(suite_name: str) -> dg.AssetChecksDefinition:
         "types, not-null, uniqueness, allowed values, ranges, references.",
     )
     def check(
-        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, expectations: dg.ResourceParam[Expectations]
+        context: dg.AssetCheckExecutionContext,
+        duckdb: DuckDBResource,
+        expectations: dg.ResourceParam[Expectations],
     ) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             suite = build_suites(read_references(con))[suite_name]

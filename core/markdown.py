@@ -14,7 +14,9 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def markdown_table(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None, limit: int = PREVIEW_ROWS) -> str:
+def markdown_table(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None, limit: int = PREVIEW_ROWS
+) -> str:
     """A query's first rows as a markdown table (no float conversion: values print as stored)."""
     result = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit) + 1}", params or [])
     headers = [column[0] for column in result.description]

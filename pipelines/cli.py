@@ -41,19 +41,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("quarter", metavar="QUARTER", help="calendar quarter like 2026-Q3")
     run.add_argument("--data-dir", default="data", help="input folder (default: data)")
-    run.add_argument("--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)")
-    run.add_argument("--statements-dir", default="data/statements", help="output folder (default: data/statements)")
-    run.add_argument("--close", action="store_true", help="close the quarter: FINAL statements, frozen outcomes")
-    run.add_argument("--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)")
-    run.add_argument("--lock-timeout", type=float, default=600, metavar="SECONDS",
-                     help="wait this long for another run on the same warehouse (default: 600)")
+    run.add_argument(
+        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
+    )
+    run.add_argument(
+        "--statements-dir", default="data/statements", help="output folder (default: data/statements)"
+    )
+    run.add_argument(
+        "--close", action="store_true", help="close the quarter: FINAL statements, frozen outcomes"
+    )
+    run.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)"
+    )
+    run.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="wait this long for another run on the same warehouse (default: 600)",
+    )
 
     status = commands.add_parser(
         "status",
         help="list the quarters in the warehouse: draft or closed, as-of day and totals",
         description="List every quarter run so far, with its state, as-of day, claims and credit totals.",
     )
-    status.add_argument("--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)")
+    status.add_argument(
+        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
+    )
 
     generate = commands.add_parser(
         "generate",
@@ -64,8 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--cases", type=int, default=400)
     generate.add_argument("--distributors", type=int, default=4)
-    generate.add_argument("--start-quarter", default="2026-Q1", help="first quarter of activity (default: 2026-Q1)")
-    generate.add_argument("--quarters", type=int, default=3, help="how many quarters of activity (default: 3)")
+    generate.add_argument(
+        "--start-quarter", default="2026-Q1", help="first quarter of activity (default: 2026-Q1)"
+    )
+    generate.add_argument(
+        "--quarters", type=int, default=3, help="how many quarters of activity (default: 3)"
+    )
     return parser
 
 
@@ -159,7 +178,9 @@ def _run_locked(
     except RunRefused as refused:
         raise UserError(str(refused)) from None
     except duckdb.IOException as error:
-        raise UserError(f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}") from None
+        raise UserError(
+            f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
+        ) from None
 
     resources = build_resources(
         data_dir=str(data_dir),
@@ -187,7 +208,9 @@ def _run_locked(
         print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
         return 1
     evaluations = [
-        event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
     failed = [evaluation for evaluation in evaluations if not evaluation.passed]
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -195,23 +218,34 @@ def _run_locked(
     print(f"Checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for evaluation in failed:
         level = "error" if evaluation.severity.value == "ERROR" else "warning"
-        print(f"rma-recon: {level}: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
-              f"{evaluation.description}", file=sys.stderr)
+        print(
+            f"rma-recon: {level}: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
+            f"{evaluation.description}",
+            file=sys.stderr,
+        )
     return 1 if any(evaluation.severity.value == "ERROR" for evaluation in failed) else 0
 
 
 def summary_text(con, quarter, statements_dir: Path) -> str:
     q = str(quarter)
     state, as_of = con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = ?", [q]).fetchone()
-    lines = [f"{q} ({'closed' if state == 'closed' else 'draft'}, as of {as_of})", "", "Credits per distributor:"]
+    lines = [
+        f"{q} ({'closed' if state == 'closed' else 'draft'}, as of {as_of})",
+        "",
+        "Credits per distributor:",
+    ]
     credits = con.execute(
         """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
         FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
         [q],
     ).fetchall()
-    lines.append(f"  {'distributor':<16} {'cur':<4} {'credited':>8} {'total':>14} {'held':>6} {'rejected':>9}")
+    lines.append(
+        f"  {'distributor':<16} {'cur':<4} {'credited':>8} {'total':>14} {'held':>6} {'rejected':>9}"
+    )
     for distributor_id, currency, credited, total, held, rejected in credits:
-        lines.append(f"  {distributor_id:<16} {currency:<4} {credited:>8} {total:>14,.2f} {held:>6} {rejected:>9}")
+        lines.append(
+            f"  {distributor_id:<16} {currency:<4} {credited:>8} {total:>14,.2f} {held:>6} {rejected:>9}"
+        )
     if not credits:
         lines.append("  (no claims in scope)")
     held, rejected = con.execute(
@@ -236,7 +270,9 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
         f"Statements: {statements_dir / q}",
     ]
     if deliveries:
-        lines.append("Delivery: " + ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in deliveries))
+        lines.append(
+            "Delivery: " + ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in deliveries)
+        )
     return "\n".join(lines)
 
 
@@ -248,7 +284,9 @@ def status_text(warehouse: Path) -> str:
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.Error as error:
-        raise UserError(f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}") from None
+        raise UserError(
+            f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
+        ) from None
     with con:
         rows = con.execute(
             """SELECT r.quarter, r.state, r.as_of, count(c.distributor_id), coalesce(sum(c.credited_count), 0),
@@ -264,10 +302,17 @@ def status_text(warehouse: Path) -> str:
         )
     if not rows:
         return "no quarter has been run yet"
-    lines = [f"{'quarter':<8} {'state':<7} {'as of':<10} {'distr.':>6} {'credited':>8} {'held':>6} {'rejected':>8}  credit totals"]
+    lines = [
+        f"{'quarter':<8} {'state':<7} {'as of':<10} {'distr.':>6} {'credited':>8} {'held':>6} {'rejected':>8}  credit totals"
+    ]
     for quarter, state, as_of, distributors, credited, held, rejected in rows:
-        money = ", ".join(f"{currency} {total:,.2f}" for (q, currency), total in totals.items() if q == quarter) or "-"
-        lines.append(f"{quarter:<8} {state:<7} {as_of!s:<10} {distributors:>6} {credited:>8} {held:>6} {rejected:>8}  {money}")
+        money = (
+            ", ".join(f"{currency} {total:,.2f}" for (q, currency), total in totals.items() if q == quarter)
+            or "-"
+        )
+        lines.append(
+            f"{quarter:<8} {state:<7} {as_of!s:<10} {distributors:>6} {credited:>8} {held:>6} {rejected:>8}  {money}"
+        )
     return "\n".join(lines)
 
 
@@ -281,8 +326,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from synthetic.generate import generate_data
 
-        counts = generate_data(Path(args.out), seed=args.seed, cases=args.cases, distributors=args.distributors,
-                               start_quarter=args.start_quarter, quarters=args.quarters)
+        counts = generate_data(
+            Path(args.out),
+            seed=args.seed,
+            cases=args.cases,
+            distributors=args.distributors,
+            start_quarter=args.start_quarter,
+            quarters=args.quarters,
+        )
         print(f"rma-recon: wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return 0
     except UserError as error:

@@ -20,7 +20,9 @@ class _StageLines(logging.Handler):
             self.started[event.step_key] = time.monotonic()
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
             seconds = time.monotonic() - self.started.get(event.step_key, time.monotonic())
-            verdict = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[event.event_type_value]
+            verdict = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[
+                event.event_type_value
+            ]
             print(f"  {event.step_key:<58} {verdict} {seconds:5.1f}s", file=sys.stderr, flush=True)
 
 

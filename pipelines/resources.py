@@ -16,7 +16,9 @@ from checks.expectations.runner import Expectations
 def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> WarehouseResource:
     """The warehouse; $RMA_DUCKDB_MEMORY_LIMIT (e.g. 4GB) caps DuckDB's memory, which then spills to disk."""
     memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip()
-    return WarehouseResource(database=str(path), connection_config={"memory_limit": memory_limit} if memory_limit else {})
+    return WarehouseResource(
+        database=str(path), connection_config={"memory_limit": memory_limit} if memory_limit else {}
+    )
 
 
 def build_resources(
@@ -34,7 +36,9 @@ def build_resources(
     """
     return {
         "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
-        "settings": RunSettings(data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close),
+        "settings": RunSettings(
+            data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close
+        ),
         "delivery": delivery or StatementDelivery(),
         "expectations": expectations or Expectations(),
     }

@@ -7,8 +7,8 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.jobs import quarterly_reconciliation
 from core.quarters import Quarter
+from pipelines.jobs import quarterly_reconciliation
 
 
 def settings_config(**values) -> dict:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import quarterly_reconciliation
 from assets.resources import DEFAULT_DATA_DIR
 from core.quarters import Quarter
+from pipelines.jobs import quarterly_reconciliation
 from pipelines.schedules import draft_request
 
 
@@ -20,7 +20,11 @@ def inbound_fingerprint(data_dir: Path) -> str:
     for path in sorted(inbound.rglob("*"), key=lambda p: os.fsencode(str(p))) if inbound.is_dir() else []:
         if path.is_file():
             stat = path.stat()
-            digest.update(f"{path.relative_to(inbound)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            digest.update(
+                f"{path.relative_to(inbound)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode(
+                    "utf-8", "surrogateescape"
+                )
+            )
     return digest.hexdigest()
 
 

@@ -20,12 +20,41 @@ import pandas as pd
 from core.quarters import Quarter
 
 CASE_COLUMNS = [
-    "rma_number", "updated_at", "opened_at", "channel", "distributor_id", "customer_name", "product_sku",
-    "serial_number", "ship_to_country", "warranty_end", "diagnosis", "diagnosed_at", "return_required",
-    "disposition", "resolved_at", "status",
+    "rma_number",
+    "updated_at",
+    "opened_at",
+    "channel",
+    "distributor_id",
+    "customer_name",
+    "product_sku",
+    "serial_number",
+    "ship_to_country",
+    "warranty_end",
+    "diagnosis",
+    "diagnosed_at",
+    "return_required",
+    "disposition",
+    "resolved_at",
+    "status",
 ]
-RECEIPT_COLUMNS = ["receipt_id", "rma_number", "serial_number", "received_at", "warehouse", "condition", "carrier", "tracking_number"]
-CLAIM_COLUMNS = ["rma_number", "fulfilled_on", "defective_serial", "replacement_serial", "replacement_sku", "claimed_amount"]
+RECEIPT_COLUMNS = [
+    "receipt_id",
+    "rma_number",
+    "serial_number",
+    "received_at",
+    "warehouse",
+    "condition",
+    "carrier",
+    "tracking_number",
+]
+CLAIM_COLUMNS = [
+    "rma_number",
+    "fulfilled_on",
+    "defective_serial",
+    "replacement_serial",
+    "replacement_sku",
+    "claimed_amount",
+]
 
 # sku -> {currency: unit credit}; CAM-Z has no GBP price, so GBP claims for it are held NO_PRICE.
 PRICES = {
@@ -38,8 +67,41 @@ PRICES = {
 SKUS = list(PRICES)
 CURRENCIES = [("USD", "US"), ("EUR", "DE"), ("EUR", "NL"), ("GBP", "GB")]
 COUNTRIES = ["US"] * 6 + ["CA", "DE", "JP", "BR"]
-FIRST_NAMES = ["Ann", "Bo", "Cy", "Di", "Eva", "Gil", "Ida", "Jo", "Kai", "Lu", "Mo", "Nia", "Oz", "Pia", "Raj", "Sho"]
-LAST_NAMES = ["Lee", "Chen", "Diaz", "Eng", "Fox", "Ho", "Ito", "Kim", "Lund", "Ma", "Ng", "Ode", "Park", "Qu", "Sen"]
+FIRST_NAMES = [
+    "Ann",
+    "Bo",
+    "Cy",
+    "Di",
+    "Eva",
+    "Gil",
+    "Ida",
+    "Jo",
+    "Kai",
+    "Lu",
+    "Mo",
+    "Nia",
+    "Oz",
+    "Pia",
+    "Raj",
+    "Sho",
+]
+LAST_NAMES = [
+    "Lee",
+    "Chen",
+    "Diaz",
+    "Eng",
+    "Fox",
+    "Ho",
+    "Ito",
+    "Kim",
+    "Lund",
+    "Ma",
+    "Ng",
+    "Ode",
+    "Park",
+    "Qu",
+    "Sen",
+]
 DIAGNOSES = ["pending", "defective", "no_fault_found", "not_covered"]
 DISPOSITIONS = ["", "repair", "replace", "credit", "none"]
 STATUSES = ["open", "closed", "cancelled"]
@@ -74,8 +136,14 @@ def _flag_texts(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
     return np.where(values, yes, no)
 
 
-def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int = 4,
-                  start_quarter: str = "2026-Q1", quarters: int = 3) -> dict[str, int]:
+def generate_data(
+    out: Path,
+    seed: int = 7,
+    cases: int = 400,
+    distributors: int = 4,
+    start_quarter: str = "2026-Q1",
+    quarters: int = 3,
+) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     out = Path(out)
     first = Quarter.parse(start_quarter)
@@ -94,27 +162,47 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     distributor_rows = []
     for index in range(1, distributors + 1):
         currency, country = CURRENCIES[(index - 1) % len(CURRENCIES)]
-        distributor_rows.append([f"DIST-{index:03d}", f"Distributor {index:03d} Ltd", f"credits@dist{index:03d}.example", country, currency])
+        distributor_rows.append(
+            [
+                f"DIST-{index:03d}",
+                f"Distributor {index:03d} Ltd",
+                f"credits@dist{index:03d}.example",
+                country,
+                currency,
+            ]
+        )
     distributor_ids = np.asarray([row[0] for row in distributor_rows], dtype=object)
     distributor_currency = [row[4] for row in distributor_rows]
-    _write_csv(out / "reference/distributors.csv", ["distributor_id", "name", "email", "country", "currency"], distributor_rows)
+    _write_csv(
+        out / "reference/distributors.csv",
+        ["distributor_id", "name", "email", "country", "currency"],
+        distributor_rows,
+    )
 
     price_rows = []
     change_day = first.next().first_day if quarters > 1 else first.first_day
     for sku, by_currency in PRICES.items():
         for currency, amount in by_currency.items():
             if sku == "SWITCH-S8" and currency == "USD":  # a price change inside the window
-                price_rows.append([sku, currency, amount, "2024-01-01", (change_day - dt.timedelta(days=1)).isoformat()])
+                price_rows.append(
+                    [sku, currency, amount, "2024-01-01", (change_day - dt.timedelta(days=1)).isoformat()]
+                )
                 price_rows.append([sku, currency, "49.99", change_day.isoformat(), ""])
             else:
                 price_rows.append([sku, currency, amount, "2024-01-01", ""])
     price_rows.append(["AP-W6", "USD", "-5.00", "2025-01-01", "2025-01-31"])  # bad: negative credit
-    _write_csv(out / "reference/price_list.csv", ["sku", "currency", "unit_credit", "valid_from", "valid_to"], price_rows)
+    _write_csv(
+        out / "reference/price_list.csv",
+        ["sku", "currency", "unit_credit", "valid_from", "valid_to"],
+        price_rows,
+    )
 
     # One entry per case.
     n = cases
     width = max(7, len(str(n)))
-    rma = np.char.add(f"R{first.year % 100:02d}-", np.char.zfill(np.arange(1, n + 1).astype(str), width)).astype(object)
+    rma = np.char.add(
+        f"R{first.year % 100:02d}-", np.char.zfill(np.arange(1, n + 1).astype(str), width)
+    ).astype(object)
     is_distributor = rng.random(n) < 0.8
     distributor_of = rng.integers(0, distributors, n)
     sku_of = rng.integers(0, len(SKUS), n)
@@ -129,7 +217,9 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     defective = diagnosis == 1
     diagnosed = opened + rng.integers(6, 24 * 8 + 1, n) * HOUR
     direct_disposition = rng.choice([1, 2, 3], n, p=[0.5, 0.4, 0.1])
-    disposition = np.where(~diagnosed_flag, 0, np.where(~defective, 4, np.where(is_distributor, 2, direct_disposition)))
+    disposition = np.where(
+        ~diagnosed_flag, 0, np.where(~defective, 4, np.where(is_distributor, 2, direct_disposition))
+    )
     exported = diagnosed + rng.choice([0, 0, 0, 30, 80], n) * HOUR  # the portal sometimes exports late
     cancelled = diagnosed_flag & (rng.random(n) < 0.03)
 
@@ -154,15 +244,23 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     ):
         keep = np.flatnonzero(present & (at <= window_end))
         k = len(keep)
-        version_parts.append(pd.DataFrame({
-            "case_index": keep,
-            "moment": at[keep],
-            "diagnosis": diag[keep],
-            "diagnosed_at": pd.array(diag_at[keep], dtype="Int64") if diag_at is not None else pd.array([None] * k, dtype="Int64"),
-            "disposition": disp[keep],
-            "resolved_at": pd.array(res_at[keep], dtype="Int64") if res_at is not None else pd.array([None] * k, dtype="Int64"),
-            "status": np.broadcast_to(status, n)[keep] if np.ndim(status) else np.full(k, status),
-        }))
+        version_parts.append(
+            pd.DataFrame(
+                {
+                    "case_index": keep,
+                    "moment": at[keep],
+                    "diagnosis": diag[keep],
+                    "diagnosed_at": pd.array(diag_at[keep], dtype="Int64")
+                    if diag_at is not None
+                    else pd.array([None] * k, dtype="Int64"),
+                    "disposition": disp[keep],
+                    "resolved_at": pd.array(res_at[keep], dtype="Int64")
+                    if res_at is not None
+                    else pd.array([None] * k, dtype="Int64"),
+                    "status": np.broadcast_to(status, n)[keep] if np.ndim(status) else np.full(k, status),
+                }
+            )
+        )
     versions = pd.concat(version_parts, ignore_index=True)
     m = len(versions)
     versions["at_offset"] = _offsets(rng, m)
@@ -172,107 +270,181 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
     versions["flag_text"] = _flag_texts(rng, return_required[versions["case_index"].to_numpy()])
     full_names = np.asarray([f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES], dtype=object)
     first_name, last_name = rng.integers(0, len(FIRST_NAMES), m), rng.integers(0, len(LAST_NAMES), m)
-    versions["customer"] = full_names[first_name * len(LAST_NAMES) + last_name]  # shared strings, not one per row
+    versions["customer"] = full_names[
+        first_name * len(LAST_NAMES) + last_name
+    ]  # shared strings, not one per row
     if m:  # one bad enum for the quarantine
         versions.loc[m // 2, "diagnosis"] = -1
 
-    cases_frame = pd.DataFrame({
-        "case_index": np.arange(n),
-        "rma": rma,
-        "opened": opened,
-        "channel": np.where(is_distributor, "distributor", "direct").astype(object),
-        "distributor": np.where(is_distributor, distributor_ids[distributor_of], None),
-        "sku": np.asarray(SKUS, dtype=object)[sku_of],
-        "serial": serial,
-        "country": _pick(rng, COUNTRIES, n),
-        "warranty_end": warranty_end,
-    })
+    cases_frame = pd.DataFrame(
+        {
+            "case_index": np.arange(n),
+            "rma": rma,
+            "opened": opened,
+            "channel": np.where(is_distributor, "distributor", "direct").astype(object),
+            "distributor": np.where(is_distributor, distributor_ids[distributor_of], None),
+            "sku": np.asarray(SKUS, dtype=object)[sku_of],
+            "serial": serial,
+            "country": _pick(rng, COUNTRIES, n),
+            "warranty_end": warranty_end,
+        }
+    )
 
     # Receipts: the warehouse logs returned units, sometimes under a sloppy RMA or the wrong serial.
     receipt_cases = np.flatnonzero(has_receipt)
     r = len(receipt_cases)
-    receipts = pd.DataFrame({
-        "rma": np.where(rng.random(r) < 0.05, np.char.add(np.char.lower(rma[receipt_cases].astype(str)), " ").astype(object), rma[receipt_cases]),
-        "serial": np.where(wrong_serial[receipt_cases], "SN-WRONG", serial[receipt_cases]),
-        "moment": received[receipt_cases],
-    })
+    receipts = pd.DataFrame(
+        {
+            "rma": np.where(
+                rng.random(r) < 0.05,
+                np.char.add(np.char.lower(rma[receipt_cases].astype(str)), " ").astype(object),
+                rma[receipt_cases],
+            ),
+            "serial": np.where(wrong_serial[receipt_cases], "SN-WRONG", serial[receipt_cases]),
+            "moment": received[receipt_cases],
+        }
+    )
     orphans = max(1, n // 150)
-    receipts = pd.concat([receipts, pd.DataFrame({
-        "rma": np.char.add("R98-", np.char.zfill(np.arange(orphans).astype(str), 7)).astype(object),
-        "serial": "SN-NOCASE",
-        "moment": window_start + rng.integers(0, window_end - window_start, orphans),
-    })], ignore_index=True)
-    receipts = receipts[receipts["moment"] <= window_end].sort_values("moment", kind="stable").reset_index(drop=True)
+    receipts = pd.concat(
+        [
+            receipts,
+            pd.DataFrame(
+                {
+                    "rma": np.char.add("R98-", np.char.zfill(np.arange(orphans).astype(str), 7)).astype(
+                        object
+                    ),
+                    "serial": "SN-NOCASE",
+                    "moment": window_start + rng.integers(0, window_end - window_start, orphans),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    receipts = (
+        receipts[receipts["moment"] <= window_end].sort_values("moment", kind="stable").reset_index(drop=True)
+    )
     r = len(receipts)
-    receipts["receipt_id"] = np.char.add("RC-", np.char.zfill(np.arange(1, r + 1).astype(str), 7)).astype(object)
+    receipts["receipt_id"] = np.char.add("RC-", np.char.zfill(np.arange(1, r + 1).astype(str), 7)).astype(
+        object
+    )
     receipts["offset"] = _offsets(rng, r)
     receipts["warehouse"] = _pick(rng, ["RNO", "AMS", "SIN"], r)
     receipts["condition"] = _pick(rng, ["damaged", "intact", ""], r)
     receipts["carrier"] = _pick(rng, ["UPS", "DHL", "FedEx"], r)
-    receipts["tracking"] = np.char.add("TRK", np.char.zfill(rng.integers(0, 10**9, r).astype(str), 9)).astype(object)
+    receipts["tracking"] = np.char.add("TRK", np.char.zfill(rng.integers(0, 10**9, r).astype(str), 9)).astype(
+        object
+    )
     if r:  # a receipt logged twice, and one without a serial
         duplicate = receipts.iloc[[0]].assign(moment=receipts["moment"].iloc[0] + DAY)
         missing = receipts.iloc[[r - 1]].assign(receipt_id="RC-MISSING-SERIAL", serial=None)
-        receipts = pd.concat([receipts, duplicate, missing], ignore_index=True).sort_values("moment", kind="stable")
+        receipts = pd.concat([receipts, duplicate, missing], ignore_index=True).sort_values(
+            "moment", kind="stable"
+        )
 
     # Claims: one per distributor case once diagnosed, some sent twice, a few wrong.
     claim_cases = np.flatnonzero(is_distributor & diagnosed_flag)
     c = len(claim_cases)
     before_rma = rng.random(c) < 0.03
-    base_day = np.maximum(opened_day[claim_cases], np.where(rng.random(c) < 0.7, diagnosed[claim_cases] // DAY, opened_day[claim_cases]))
-    fulfilled = np.where(before_rma, opened_day[claim_cases] - rng.integers(1, 4, c), base_day + rng.integers(0, 10, c))
+    base_day = np.maximum(
+        opened_day[claim_cases],
+        np.where(rng.random(c) < 0.7, diagnosed[claim_cases] // DAY, opened_day[claim_cases]),
+    )
+    fulfilled = np.where(
+        before_rma, opened_day[claim_cases] - rng.integers(1, 4, c), base_day + rng.integers(0, 10, c)
+    )
     submitter = np.where(rng.random(c) > 0.02, distributor_of[claim_cases], rng.integers(0, distributors, c))
-    claimed_serial = np.where(rng.random(c) > 0.02, serial[claim_cases],
-                              np.char.add("SN-", np.char.zfill(rng.integers(0, 10**8, c).astype(str), 8)).astype(object))
-    price_table = np.asarray([[float(PRICES[sku].get(cur, "0")) for cur in distributor_currency] for sku in SKUS])
+    claimed_serial = np.where(
+        rng.random(c) > 0.02,
+        serial[claim_cases],
+        np.char.add("SN-", np.char.zfill(rng.integers(0, 10**8, c).astype(str), 8)).astype(object),
+    )
+    price_table = np.asarray(
+        [[float(PRICES[sku].get(cur, "0")) for cur in distributor_currency] for sku in SKUS]
+    )
     price = price_table[sku_of[claim_cases], submitter]
     claimed = np.choose(rng.integers(0, 4, c), [np.full(c, np.nan), price, price, price + 5])
-    claim_rma = np.where(rng.random(c) > 0.05, rma[claim_cases], np.char.add(np.char.add(" ", np.char.lower(rma[claim_cases].astype(str))), " ").astype(object))
-    claims = pd.DataFrame({
-        "rma": claim_rma,
-        "day": fulfilled,
-        "serial": claimed_serial,
-        "replacement": np.char.add("SN-R", np.char.zfill(rng.integers(0, 10**8, c).astype(str), 8)).astype(object),
-        "sku": np.asarray(SKUS, dtype=object)[sku_of[claim_cases]],
-        "claimed": claimed,
-        "submitter": submitter,
-    })
+    claim_rma = np.where(
+        rng.random(c) > 0.05,
+        rma[claim_cases],
+        np.char.add(np.char.add(" ", np.char.lower(rma[claim_cases].astype(str))), " ").astype(object),
+    )
+    claims = pd.DataFrame(
+        {
+            "rma": claim_rma,
+            "day": fulfilled,
+            "serial": claimed_serial,
+            "replacement": np.char.add(
+                "SN-R", np.char.zfill(rng.integers(0, 10**8, c).astype(str), 8)
+            ).astype(object),
+            "sku": np.asarray(SKUS, dtype=object)[sku_of[claim_cases]],
+            "claimed": claimed,
+            "submitter": submitter,
+        }
+    )
     repeat = rng.random(c)
     again = claims[repeat < 0.3].copy()  # a second claim for the same RMA, soon or next quarter
     soon = repeat[repeat < 0.3] < 0.05
-    again["day"] = again["day"] + np.where(soon, rng.integers(1, 21, len(again)), rng.integers(95, 111, len(again)))
-    unknown = pd.DataFrame({
-        "rma": np.char.add("R99-", np.char.zfill(np.arange(orphans).astype(str), 7)).astype(object),
-        "day": (window_start + rng.integers(0, window_end - window_start, orphans)) // DAY,
-        "serial": "SN-UNKNOWN", "replacement": "SN-RUNKNOWN", "sku": "ROUTER-X1", "claimed": np.nan,
-        "submitter": rng.integers(0, distributors, orphans),
-    })
+    again["day"] = again["day"] + np.where(
+        soon, rng.integers(1, 21, len(again)), rng.integers(95, 111, len(again))
+    )
+    unknown = pd.DataFrame(
+        {
+            "rma": np.char.add("R99-", np.char.zfill(np.arange(orphans).astype(str), 7)).astype(object),
+            "day": (window_start + rng.integers(0, window_end - window_start, orphans)) // DAY,
+            "serial": "SN-UNKNOWN",
+            "replacement": "SN-RUNKNOWN",
+            "sku": "ROUTER-X1",
+            "claimed": np.nan,
+            "submitter": rng.integers(0, distributors, orphans),
+        }
+    )
     parts = [claims, again, unknown]
     direct = np.flatnonzero(~is_distributor)
     if len(direct):  # a direct case claimed by a distributor
         i = direct[0]
-        parts.append(pd.DataFrame({"rma": [rma[i]], "day": [opened_day[i] + 3], "serial": [serial[i]], "replacement": ["SN-RDIRECT"],
-                                   "sku": [SKUS[sku_of[i]]], "claimed": [np.nan], "submitter": [0]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "rma": [rma[i]],
+                    "day": [opened_day[i] + 3],
+                    "serial": [serial[i]],
+                    "replacement": ["SN-RDIRECT"],
+                    "sku": [SKUS[sku_of[i]]],
+                    "claimed": [np.nan],
+                    "submitter": [0],
+                }
+            )
+        )
     claims = pd.concat(parts, ignore_index=True)
-    claims = claims[claims["day"] <= last_day].sort_values(["submitter", "day"], kind="stable").reset_index(drop=True)
+    claims = (
+        claims[claims["day"] <= last_day]
+        .sort_values(["submitter", "day"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     claims["position"] = np.arange(len(claims))
 
     counts = {"case versions": 0, "receipts": 0, "claims": 0}
     # DuckDB formats and sorts, spilling to disk beyond its limit; the lines stream out a chunk
     # at a time, so memory stays bounded by the arrays above, not by the text of every file.
-    with tempfile.TemporaryDirectory(prefix="rma-generate-") as spill, duckdb.connect(
-        config={"memory_limit": SORT_MEMORY, "temp_directory": spill}
-    ) as con:
+    with (
+        tempfile.TemporaryDirectory(prefix="rma-generate-") as spill,
+        duckdb.connect(config={"memory_limit": SORT_MEMORY, "temp_directory": spill}) as con,
+    ):
         con.execute(_FORMAT_MACROS)
         con.register("case_rows", cases_frame)
         con.register("version_rows", versions)
         con.register("receipt_rows", receipts)
         con.register("claim_rows", claims)
-        con.execute("CREATE TEMP TABLE names AS SELECT * FROM (VALUES " + ", ".join(
-            f"('diagnosis', {i}, '{v}')" for i, v in enumerate(DIAGNOSES)) + ", ('diagnosis', -1, 'broken'), " + ", ".join(
-            f"('disposition', {i}, '{v}')" for i, v in enumerate(DISPOSITIONS)) + ", " + ", ".join(
-            f"('status', {i}, '{v}')" for i, v in enumerate(STATUSES)) + ") AS t(kind, code, name)")
+        con.execute(
+            "CREATE TEMP TABLE names AS SELECT * FROM (VALUES "
+            + ", ".join(f"('diagnosis', {i}, '{v}')" for i, v in enumerate(DIAGNOSES))
+            + ", ('diagnosis', -1, 'broken'), "
+            + ", ".join(f"('disposition', {i}, '{v}')" for i, v in enumerate(DISPOSITIONS))
+            + ", "
+            + ", ".join(f"('status', {i}, '{v}')" for i, v in enumerate(STATUSES))
+            + ") AS t(kind, code, name)"
+        )
         con.execute("""
             SELECT month_of(v.moment) AS file_key, concat_ws(',',
                 c.rma, ts_text(v.moment, v.at_offset), ts_text(c.opened, v.opened_offset), c.channel, coalesce(c.distributor, ''),
@@ -311,11 +483,19 @@ def generate_data(out: Path, seed: int = 7, cases: int = 400, distributors: int 
             if submitter % 5 == 0 and index % 4 == 3:  # one distributor in five sends workbooks now and then
                 _write_xlsx(folder / f"{month}.xlsx", CLAIM_COLUMNS, rows)
             else:
-                _write_csv(folder / f"{month}.csv", CLAIM_COLUMNS, [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows])
+                _write_csv(
+                    folder / f"{month}.csv",
+                    CLAIM_COLUMNS,
+                    [[v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows],
+                )
             counts["claims"] += len(rows)
     unknown_folder = out / "inbound/fulfillment_reports/UNKNOWN-CO"
     unknown_folder.mkdir(parents=True, exist_ok=True)
-    _write_csv(unknown_folder / f"{first.year}-01.csv", CLAIM_COLUMNS, [["R00-0000001", first.first_day.isoformat(), "SN-1", "SN-2", "", ""]])
+    _write_csv(
+        unknown_folder / f"{first.year}-01.csv",
+        CLAIM_COLUMNS,
+        [["R00-0000001", first.first_day.isoformat(), "SN-1", "SN-2", "", ""]],
+    )
     counts["claims"] += 1
     counts["distributors"] = len(distributor_rows)
     return counts
@@ -357,7 +537,9 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list]) -> None:
     """Distributors' workbooks: date cells, amounts as numbers, blank cells left empty."""
     import xlsxwriter
 
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True})
+    workbook = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "in_memory": True}
+    )
     workbook.set_properties({"created": dt.datetime(2026, 1, 1)})
     sheet = workbook.add_worksheet("Claims")
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})

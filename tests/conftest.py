@@ -29,9 +29,9 @@ def example_cwd(tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture
 def example_q2(con):
     """An in-memory warehouse with the worked example staged and 2026-Q2 reconciled."""
-    from assets.reconcile.rules import RunParameters, reconcile_quarter
     from assets.ingest.sources import SOURCES
     from assets.ingest.staging import stage_source
+    from assets.reconcile.rules import RunParameters, reconcile_quarter
     from core.quarters import Quarter
 
     for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"):

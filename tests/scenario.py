@@ -8,25 +8,47 @@ from pathlib import Path
 
 import duckdb
 
-from assets.reconcile.rules import RunParameters, compute_quarter
 from assets.ingest.sources import SOURCES
 from assets.ingest.staging import stage_source
+from assets.reconcile.rules import RunParameters, compute_quarter
 from core.quarters import Quarter
 
 CASE_DEFAULTS = {
-    "rma_number": "R-1", "updated_at": "2026-04-03T10:00:00Z", "opened_at": "2026-04-02T09:00:00Z",
-    "channel": "distributor", "distributor_id": "D1", "customer_name": "Ann", "product_sku": "SKU-A",
-    "serial_number": "SN-1", "ship_to_country": "US", "warranty_end": "2027-01-01", "diagnosis": "defective",
-    "diagnosed_at": "2026-04-03T10:00:00Z", "return_required": "false", "disposition": "replace",
-    "resolved_at": "", "status": "open",
+    "rma_number": "R-1",
+    "updated_at": "2026-04-03T10:00:00Z",
+    "opened_at": "2026-04-02T09:00:00Z",
+    "channel": "distributor",
+    "distributor_id": "D1",
+    "customer_name": "Ann",
+    "product_sku": "SKU-A",
+    "serial_number": "SN-1",
+    "ship_to_country": "US",
+    "warranty_end": "2027-01-01",
+    "diagnosis": "defective",
+    "diagnosed_at": "2026-04-03T10:00:00Z",
+    "return_required": "false",
+    "disposition": "replace",
+    "resolved_at": "",
+    "status": "open",
 }
 CLAIM_DEFAULTS = {
-    "rma_number": "R-1", "fulfilled_on": "2026-04-10", "defective_serial": "SN-1",
-    "replacement_serial": "SN-R1", "replacement_sku": "SKU-A", "claimed_amount": "",
+    "rma_number": "R-1",
+    "fulfilled_on": "2026-04-10",
+    "defective_serial": "SN-1",
+    "replacement_serial": "SN-R1",
+    "replacement_sku": "SKU-A",
+    "claimed_amount": "",
 }
-RECEIPT_DEFAULTS = {"receipt_id": "RC-1", "rma_number": "R-1", "serial_number": "SN-1", "received_at": "2026-04-05T10:00:00Z"}
+RECEIPT_DEFAULTS = {
+    "receipt_id": "RC-1",
+    "rma_number": "R-1",
+    "serial_number": "SN-1",
+    "received_at": "2026-04-05T10:00:00Z",
+}
 DISTRIBUTORS = [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "D2", "currency": "EUR"}]
-PRICES = [{"sku": "SKU-A", "currency": "USD", "unit_credit": "100.00", "valid_from": "2025-01-01", "valid_to": ""}]
+PRICES = [
+    {"sku": "SKU-A", "currency": "USD", "unit_credit": "100.00", "valid_from": "2025-01-01", "valid_to": ""}
+]
 
 
 def write_csv(path: Path, rows: list[dict], header: list[str] | None = None) -> None:
@@ -66,7 +88,11 @@ class Scenario:
         write_csv(self.root / "inbound/rma_cases/cases.csv", self.cases, list(CASE_DEFAULTS))
         write_csv(self.root / "inbound/receiving_logs/receipts.csv", self.receipts, list(RECEIPT_DEFAULTS))
         for distributor, rows in self.claims.items():
-            write_csv(self.root / f"inbound/fulfillment_reports/{distributor}/claims.csv", rows, list(CLAIM_DEFAULTS))
+            write_csv(
+                self.root / f"inbound/fulfillment_reports/{distributor}/claims.csv",
+                rows,
+                list(CLAIM_DEFAULTS),
+            )
         for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"):
             stage_source(self.con, self.root, SOURCES[name])
 

@@ -13,7 +13,6 @@ import pytest
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS, FIXTURES
 
-
 pytestmark = pytest.mark.slow
 
 
@@ -26,7 +25,10 @@ def _text(value) -> str:
 
 
 def _rows(con, table: str, columns: list[str]) -> list[tuple[str, ...]]:
-    return sorted(tuple(_text(v) for v in row) for row in con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall())
+    return sorted(
+        tuple(_text(v) for v in row)
+        for row in con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+    )
 
 
 def _expected(path: Path) -> tuple[list[str], list[tuple[str, ...]]]:
@@ -63,7 +65,9 @@ def test_every_expected_row(example_run: Path, table: str):
 
 def test_receiving_exceptions(example_run: Path):
     with duckdb.connect(str(example_run / "wh.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT quarter, kind, rma_number, source_line FROM exceptions ORDER BY ALL").fetchall()
+        rows = con.execute(
+            "SELECT quarter, kind, rma_number, source_line FROM exceptions ORDER BY ALL"
+        ).fetchall()
     assert rows == [
         ("2026-Q2", "RECEIPT_SERIAL_MISMATCH", "R26-0121", 4),
         ("2026-Q2", "UNMATCHED_RECEIPT", "R26-0555", 3),
@@ -110,10 +114,14 @@ def test_closed_quarter_rerun_is_byte_identical(example_run: Path):
     try:
         os.chdir(example_run)
         with duckdb.connect("wh.duckdb", read_only=True) as con:
-            outcomes_before = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
+            outcomes_before = con.execute(
+                "SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL"
+            ).fetchall()
         assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 0
         with duckdb.connect("wh.duckdb", read_only=True) as con:
-            outcomes_after = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
+            outcomes_after = con.execute(
+                "SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL"
+            ).fetchall()
     finally:
         os.chdir(cwd)
     after = {p.name: p.read_bytes() for p in (example_run / "out/2026-Q2").glob("*.xlsx")}

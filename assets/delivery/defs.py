@@ -25,13 +25,22 @@ class StatementDelivery(dg.ConfigurableResource):
     Blank fields fall back to environment variables, so the CLI and a deployment set them there.
     """
 
-    mode: str = Field(default="", description="outbox (write .eml files) or smtp; blank = $RMA_DELIVERY_MODE or outbox")
+    mode: str = Field(
+        default="", description="outbox (write .eml files) or smtp; blank = $RMA_DELIVERY_MODE or outbox"
+    )
     outbox_dir: str = Field(default="", description="blank = $RMA_OUTBOX_DIR or data/outbox")
     smtp_host: str = Field(default="", description="blank = $RMA_SMTP_HOST or localhost")
     smtp_port: int = Field(default=0, description="0 = $RMA_SMTP_PORT or 587")
-    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS ($RMA_SMTP_STARTTLS=false turns it off)")
-    username_env: str = Field(default="RMA_SMTP_USER", description="environment variable holding the SMTP user")
-    password_env: str = Field(default="RMA_SMTP_PASSWORD", description="environment variable holding the SMTP password")
+    starttls: bool = Field(
+        default=True,
+        description="upgrade the connection with STARTTLS ($RMA_SMTP_STARTTLS=false turns it off)",
+    )
+    username_env: str = Field(
+        default="RMA_SMTP_USER", description="environment variable holding the SMTP user"
+    )
+    password_env: str = Field(
+        default="RMA_SMTP_PASSWORD", description="environment variable holding the SMTP password"
+    )
     sender: str = Field(default="", description="From address; blank = $RMA_SENDER or credits@vendor.example")
 
     @property
@@ -61,7 +70,10 @@ class StatementDelivery(dg.ConfigurableResource):
     pool=WAREHOUSE_POOL,
 )
 def statement_delivery(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings, delivery: StatementDelivery
+    context: dg.AssetExecutionContext,
+    duckdb: DuckDBResource,
+    settings: RunSettings,
+    delivery: StatementDelivery,
 ) -> dg.MaterializeResult:
     """FINAL statements of a closed quarter sent to each distributor's email (distributors.csv),
     by SMTP or as .eml files in an outbox. The delivery log sends each statement once and retries
@@ -69,17 +81,30 @@ def statement_delivery(
     quarter = Quarter.from_partition_key(context.partition_key)
     with duckdb.get_connection() as con:
         if not is_closed(con, quarter):
-            return dg.MaterializeResult(metadata={"quarter": str(quarter), "status": "draft quarter: nothing sent"})
+            return dg.MaterializeResult(
+                metadata={"quarter": str(quarter), "status": "draft quarter: nothing sent"}
+            )
         results = deliver_statements(
-            con, str(quarter), frozen_statements(con, quarter), delivery.transport(), delivery.from_address, settings.vendor
+            con,
+            str(quarter),
+            frozen_statements(con, quarter),
+            delivery.transport(),
+            delivery.from_address,
+            settings.vendor,
         )
-    counts = {status: sum(1 for r in results if r.status == status) for status in ("sent", "failed", "already_sent", "no_email")}
+    counts = {
+        status: sum(1 for r in results if r.status == status)
+        for status in ("sent", "failed", "already_sent", "no_email")
+    }
     for result in results:
         if result.status in ("failed", "no_email"):
             context.log.warning(f"{result.distributor_id}: {result.status}: {result.detail}")
     table = "\n".join(
         ["| distributor | recipient | status | detail |", "|---|---|---|---|"]
-        + [f"| {r.distributor_id} | {r.recipient or ''} | {r.status} | {r.detail.replace('|', '/')} |" for r in results]
+        + [
+            f"| {r.distributor_id} | {r.recipient or ''} | {r.status} | {r.detail.replace('|', '/')} |"
+            for r in results
+        ]
     )
     return dg.MaterializeResult(
         metadata={"quarter": str(quarter), **counts, "deliveries": dg.MetadataValue.md(table)}

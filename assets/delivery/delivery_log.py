@@ -55,22 +55,40 @@ def deliver_statements(
         for statement in files:
             recipient = emails.get(statement.distributor_id)
             if (statement.distributor_id, statement.sha256) in sent:
-                results.append(DeliveryResult(statement.distributor_id, recipient, "already_sent", "sent in an earlier run"))
+                results.append(
+                    DeliveryResult(
+                        statement.distributor_id, recipient, "already_sent", "sent in an earlier run"
+                    )
+                )
                 continue
             if not recipient:
-                results.append(DeliveryResult(statement.distributor_id, None, "no_email", "no email in distributors.csv"))
+                results.append(
+                    DeliveryResult(statement.distributor_id, None, "no_email", "no email in distributors.csv")
+                )
             else:
                 try:
                     message = build_message(statement, quarter, recipient, sender, vendor)
                     detail = transport.send(message, quarter, statement.file_name)
                     results.append(DeliveryResult(statement.distributor_id, recipient, "sent", detail))
                 except (OSError, smtplib.SMTPException, ValueError) as error:
-                    results.append(DeliveryResult(statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"))
+                    results.append(
+                        DeliveryResult(
+                            statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"
+                        )
+                    )
             result = results[-1]
-            attempts.append([
-                quarter, statement.distributor_id, statement.file_name, statement.sha256, result.recipient,
-                result.status, dt.datetime.now(dt.UTC).replace(tzinfo=None), result.detail,
-            ])
+            attempts.append(
+                [
+                    quarter,
+                    statement.distributor_id,
+                    statement.file_name,
+                    statement.sha256,
+                    result.recipient,
+                    result.status,
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    result.detail,
+                ]
+            )
             if not transport.idempotent:
                 # Logged before the next send: a crash must not make a sent e-mail look unsent.
                 _log_attempts(con, attempts)
@@ -107,13 +125,23 @@ def checkpointing_meanwhile(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list]) -> None:
     """Record send attempts in one statement (one upsert per row costs milliseconds each)."""
-    columns = ["quarter", "distributor_id", "file_name", "sha256", "recipient", "status", "last_attempt_at", "detail"]
+    columns = [
+        "quarter",
+        "distributor_id",
+        "file_name",
+        "sha256",
+        "recipient",
+        "status",
+        "last_attempt_at",
+        "detail",
+    ]
     con.register("delivery_attempts", pd.DataFrame(attempts, columns=columns, dtype=object))
     try:
         in_transaction(
             con,
-            [(
-                """INSERT INTO delivery_log
+            [
+                (
+                    """INSERT INTO delivery_log
                 SELECT quarter, distributor_id, file_name, sha256, recipient, status, 1,
                     CAST(last_attempt_at AS TIMESTAMP), detail
                 FROM delivery_attempts
@@ -121,8 +149,9 @@ def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list]) -> None:
                     status = excluded.status, recipient = excluded.recipient,
                     attempts = delivery_log.attempts + 1,
                     last_attempt_at = excluded.last_attempt_at, detail = excluded.detail""",
-                [],
-            )],
+                    [],
+                )
+            ],
             name="delivery",
         )
     finally:

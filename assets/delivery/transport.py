@@ -54,7 +54,9 @@ class Transport:
         return f"sent via {self.host}:{self.port}"
 
 
-def build_message(statement: StatementFile, quarter: str, recipient: str, sender: str, vendor: str) -> EmailMessage:
+def build_message(
+    statement: StatementFile, quarter: str, recipient: str, sender: str, vendor: str
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -66,5 +68,7 @@ def build_message(statement: StatementFile, quarter: str, recipient: str, sender
         f"(distributor {statement.distributor_id}).\nThe Summary sheet holds the credit total; the Credited, "
         f"Held and Rejected sheets list every claim with its reason.\n\n{vendor} finance\n"
     )
-    message.add_attachment(statement.content, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=statement.file_name)
+    message.add_attachment(
+        statement.content, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=statement.file_name
+    )
     return message

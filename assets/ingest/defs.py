@@ -3,7 +3,14 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.ingest.sources import DISTRIBUTORS, FULFILLMENT_REPORTS, PRICE_LIST, RECEIVING_LOGS, RMA_CASES, Source
+from assets.ingest.sources import (
+    DISTRIBUTORS,
+    FULFILLMENT_REPORTS,
+    PRICE_LIST,
+    RECEIVING_LOGS,
+    RMA_CASES,
+    Source,
+)
 from assets.ingest.staging import stage_source
 from assets.metadata import table_metadata
 from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
@@ -23,7 +30,10 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         op_tags={"dagster/priority": "1"},
     )
     def ingest(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings, expectations: dg.ResourceParam[EarlyValidation]
+        context: dg.AssetExecutionContext,
+        duckdb: DuckDBResource,
+        settings: RunSettings,
+        expectations: dg.ResourceParam[EarlyValidation],
     ) -> dg.MaterializeResult:
         if not settings.data_path.is_dir():
             raise dg.Failure(description=f"data directory {str(settings.data_path)!r} does not exist")
@@ -46,7 +56,9 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
                 f"### Quarantined rows by file\n\n{quarantine_preview}",
             )
         if report.rows_quarantined:
-            context.log.warning(f"{source.name}: {report.rows_quarantined} row(s) quarantined {report.quarantined_by_reason}")
+            context.log.warning(
+                f"{source.name}: {report.rows_quarantined} row(s) quarantined {report.quarantined_by_reason}"
+            )
         return dg.MaterializeResult(
             metadata={
                 **metadata,

@@ -214,7 +214,9 @@ def is_inside(path: Path, root: Path, resolved: dict[str, str] | None = None) ->
         real_path = os.path.realpath(path)
     else:
         absolute = os.path.abspath(path)
-        real_path = os.path.join(_real_directory(os.path.dirname(absolute), resolved), os.path.basename(absolute))
+        real_path = os.path.join(
+            _real_directory(os.path.dirname(absolute), resolved), os.path.basename(absolute)
+        )
     return os.path.commonpath([real_root, real_path]) == real_root
 
 

@@ -130,7 +130,10 @@ FULFILLMENT_REPORTS = Source(
     folder_is_distributor=True,
 )
 
-SOURCES = {source.name: source for source in (DISTRIBUTORS, PRICE_LIST, RMA_CASES, RECEIVING_LOGS, FULFILLMENT_REPORTS)}
+SOURCES = {
+    source.name: source
+    for source in (DISTRIBUTORS, PRICE_LIST, RMA_CASES, RECEIVING_LOGS, FULFILLMENT_REPORTS)
+}
 
 
 @dataclass(frozen=True)
@@ -144,18 +147,30 @@ def list_input_files(data_dir: Path, source: Source) -> list[InputFile]:
     """The files of a source in byte order of their relative path."""
     if source.name in ("distributors", "price_list"):
         path = data_dir / "reference" / f"{source.name}.csv"
-        files = [InputFile(path, f"reference/{source.name}.csv")] if path.exists() or path.is_symlink() else []
+        files = (
+            [InputFile(path, f"reference/{source.name}.csv")] if path.exists() or path.is_symlink() else []
+        )
     elif source.folder_is_distributor:
         root = data_dir / "inbound" / source.name
-        folders = sorted((entry for entry in root.iterdir() if entry.is_dir()), key=lambda e: os.fsencode(e.name)) if root.is_dir() else []
+        folders = (
+            sorted((entry for entry in root.iterdir() if entry.is_dir()), key=lambda e: os.fsencode(e.name))
+            if root.is_dir()
+            else []
+        )
         files = [
             InputFile(path, f"inbound/{source.name}/{folder.name}/{path.name}", folder.name)
             for folder in folders
             for path in iter_data_files(folder, CSV_OR_XLSX)
         ]
         # A report outside any distributor folder has no submitter: quarantined, not ignored.
-        files += [InputFile(path, f"inbound/{source.name}/{path.name}") for path in iter_data_files(root, CSV_OR_XLSX)]
+        files += [
+            InputFile(path, f"inbound/{source.name}/{path.name}")
+            for path in iter_data_files(root, CSV_OR_XLSX)
+        ]
     else:
         folder = data_dir / "inbound" / source.name
-        files = [InputFile(path, f"inbound/{source.name}/{path.name}") for path in iter_data_files(folder, CSV_ONLY)]
+        files = [
+            InputFile(path, f"inbound/{source.name}/{path.name}")
+            for path in iter_data_files(folder, CSV_ONLY)
+        ]
     return sorted(files, key=lambda f: f.relative.encode("utf-8", "surrogateescape"))

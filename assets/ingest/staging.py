@@ -16,7 +16,14 @@ import duckdb
 import pandas as pd
 
 from assets.ingest import readers, sources
-from assets.ingest.readers import BLANK_LINE_CHARS, PlainCsv, RawFile, UnreadableFile, is_inside, parse_input_file
+from assets.ingest.readers import (
+    BLANK_LINE_CHARS,
+    PlainCsv,
+    RawFile,
+    UnreadableFile,
+    is_inside,
+    parse_input_file,
+)
 from assets.ingest.sources import Column, InputFile, Source, list_input_files
 from core import warehouse
 from core.warehouse import in_transaction, prepare
@@ -50,7 +57,9 @@ class _HeaderVerdict:
     header_width: int
 
 
-def _judge_header(source: Source, input_file: InputFile, header: list[str], known_distributors: set[str]) -> _HeaderVerdict:
+def _judge_header(
+    source: Source, input_file: InputFile, header: list[str], known_distributors: set[str]
+) -> _HeaderVerdict:
     preset_reason, detail = None, None
     if source.folder_is_distributor and input_file.distributor_id not in known_distributors:
         preset_reason = "UNKNOWN_DISTRIBUTOR"
@@ -70,11 +79,21 @@ def _judge_header(source: Source, input_file: InputFile, header: list[str], know
                 if len(header) == 1 and ";" in header[0]:
                     detail += " (the file looks semicolon-separated; inputs must be comma-separated)"
                 break
-    return _HeaderVerdict(preset_reason, detail, [positions.get(column.name) for column in source.columns], len(header))
+    return _HeaderVerdict(
+        preset_reason, detail, [positions.get(column.name) for column in source.columns], len(header)
+    )
 
 
 def _whole_file_row(source: Source, input_file: InputFile, reason: str, detail: str) -> list:
-    return [input_file.relative, 0, "", reason, detail, input_file.distributor_id, *([None] * len(source.columns))]
+    return [
+        input_file.relative,
+        0,
+        "",
+        reason,
+        detail,
+        input_file.distributor_id,
+        *([None] * len(source.columns)),
+    ]
 
 
 def _file_bytes(
@@ -82,11 +101,18 @@ def _file_bytes(
 ) -> bytes | list:
     """The file's bytes, or the one quarantine row of a file that cannot be opened."""
     if not is_inside(input_file.path, data_dir, resolved):
-        return _whole_file_row(source, input_file, "UNREADABLE_FILE", "symbolic link leading outside the data directory, not followed")
+        return _whole_file_row(
+            source,
+            input_file,
+            "UNREADABLE_FILE",
+            "symbolic link leading outside the data directory, not followed",
+        )
     try:
         return input_file.path.read_bytes()
     except OSError as error:
-        return _whole_file_row(source, input_file, "UNREADABLE_FILE", f"cannot open: {error.strerror or error}")
+        return _whole_file_row(
+            source, input_file, "UNREADABLE_FILE", f"cannot open: {error.strerror or error}"
+        )
 
 
 def _parse(source: Source, input_file: InputFile, data: bytes) -> RawFile | PlainCsv | list:
@@ -105,7 +131,11 @@ def _raw_rows(raw_file: RawFile, input_file: InputFile, verdict: _HeaderVerdict)
     for record in raw_file.records:
         fields = record.fields
         reason, why = verdict.preset_reason, verdict.detail
-        if reason is None and len(fields) > verdict.header_width and any(f.strip() for f in fields[verdict.header_width :]):
+        if (
+            reason is None
+            and len(fields) > verdict.header_width
+            and any(f.strip() for f in fields[verdict.header_width :])
+        ):
             reason, why = "EXTRA_FIELDS", f"{len(fields)} fields under a header of {verdict.header_width}"
         values = [fields[i] if i is not None and i < len(fields) else None for i in verdict.indexes]
         raw = record.raw
@@ -120,7 +150,8 @@ _BLANK_LINE_PATTERN = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in BLANK_LINE_C
 def _plain_rows_sql(source: Source) -> str:
     """The rows of PlainCsv files, split by SQL exactly as `_raw_rows` does for parsed files."""
     values = ", ".join(
-        f"CASE WHEN position_{i} < len(fields) THEN fields[position_{i} + 1] END" for i in range(len(source.columns))
+        f"CASE WHEN position_{i} < len(fields) THEN fields[position_{i} + 1] END"
+        for i in range(len(source.columns))
     )
     return f"""
     INSERT INTO raw_{source.name}
@@ -269,9 +300,13 @@ def _plan(
         data = _file_bytes(data_dir, source, input_file, resolved)
         sha256 = hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
         stored = previous.get(input_file.relative)
-        (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(input_file)
+        (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(
+            input_file
+        )
     current = {input_file.relative for input_file in input_files}
-    dropped = {name for name in previous if name not in current} | {f.relative for f in changed if f.relative in previous}
+    dropped = {name for name in previous if name not in current} | {
+        f.relative for f in changed if f.relative in previous
+    }
     if source.unique_column and unchanged:
         last_unchanged = max(_path_order(f.relative) for f in unchanged)
         if any(_path_order(name) < last_unchanged for name in dropped | {f.relative for f in changed}):
@@ -290,14 +325,18 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     data_dir = Path(data_dir)
     known_distributors: list[str] = []
     if source.uses_distributors:
-        known_distributors = sorted(row[0] for row in con.execute("SELECT distributor_id FROM stg_distributors").fetchall())
+        known_distributors = sorted(
+            row[0] for row in con.execute("SELECT distributor_id FROM stg_distributors").fetchall()
+        )
     staging = _staging_fingerprint(source, known_distributors)
     input_files = list_input_files(data_dir, source)
     to_stage, dropped, rebuild = _plan(con, data_dir, source, input_files, staging)
     report = SourceReport(source.name, files=len(input_files), files_staged=len(to_stage), rebuilt=rebuild)
 
     raw_columns = RAW_FIXED_COLUMNS + source.column_names
-    column_types = ", ".join(f'"{name}" {"INTEGER" if name == "source_line" else "VARCHAR"}' for name in raw_columns)
+    column_types = ", ".join(
+        f'"{name}" {"INTEGER" if name == "source_line" else "VARCHAR"}' for name in raw_columns
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{source.name} ({column_types})")
     manifest: list[tuple[str, str, str | None, int, str]] = []
     chunk: list[list] = []
@@ -320,10 +359,29 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             position_columns = [f"position_{i}" for i in range(len(source.columns))]
             files = pd.DataFrame(
                 plain_files,
-                columns=["file_id", "relative", "header_line", "header_width", "preset_reason", "detail", "folder", *position_columns],
-            ).astype({"file_id": "int64", "header_line": "int64", "header_width": "int64", **{c: "Int64" for c in position_columns}})
+                columns=[
+                    "file_id",
+                    "relative",
+                    "header_line",
+                    "header_width",
+                    "preset_reason",
+                    "detail",
+                    "folder",
+                    *position_columns,
+                ],
+            ).astype(
+                {
+                    "file_id": "int64",
+                    "header_line": "int64",
+                    "header_width": "int64",
+                    **{c: "Int64" for c in position_columns},
+                }
+            )
             con.register("plain_files", files)
-            con.register("plain_bodies", pd.DataFrame(plain_bodies, columns=["file_id", "body"]).astype({"file_id": "int64"}))
+            con.register(
+                "plain_bodies",
+                pd.DataFrame(plain_bodies, columns=["file_id", "body"]).astype({"file_id": "int64"}),
+            )
             con.execute(_plain_rows_sql(source))
             con.unregister("plain_files")
             con.unregister("plain_bodies")
@@ -347,8 +405,18 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
         verdict = _judge_header(source, input_file, content.header, known)
         if isinstance(content, PlainCsv):
             manifest.append((source.name, input_file.relative, sha256, content.rows, staging))
-            plain_files.append([file_id, input_file.relative, content.header_line, verdict.header_width,
-                                verdict.preset_reason, verdict.detail, input_file.distributor_id, *verdict.indexes])
+            plain_files.append(
+                [
+                    file_id,
+                    input_file.relative,
+                    content.header_line,
+                    verdict.header_width,
+                    verdict.preset_reason,
+                    verdict.detail,
+                    input_file.distributor_id,
+                    *verdict.indexes,
+                ]
+            )
             plain_bodies.append((file_id, content.body))
             plain_chars += len(content.body)
             if plain_chars >= PLAIN_BATCH_CHARS:
@@ -366,10 +434,15 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
 
     con.execute(f"CREATE OR REPLACE TEMP TABLE restaged_{source.name} (source_file VARCHAR)")
     if dropped:
-        con.executemany(f"INSERT INTO restaged_{source.name} VALUES (?)", [[name] for name in sorted(dropped)])
+        con.executemany(
+            f"INSERT INTO restaged_{source.name} VALUES (?)", [[name] for name in sorted(dropped)]
+        )
     keep_staged_keys = bool(source.unique_column) and not rebuild
     con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source, keep_staged_keys)}")
-    con.register("manifest_rows", pd.DataFrame(manifest, columns=["source", "source_file", "sha256", "rows_read", "staging"]))
+    con.register(
+        "manifest_rows",
+        pd.DataFrame(manifest, columns=["source", "source_file", "sha256", "rows_read", "staging"]),
+    )
     loaded_columns = ", ".join(f"p_{name} AS {name}" for name in source.column_names)
     if source.folder_is_distributor:
         loaded_columns = "folder AS distributor_id, " + loaded_columns
@@ -411,10 +484,13 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     con.unregister("manifest_rows")
     for name in (f"raw_{source.name}", f"judged_{source.name}", f"restaged_{source.name}"):
         con.execute(f"DROP TABLE {name}")
-    report.rows_read = con.execute("SELECT rows_read FROM ingest_log WHERE source = ?", [source.name]).fetchone()[0]
+    report.rows_read = con.execute(
+        "SELECT rows_read FROM ingest_log WHERE source = ?", [source.name]
+    ).fetchone()[0]
     report.rows_loaded = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
     for reason, count in con.execute(
-        "SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY reason ORDER BY reason", [source.name]
+        "SELECT reason, count(*) FROM quarantine WHERE source = ? GROUP BY reason ORDER BY reason",
+        [source.name],
     ).fetchall():
         report.quarantined_by_reason[reason] = count
         report.rows_quarantined += count

@@ -6,7 +6,13 @@ import base64
 import io
 import threading
 
-SLA_COLORS = {"met": "#2e7d32", "open": "#90a4ae", "at_risk": "#f9a825", "breached": "#c62828", "awaiting_return": "#6a1b9a"}
+SLA_COLORS = {
+    "met": "#2e7d32",
+    "open": "#90a4ae",
+    "at_risk": "#f9a825",
+    "breached": "#c62828",
+    "awaiting_return": "#6a1b9a",
+}
 
 
 def _png(figure) -> bytes:
@@ -49,11 +55,22 @@ def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> by
     labels = [f"{distributor} ({currency})" for distributor, currency, _, _ in rows]
     figure, axis = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
     positions = range(len(rows))
-    axis.barh([p + 0.2 for p in positions], [r[2] for r in rows], height=0.4, label="credited", color="#1565c0")
-    axis.barh([p - 0.2 for p in positions], [r[3] for r in rows], height=0.4, label="accrued liability (held)", color="#ffa000")
+    axis.barh(
+        [p + 0.2 for p in positions], [r[2] for r in rows], height=0.4, label="credited", color="#1565c0"
+    )
+    axis.barh(
+        [p - 0.2 for p in positions],
+        [r[3] for r in rows],
+        height=0.4,
+        label="accrued liability (held)",
+        color="#ffa000",
+    )
     axis.set_yticks(list(positions), labels)
     axis.invert_yaxis()
-    axis.set_title(f"Credits by distributor, {quarter}" + (f" (top {len(rows)} of {total} by value)" if total > len(rows) else ""))
+    axis.set_title(
+        f"Credits by distributor, {quarter}"
+        + (f" (top {len(rows)} of {total} by value)" if total > len(rows) else "")
+    )
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     try:
         return _png(figure)

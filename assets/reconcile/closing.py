@@ -6,8 +6,8 @@ import datetime as dt
 
 import duckdb
 
-from core.warehouse import prepare
 from core.quarters import Quarter
+from core.warehouse import prepare
 
 
 class RunRefused(Exception):
@@ -45,6 +45,4 @@ def check_run_allowed(
             f"late data for {quarter} flows into the first open quarter after {latest}"
         )
     if close and as_of >= today:
-        raise RunRefused(
-            f"cannot close {quarter} as of {as_of}: that day is not over yet (today is {today})"
-        )
+        raise RunRefused(f"cannot close {quarter} as of {as_of}: that day is not over yet (today is {today})")

@@ -4,7 +4,6 @@ One multi-asset computes all four so that a quarter's rows are replaced in one t
 A closed quarter is frozen: the run reports its stored rows and changes nothing.
 """
 
-
 import datetime as dt
 
 import dagster as dg
@@ -87,7 +86,10 @@ _PREVIEWS = {
 
 @dg.multi_asset(specs=RECONCILE_SPECS, partitions_def=quarterly_partitions, pool=WAREHOUSE_POOL)
 def reconcile(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings, expectations: dg.ResourceParam[EarlyValidation]
+    context: dg.AssetExecutionContext,
+    duckdb: DuckDBResource,
+    settings: RunSettings,
+    expectations: dg.ResourceParam[EarlyValidation],
 ):
     """Apply rulebook §3 and §4 to the quarter (or report it frozen if it is closed)."""
     params = RunParameters(*settings.quarter_and_as_of(context.partition_key), settings.home_country)
@@ -107,7 +109,9 @@ def reconcile(
             expectations.rows_written(con, spec.key.path[-1], quarter)
         for spec in RECONCILE_SPECS:
             table = spec.key.path[-1]
-            (row_count,) = con.execute(f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]).fetchone()
+            (row_count,) = con.execute(
+                f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]
+            ).fetchone()
             heading, sql = _PREVIEWS[table]
             preview = f"{quarter} ({'closed, frozen' if frozen else 'draft'}, as of {params.as_of})\n\n{heading}\n\n"
             preview += markdown_table(con, sql, {"quarter": quarter})
@@ -127,9 +131,17 @@ def _chart(con, table: str, quarter: str) -> str | None:
     """A picture where it beats a table: credits by distributor, SLA mix across quarters."""
     if table == "distributor_credits":
         _, sql = _PREVIEWS["distributor_credits"]
-        rows = [(r[0], r[1], float(r[3]), float(r[5])) for r in con.execute(sql, {"quarter": quarter}).fetchall()]
-        return markdown_image(credits_chart(rows, quarter), f"credits by distributor {quarter}") if rows else None
+        rows = [
+            (r[0], r[1], float(r[3]), float(r[5])) for r in con.execute(sql, {"quarter": quarter}).fetchall()
+        ]
+        return (
+            markdown_image(credits_chart(rows, quarter), f"credits by distributor {quarter}")
+            if rows
+            else None
+        )
     if table == "sla_status":
-        rows = con.execute("SELECT quarter, status, count(*) FROM sla_status GROUP BY ALL ORDER BY ALL").fetchall()
+        rows = con.execute(
+            "SELECT quarter, status, count(*) FROM sla_status GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
         return markdown_image(sla_mix_chart(rows), "SLA status mix by quarter") if rows else None
     return None

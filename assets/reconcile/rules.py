@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from core.warehouse import in_transaction, prepare
 from core.quarters import Quarter, cutoff_of
+from core.warehouse import in_transaction, prepare
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,71 @@ class Rule:
 CLAIM_RULES: tuple[Rule, ...] = (
     Rule(1, "UNKNOWN_RMA", "rejected", "case_rma_number IS NULL", "No RMA case with this number"),
     Rule(2, "NOT_DISTRIBUTOR_CHANNEL", "rejected", "channel = 'direct'", "The RMA is a direct-customer case"),
-    Rule(3, "WRONG_DISTRIBUTOR", "rejected", "case_distributor_id IS DISTINCT FROM distributor_id", "The RMA belongs to another distributor"),
+    Rule(
+        3,
+        "WRONG_DISTRIBUTOR",
+        "rejected",
+        "case_distributor_id IS DISTINCT FROM distributor_id",
+        "The RMA belongs to another distributor",
+    ),
     Rule(4, "RMA_CANCELLED", "rejected", "status = 'cancelled'", "The RMA case was cancelled"),
-    Rule(5, "SERIAL_MISMATCH", "rejected", "defective_serial <> case_serial_number", "Defective serial differs from the RMA's serial"),
-    Rule(6, "NOT_DEFECTIVE", "rejected", "diagnosis IN ('no_fault_found', 'not_covered')", "Diagnosis found no covered defect"),
+    Rule(
+        5,
+        "SERIAL_MISMATCH",
+        "rejected",
+        "defective_serial <> case_serial_number",
+        "Defective serial differs from the RMA's serial",
+    ),
+    Rule(
+        6,
+        "NOT_DEFECTIVE",
+        "rejected",
+        "diagnosis IN ('no_fault_found', 'not_covered')",
+        "Diagnosis found no covered defect",
+    ),
     Rule(7, "OUT_OF_WARRANTY", "rejected", "NOT in_warranty", "The RMA was opened after the warranty ended"),
-    Rule(8, "PENDING_VALIDATION", "held", "diagnosis = 'pending' OR diagnosed_at > getvariable('cutoff')", "Diagnosis not complete yet"),
-    Rule(9, "FULFILLED_BEFORE_RMA", "rejected", "fulfilled_on < CAST(opened_at AS DATE)", "Replacement handed over before the RMA was opened"),
-    Rule(10, "ALREADY_CREDITED", "rejected", "credited_in_closed_quarter", "The RMA was credited in an earlier closed quarter"),
-    Rule(11, "DUPLICATE_CLAIM", "rejected", "duplicate_of_earlier_claim", "Another claim for the same RMA came first"),
-    Rule(12, "AWAITING_RETURN", "held", "return_required AND received_at IS NULL", "The defective unit has not been received yet"),
-    Rule(13, "NO_PRICE", "held", "unit_credit IS NULL", "No credit price for the product in the distributor's currency"),
+    Rule(
+        8,
+        "PENDING_VALIDATION",
+        "held",
+        "diagnosis = 'pending' OR diagnosed_at > getvariable('cutoff')",
+        "Diagnosis not complete yet",
+    ),
+    Rule(
+        9,
+        "FULFILLED_BEFORE_RMA",
+        "rejected",
+        "fulfilled_on < CAST(opened_at AS DATE)",
+        "Replacement handed over before the RMA was opened",
+    ),
+    Rule(
+        10,
+        "ALREADY_CREDITED",
+        "rejected",
+        "credited_in_closed_quarter",
+        "The RMA was credited in an earlier closed quarter",
+    ),
+    Rule(
+        11,
+        "DUPLICATE_CLAIM",
+        "rejected",
+        "duplicate_of_earlier_claim",
+        "Another claim for the same RMA came first",
+    ),
+    Rule(
+        12,
+        "AWAITING_RETURN",
+        "held",
+        "return_required AND received_at IS NULL",
+        "The defective unit has not been received yet",
+    ),
+    Rule(
+        13,
+        "NO_PRICE",
+        "held",
+        "unit_credit IS NULL",
+        "No credit price for the product in the distributor's currency",
+    ),
     Rule(14, "CREDITED", "credited", "TRUE", "Credited"),
 )
 # Rule 11 compares the claims still standing after rules 1-10, so it runs as a second pass.
@@ -48,7 +102,9 @@ RULE_BY_REASON = {rule.reason: rule for rule in CLAIM_RULES}
 
 
 def _case_of(rules: tuple[Rule, ...]) -> str:
-    branches = "\n        ".join(f"WHEN {rule.when} THEN '{rule.reason}'  -- rule {rule.number}" for rule in rules)
+    branches = "\n        ".join(
+        f"WHEN {rule.when} THEN '{rule.reason}'  -- rule {rule.number}" for rule in rules
+    )
     return f"CASE\n        {branches}\n    END"
 
 
@@ -143,7 +199,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     (
         "claim_rulings",
         f"""WITH first_pass AS (
-            SELECT *, {_case_of(CLAIM_RULES[:_DUPLICATE_RULE - 1])} AS early_reason
+            SELECT *, {_case_of(CLAIM_RULES[: _DUPLICATE_RULE - 1])} AS early_reason
             FROM claim_facts
         ), standing AS (
             SELECT *, early_reason IS NULL AND row_number() OVER (
@@ -152,7 +208,7 @@ STEPS: tuple[tuple[str, str], ...] = (
             ) > 1 AS duplicate_of_earlier_claim
             FROM first_pass
         )
-        SELECT *, coalesce(early_reason, {_case_of(CLAIM_RULES[_DUPLICATE_RULE - 1:])}) AS reason
+        SELECT *, coalesce(early_reason, {_case_of(CLAIM_RULES[_DUPLICATE_RULE - 1 :])}) AS reason
         FROM standing""",
     ),
     (

@@ -30,7 +30,9 @@ from core.quarters import Quarter
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
 )
-def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
+def credit_statements(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings
+) -> dg.MaterializeResult:
     """Excel credit statements `<statements dir>/<quarter>/<distributor_id>.xlsx` (Summary,
     Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, stores
     their bytes and closes the quarter; a closed quarter re-emits the stored bytes."""
@@ -63,7 +65,9 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             [str(quarter)],
         )
     paths = write_statement_files(settings.statements_path, quarter, files)
-    context.log.info(f"{len(paths)} statement(s) for {quarter} written to {settings.statements_path / str(quarter)}: {status}")
+    context.log.info(
+        f"{len(paths)} statement(s) for {quarter} written to {settings.statements_path / str(quarter)}: {status}"
+    )
     return dg.MaterializeResult(
         metadata={
             "quarter": str(quarter),
@@ -83,7 +87,9 @@ def credit_statements(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     partitions_def=quarterly_partitions,
     pool=WAREHOUSE_POOL,
 )
-def finance_summary(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings) -> dg.MaterializeResult:
+def finance_summary(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings
+) -> dg.MaterializeResult:
     """The quarter's finance summary workbook `<statements dir>/finance/<quarter>-summary.xlsx`:
     totals, holds and accrued liability per distributor (with a chart), holds and rejections by
     reason, late credits, SLA rows."""

@@ -51,11 +51,15 @@ SLA_SQL = (
 )
 
 
-def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, final: bool, as_of: dt.date) -> bytes:
+def build_finance_summary(
+    con: duckdb.DuckDBPyConnection, quarter: Quarter, final: bool, as_of: dt.date
+) -> bytes:
     params = {"quarter": str(quarter)}
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-    workbook.set_properties({"title": f"Finance summary {quarter}", "created": dt.datetime.combine(as_of, dt.time(0))})
+    workbook.set_properties(
+        {"title": f"Finance summary {quarter}", "created": dt.datetime.combine(as_of, dt.time(0))}
+    )
     heading = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
     formats = {
@@ -71,18 +75,24 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
 
     spliced: dict[int, SheetRows] = {}
 
-    def table(name: str, sql: str, money_columns: set[str], note: str, order_by: str | None = None) -> tuple[object, int]:
+    def table(
+        name: str, sql: str, money_columns: set[str], note: str, order_by: str | None = None
+    ) -> tuple[object, int]:
         """A titled sheet with a header row. The charted sheet (no `order_by`: its query orders
         itself) is written through XlsxWriter, which caches the values in the chart; the other
         sheets' rows are written as XML by DuckDB and spliced in after closing. A table longer
         than a sheet goes on in sheets `<name> (2)`, `<name> (3)`, ..."""
         described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
         headers = [column[0] for column in described]
-        column_formats = [cell_format(header, column[1], money_columns) for header, column in zip(headers, described)]
+        column_formats = [
+            cell_format(header, column[1], money_columns) for header, column in zip(headers, described)
+        ]
 
         def titled_sheet(sheet_name: str, part: str, count: int):
             sheet = workbook.add_worksheet(sheet_name)
-            sheet.write_string(0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of}){part}", title)
+            sheet.write_string(
+                0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of}){part}", title
+            )
             for column, text in enumerate(headers):
                 sheet.write_string(2, column, text.replace("_", " "), heading)
                 sheet.set_column(column, column, 16 if column else 20, column_formats[column])
@@ -111,7 +121,10 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
         return sheet, total
 
     distributors, count = table(
-        "Distributors", DISTRIBUTOR_SQL, {"credit_total", "accrued_liability", "late_total"}, "Credits by distributor"
+        "Distributors",
+        DISTRIBUTOR_SQL,
+        {"credit_total", "accrued_liability", "late_total"},
+        "Credits by distributor",
     )
     if count:
         chart = workbook.add_chart({"type": "column"})
@@ -129,11 +142,15 @@ def build_finance_summary(con: duckdb.DuckDBPyConnection, quarter: Quarter, fina
                 "values": ["Distributors", 3, 6, count + 2, 6],
             }
         )
-        chart.set_title({"name": f"Credits and accrued liability by distributor, {quarter} (each in its own currency)"})
+        chart.set_title(
+            {"name": f"Credits and accrued liability by distributor, {quarter} (each in its own currency)"}
+        )
         chart.set_y_axis({"num_format": "#,##0"})
         distributors.insert_chart(count + 5, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
     table("Reasons", REASON_SQL[0], {"claimed"}, "Holds and rejections by reason", REASON_SQL[1])
-    table("Late credits", LATE_SQL[0], {"credit_amount"}, "Credits that missed their due quarter", LATE_SQL[1])
+    table(
+        "Late credits", LATE_SQL[0], {"credit_amount"}, "Credits that missed their due quarter", LATE_SQL[1]
+    )
     table("SLA", SLA_SQL[0], set(), "Direct repair/replace SLA", SLA_SQL[1])
     workbook.close()
     return splice_rows(buffer.getvalue(), spliced)

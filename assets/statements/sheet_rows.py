@@ -115,7 +115,9 @@ def _splice(sheet_xml: bytes, rows: SheetRows) -> bytes:
     if match:
         first_column, first_row, last_column, last_row = match.groups()
         last_column_index = max(_column_index(last_column or first_column), rows.columns - 1)
-        dimension = f'<dimension ref="{first_column.decode()}{first_row.decode()}:{column_letters(last_column_index)}'
+        dimension = (
+            f'<dimension ref="{first_column.decode()}{first_row.decode()}:{column_letters(last_column_index)}'
+        )
         dimension += f'{max(int(last_row or first_row), rows.last_row)}"/>'
         head = head[: match.start()] + dimension.encode() + head[match.end() :]
     return head + rows.xml.encode("utf-8", "replace") + end_tag + tail
@@ -135,7 +137,10 @@ def splice_rows(package: bytes, rows_by_sheet: dict[int, SheetRows]) -> bytes:
     """
     members = {f"xl/worksheets/sheet{position}.xml": rows for position, rows in rows_by_sheet.items()}
     output = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(package)) as source,
+        zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             content = source.read(info)
             if info.filename in members:
@@ -200,7 +205,9 @@ def row_xml_sql(columns: Sequence[SqlColumn], row_number: str) -> str:
         if column.kind == "text":
             cells.append(f"xlsx_text_cell({head}, {value})")
         elif column.kind == "yes/no":
-            cells.append(f"xlsx_text_cell({head}, CASE WHEN {value} THEN 'yes' WHEN NOT {value} THEN 'no' END)")
+            cells.append(
+                f"xlsx_text_cell({head}, CASE WHEN {value} THEN 'yes' WHEN NOT {value} THEN 'no' END)"
+            )
         elif column.kind == "number":
             cells.append(f"xlsx_number_cell({head}, {value})")
         elif column.kind == "date":
@@ -208,7 +215,9 @@ def row_xml_sql(columns: Sequence[SqlColumn], row_number: str) -> str:
         elif column.kind == "timestamp":
             # As Python does it: whole microseconds to seconds, then to days, in doubles.
             micros = f"CAST(epoch_us({value}) - epoch_us(TIMESTAMP '{_EXCEL_EPOCH_TIME}') AS DOUBLE)"
-            cells.append(f"xlsx_number_cell({head}, {micros} / CAST(1000000 AS DOUBLE) / CAST(86400 AS DOUBLE))")
+            cells.append(
+                f"xlsx_number_cell({head}, {micros} / CAST(1000000 AS DOUBLE) / CAST(86400 AS DOUBLE))"
+            )
         else:
             raise ValueError(f"unknown cell kind {column.kind!r}")
     return f"""concat('<row r="', {row_number}, '">', {", ".join(cells)}, '</row>')"""
@@ -216,8 +225,20 @@ def row_xml_sql(columns: Sequence[SqlColumn], row_number: str) -> str:
 
 # How rows_xml writes the Python value DuckDB gives for a column type.
 _KIND_OF_TYPE = {"VARCHAR": "text", "DATE": "date", "TIMESTAMP": "timestamp", "BOOLEAN": "yes/no"}
-_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-                 "FLOAT", "DOUBLE", "DECIMAL")
+_NUMBER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
 
 
 def cell_kind(duckdb_type: str) -> str:
@@ -232,7 +253,14 @@ QUERY_ROWS_CHUNK = 50_000
 
 
 def query_rows(
-    con, sql: str, params, order_by: str, first_row: int, styles: Sequence[int], skip: int = 0, limit: int | None = None
+    con,
+    sql: str,
+    params,
+    order_by: str,
+    first_row: int,
+    styles: Sequence[int],
+    skip: int = 0,
+    limit: int | None = None,
 ) -> SheetRows:
     """The rows of a query written as sheet XML by DuckDB, from 1-based `first_row` on, in the
     order of `order_by` (a unique key); the same bytes as rows_xml on the fetched rows.
@@ -240,7 +268,10 @@ def query_rows(
     `skip` and `limit` take a window of the ordered rows, for a table longer than a sheet."""
     install_sql_macros(con)
     described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
-    columns = [SqlColumn(f'"{name}"', cell_kind(column_type), style) for (name, column_type, *_), style in zip(described, styles)]
+    columns = [
+        SqlColumn(f'"{name}"', cell_kind(column_type), style)
+        for (name, column_type, *_), style in zip(described, styles)
+    ]
     row_number = "CAST(row_number AS VARCHAR)"
     window = f"ordinal > {int(skip)}" + ("" if limit is None else f" AND ordinal <= {int(skip) + int(limit)}")
     # The rows' XML goes to a temp table, which DuckDB may spill to disk, and comes back a chunk
@@ -257,7 +288,9 @@ def query_rows(
         params,
     )
     try:
-        last_row = con.execute("SELECT coalesce(max(row_number), ?) FROM sheet_row_xml", [first_row - 1]).fetchone()[0]
+        last_row = con.execute(
+            "SELECT coalesce(max(row_number), ?) FROM sheet_row_xml", [first_row - 1]
+        ).fetchone()[0]
         chunks = [
             con.execute(
                 "SELECT string_agg(xml, '' ORDER BY row_number) FROM sheet_row_xml WHERE row_number >= ? AND row_number < ?",

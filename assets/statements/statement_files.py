@@ -15,12 +15,19 @@ from pathlib import Path
 
 import duckdb
 
-from core.warehouse import in_transaction
-from core.faults import crash_point
 from assets.reconcile.rules import CLAIM_RULES
 from assets.statements.sheet_rows import SHEET_ROWS, SheetRows, install_sql_macros
-from assets.statements.workbook import LINE_COLUMNS, LINE_SHEETS, Statement, build_statement, line_row_sql, statement_file_name
+from assets.statements.workbook import (
+    LINE_COLUMNS,
+    LINE_SHEETS,
+    Statement,
+    build_statement,
+    line_row_sql,
+    statement_file_name,
+)
+from core.faults import crash_point
 from core.quarters import Quarter
+from core.warehouse import in_transaction
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,9 @@ def load_statements(
                 credit_total=credit_total,
                 vendor=vendor,
                 line_rows={
-                    sheet: line_rows.get((distributor_id, outcome), SheetRows("", 1, len(LINE_COLUMNS[sheet])))
+                    sheet: line_rows.get(
+                        (distributor_id, outcome), SheetRows("", 1, len(LINE_COLUMNS[sheet]))
+                    )
                     for sheet, outcome in LINE_SHEETS.items()
                 },
             )
@@ -103,7 +112,9 @@ def _batches(credits: list[tuple], max_lines: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _line_rows(con, quarter: Quarter, final: bool, distributor_ids: list[str]) -> dict[tuple[str, str], SheetRows]:
+def _line_rows(
+    con, quarter: Quarter, final: bool, distributor_ids: list[str]
+) -> dict[tuple[str, str], SheetRows]:
     """(distributor, outcome) -> the sheet's rows from row 2 on, in source file and line order."""
     row_number = "CAST(row_number AS VARCHAR)"
     rows = con.execute(
@@ -119,7 +130,12 @@ def _line_rows(con, quarter: Quarter, final: bool, distributor_ids: list[str]) -
                 WHEN 'credited' THEN {line_row_sql("Credited", final, row_number)}
                 ELSE {line_row_sql("Held", final, row_number)} END, '' ORDER BY row_number)
         FROM lines GROUP BY distributor_id, outcome""",
-        [[rule.reason for rule in CLAIM_RULES], [rule.meaning for rule in CLAIM_RULES], str(quarter), distributor_ids],
+        [
+            [rule.reason for rule in CLAIM_RULES],
+            [rule.meaning for rule in CLAIM_RULES],
+            str(quarter),
+            distributor_ids,
+        ],
     ).fetchall()
     sheet_of = {outcome: sheet for sheet, outcome in LINE_SHEETS.items()}
     return {
@@ -152,7 +168,9 @@ def render_statements(statements: Iterable[Statement], work: int | None = None) 
         work = sum(LINES_PER_WORKBOOK + sum(s.line_count(sheet) for sheet in LINE_SHEETS) for s in statements)
     workers = os.cpu_count() or 1
     if work < PARALLEL_FROM_LINES or workers < 2:
-        return [_statement_file(statement.distributor_id, build_statement(statement)) for statement in statements]
+        return [
+            _statement_file(statement.distributor_id, build_statement(statement)) for statement in statements
+        ]
     files: list[StatementFile] = []
     pending: deque = deque()
     # spawn, not fork: the parent holds DuckDB threads and locks that a fork would copy mid-use.

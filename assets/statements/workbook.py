@@ -94,15 +94,29 @@ def _money(value: Decimal | None) -> float | None:
 
 LINE_COLUMNS = {  # (header, width, kind): kind picks the column's number format
     "Credited": [
-        ("RMA number", 14, "text"), ("Fulfilled on", 12, "date"), ("Defective serial", 18, "text"),
-        ("Replacement serial", 20, "text"), ("Replacement SKU", 16, "text"), ("Claimed amount", 15, "money"),
-        ("Credit amount", 15, "money"), ("Variance", 12, "money"), ("Due quarter", 12, "text"), ("Late", 6, "text"),
-        ("Source file", 48, "text"), ("Source line", 11, "text"),
+        ("RMA number", 14, "text"),
+        ("Fulfilled on", 12, "date"),
+        ("Defective serial", 18, "text"),
+        ("Replacement serial", 20, "text"),
+        ("Replacement SKU", 16, "text"),
+        ("Claimed amount", 15, "money"),
+        ("Credit amount", 15, "money"),
+        ("Variance", 12, "money"),
+        ("Due quarter", 12, "text"),
+        ("Late", 6, "text"),
+        ("Source file", 48, "text"),
+        ("Source line", 11, "text"),
     ],
     "Held": [
-        ("RMA number", 14, "text"), ("Fulfilled on", 12, "date"), ("Reason", 22, "text"), ("Explanation", 50, "text"),
-        ("Defective serial", 18, "text"), ("Replacement serial", 20, "text"), ("Claimed amount", 15, "money"),
-        ("Source file", 48, "text"), ("Source line", 11, "text"),
+        ("RMA number", 14, "text"),
+        ("Fulfilled on", 12, "date"),
+        ("Reason", 22, "text"),
+        ("Explanation", 50, "text"),
+        ("Defective serial", 18, "text"),
+        ("Replacement serial", 20, "text"),
+        ("Claimed amount", 15, "money"),
+        ("Source file", 48, "text"),
+        ("Source line", 11, "text"),
     ],
 }
 LINE_COLUMNS["Rejected"] = LINE_COLUMNS["Held"]
@@ -110,15 +124,29 @@ LINE_COLUMNS["Rejected"] = LINE_COLUMNS["Held"]
 # (expression, how rows_xml writes the value); source_line is an integer, so a number cell.
 LINE_SQL = {
     "Credited": [
-        ("rma_number", "text"), ("fulfilled_on", "date"), ("defective_serial", "text"), ("replacement_serial", "text"),
-        ("replacement_sku", "text"), ("claimed_amount", "number"), ("credit_amount", "number"),
-        ("amount_variance", "number"), ("due_quarter", "text"), ("CASE WHEN late THEN 'yes' ELSE 'no' END", "text"),
-        ("source_file", "text"), ("source_line", "number"),
+        ("rma_number", "text"),
+        ("fulfilled_on", "date"),
+        ("defective_serial", "text"),
+        ("replacement_serial", "text"),
+        ("replacement_sku", "text"),
+        ("claimed_amount", "number"),
+        ("credit_amount", "number"),
+        ("amount_variance", "number"),
+        ("due_quarter", "text"),
+        ("CASE WHEN late THEN 'yes' ELSE 'no' END", "text"),
+        ("source_file", "text"),
+        ("source_line", "number"),
     ],
     "Held": [
-        ("rma_number", "text"), ("fulfilled_on", "date"), ("reason", "text"), ("meaning", "text"),
-        ("defective_serial", "text"), ("replacement_serial", "text"), ("claimed_amount", "number"),
-        ("source_file", "text"), ("source_line", "number"),
+        ("rma_number", "text"),
+        ("fulfilled_on", "date"),
+        ("reason", "text"),
+        ("meaning", "text"),
+        ("defective_serial", "text"),
+        ("replacement_serial", "text"),
+        ("claimed_amount", "number"),
+        ("source_file", "text"),
+        ("source_line", "number"),
     ],
 }
 LINE_SQL["Rejected"] = LINE_SQL["Held"]
@@ -127,13 +155,29 @@ LINE_SQL["Rejected"] = LINE_SQL["Held"]
 def _line_values(sheet_name: str, line: ClaimLine) -> tuple[object, ...]:
     if sheet_name == "Credited":
         return (
-            line.rma_number, line.fulfilled_on, line.defective_serial, line.replacement_serial, line.replacement_sku,
-            line.claimed_amount, line.credit_amount, line.amount_variance, line.due_quarter,
-            "yes" if line.late else "no", line.source_file, line.source_line,
+            line.rma_number,
+            line.fulfilled_on,
+            line.defective_serial,
+            line.replacement_serial,
+            line.replacement_sku,
+            line.claimed_amount,
+            line.credit_amount,
+            line.amount_variance,
+            line.due_quarter,
+            "yes" if line.late else "no",
+            line.source_file,
+            line.source_line,
         )
     return (
-        line.rma_number, line.fulfilled_on, line.reason, RULE_BY_REASON[line.reason].meaning, line.defective_serial,
-        line.replacement_serial, line.claimed_amount, line.source_file, line.source_line,
+        line.rma_number,
+        line.fulfilled_on,
+        line.reason,
+        RULE_BY_REASON[line.reason].meaning,
+        line.defective_serial,
+        line.replacement_serial,
+        line.claimed_amount,
+        line.source_file,
+        line.source_line,
     )
 
 
@@ -144,7 +188,9 @@ def _printable(sheet, statement: Statement, landscape: bool) -> None:
     sheet.fit_to_pages(1, 0)  # all columns on one page width
     sheet.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
     status = "FINAL" if statement.final else "DRAFT"
-    sheet.set_header(f"&L{_header_text(statement.vendor)}&C{_header_text(statement.distributor_id)} {statement.quarter}&R{status}")
+    sheet.set_header(
+        f"&L{_header_text(statement.vendor)}&C{_header_text(statement.distributor_id)} {statement.quarter}&R{status}"
+    )
     sheet.set_footer("&LCredit statement&RPage &P of &N")
 
 
@@ -168,7 +214,9 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
         }
     )
     bold = workbook.add_format({"bold": True})
-    heading = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True, "valign": "top"})
+    heading = workbook.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True, "valign": "top"}
+    )
     title = workbook.add_format({"bold": True, "font_size": 16})
     final_mark = workbook.add_format({"bold": True, "font_size": 16, "font_color": "#006100"})
     draft_mark = workbook.add_format({"bold": True, "font_size": 16, "font_color": "#C00000"})
@@ -182,7 +230,9 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
     summary.set_column(1, 1, 40)
     summary.set_column(2, 2, 60)
     summary.write_string(0, 0, "Credit statement", title)
-    summary.write_string(0, 1, "FINAL" if statement.final else "DRAFT", final_mark if statement.final else draft_mark)
+    summary.write_string(
+        0, 1, "FINAL" if statement.final else "DRAFT", final_mark if statement.final else draft_mark
+    )
     rows: list[tuple[str, object, object]] = [
         ("Vendor", statement.vendor, None),
         ("Distributor", statement.distributor_id, None),
@@ -230,10 +280,14 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
     # The lines go in as XML text after XlsxWriter is done (sheet_rows.py: 10x faster).
     rows_by_sheet, styles_by_sheet = {}, {}
     for position, sheet_name in enumerate(LINE_SHEETS, start=2):
-        styles = styles_by_sheet[sheet_name] = [style_index(column_formats[kind]) for _, _, kind in LINE_COLUMNS[sheet_name]]
+        styles = styles_by_sheet[sheet_name] = [
+            style_index(column_formats[kind]) for _, _, kind in LINE_COLUMNS[sheet_name]
+        ]
         if sheet_name in statement.line_rows:
             if styles != line_styles(statement.final)[sheet_name]:
-                raise RuntimeError(f"the {sheet_name} rows were written with other cell formats than this workbook's")
+                raise RuntimeError(
+                    f"the {sheet_name} rows were written with other cell formats than this workbook's"
+                )
             rows_by_sheet[position] = statement.line_rows[sheet_name]
         else:
             lines = (_line_values(sheet_name, line) for line in statement.lines(sheet_name))
@@ -245,14 +299,18 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
 def line_styles(final: bool) -> dict[str, list[int]]:
     """The xf index of every line column, by sheet. XlsxWriter numbers formats in order of
     first use, so an empty statement of the same kind tells them."""
-    empty = Statement("D", None, "USD", "2000-Q1", final, dt.date(2000, 1, 1), dt.date(2000, 1, 1), Decimal(0))
+    empty = Statement(
+        "D", None, "USD", "2000-Q1", final, dt.date(2000, 1, 1), dt.date(2000, 1, 1), Decimal(0)
+    )
     return _build(empty)[1]
 
 
 def line_row_sql(sheet_name: str, final: bool, row_number: str) -> str:
     """SQL giving one line's `<row>` of `sheet_name`, byte for byte as build_statement writes it."""
     styles = line_styles(final)[sheet_name]
-    columns = [SqlColumn(expression, kind, style) for (expression, kind), style in zip(LINE_SQL[sheet_name], styles)]
+    columns = [
+        SqlColumn(expression, kind, style) for (expression, kind), style in zip(LINE_SQL[sheet_name], styles)
+    ]
     return row_xml_sql(columns, row_number)
 
 

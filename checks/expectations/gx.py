@@ -29,9 +29,7 @@ def _batch_definition(name: str):
 @functools.cache
 def _context():
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
-
     from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every pandas batch by hashing the whole frame (10 s on 2M rows). The
@@ -40,7 +38,6 @@ def _context():
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
-
 
 
 def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
@@ -57,7 +54,9 @@ def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tupl
         if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
             frame[column] = frame[column].astype("datetime64[ns]")
     batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
-    outcome = batch.validate(gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES})
+    outcome = batch.validate(
+        gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
+    )
     # GX keeps the last batch of every data asset, frame and all, for the process's lifetime.
     batches = batch.data.execution_engine.batch_manager
     batches.reset_batch_cache()
@@ -70,7 +69,9 @@ def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tupl
         examples = [str(v) for v in details.get("partial_unexpected_list") or []]
         if result.exception_info and result.exception_info.get("raised_exception"):
             examples = [str(result.exception_info.get("exception_message"))[:200]]
-        problems.append((result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples))
+        problems.append(
+            (result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples)
+        )
     return problems
 
 

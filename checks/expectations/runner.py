@@ -17,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from checks.expectations.suites import ERROR, Expect, Suite, build_suites, read_references
 from checks.expectations import gx
 from checks.expectations.gx import EXAMPLES, frame_problems
+from checks.expectations.suites import ERROR, Expect, Suite, build_suites, read_references
 from checks.expectations.validator import ValidatorGone, ValidatorProcess
 from core.warehouse import in_transaction
 
@@ -37,7 +37,9 @@ class Problem:
     @property
     def sentence(self) -> str:
         shown = ", ".join(self.examples[:EXAMPLES])
-        return f"{self.expectation} on {self.target}: {self.unexpected_count} unexpected" + (f" (e.g. {shown})" if shown else "")
+        return f"{self.expectation} on {self.target}: {self.unexpected_count} unexpected" + (
+            f" (e.g. {shown})" if shown else ""
+        )
 
 
 @dataclass
@@ -69,7 +71,9 @@ class SuiteResult:
         lines = ["| severity | expectation | column(s) | unexpected | examples |", "|---|---|---|---|---|"]
         for p in self.problems:
             examples = ", ".join(p.examples[:EXAMPLES]).replace("|", "\\|")
-            lines.append(f"| {p.severity} | {p.expectation} | {p.target} | {p.unexpected_count} | {examples} |")
+            lines.append(
+                f"| {p.severity} | {p.expectation} | {p.target} | {p.unexpected_count} | {examples} |"
+            )
         return "\n".join(lines)
 
 
@@ -89,7 +93,11 @@ UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
 
 def _per_row(suite: Suite) -> list[tuple[int, Expect]]:
     """The suite's expectations validated row by row (all but uniqueness), with their index."""
-    return [(index, expect) for index, expect in enumerate(suite.expectations) if expect.expectation not in UNIQUENESS]
+    return [
+        (index, expect)
+        for index, expect in enumerate(suite.expectations)
+        if expect.expectation not in UNIQUENESS
+    ]
 
 
 def _params(suite: Suite, quarter: str | None) -> list:
@@ -131,7 +139,14 @@ class _FilePlan:
 def _fingerprint(suite: Suite, expectations: list[tuple[int, Expect]]) -> str:
     """Whatever the results depend on but the rows: the frame's SQL, the expectations with their values, the code."""
     return hashlib.sha256(
-        repr((suite.sql, [(index, expect) for index, expect in expectations], version("great_expectations"), duckdb.__version__)).encode()
+        repr(
+            (
+                suite.sql,
+                [(index, expect) for index, expect in expectations],
+                version("great_expectations"),
+                duckdb.__version__,
+            )
+        ).encode()
         + b"".join(path.read_bytes() for path in _CODE)
     ).hexdigest()
 
@@ -140,11 +155,17 @@ def _frame_key(
     con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], params: list
 ) -> tuple[int, str]:
     """(rows, a key naming their results) of a suite's whole frame."""
-    rows, digest = con.execute(f"SELECT count(*), sum(hash(frame)) FROM ({suite.sql}) frame", params).fetchone()
-    return rows, hashlib.sha256(repr((_fingerprint(suite, expectations), params, rows, str(digest))).encode()).hexdigest()
+    rows, digest = con.execute(
+        f"SELECT count(*), sum(hash(frame)) FROM ({suite.sql}) frame", params
+    ).fetchone()
+    return rows, hashlib.sha256(
+        repr((_fingerprint(suite, expectations), params, rows, str(digest))).encode()
+    ).hexdigest()
 
 
-def _plan_by_file(con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]]) -> _FilePlan:
+def _plan_by_file(
+    con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]]
+) -> _FilePlan:
     con.execute(MEMO_DDL)
     fingerprint = _fingerprint(suite, expectations)
     current = {
@@ -160,19 +181,31 @@ def _plan_by_file(con: duckdb.DuckDBPyConnection, suite: Suite, expectations: li
         [suite.name, fingerprint],
     ).fetchall():
         stored.setdefault(batch, {})[source_file] = (rows, digest)
-    kept = sorted(batch for batch, files in stored.items() if all(current.get(name) == state for name, state in files.items()))
+    kept = sorted(
+        batch
+        for batch, files in stored.items()
+        if all(current.get(name) == state for name, state in files.items())
+    )
     covered = {name for batch in kept for name in stored[batch]}
     fresh = sorted(name for name in current if name not in covered)
-    batch = hashlib.sha256(repr((fingerprint, [(name, current[name]) for name in fresh])).encode()).hexdigest()
+    batch = hashlib.sha256(
+        repr((fingerprint, [(name, current[name]) for name in fresh])).encode()
+    ).hexdigest()
     fresh_sql = f"SELECT * FROM ({suite.sql}) WHERE source_file IN (SELECT unnest($files))"
     return _FilePlan(fingerprint, current, kept, fresh, batch, fresh_sql)
 
 
-def _add_problem(found: dict[int, Problem], suite: Suite, index: int, count: int, examples: list[str]) -> None:
+def _add_problem(
+    found: dict[int, Problem], suite: Suite, index: int, count: int, examples: list[str]
+) -> None:
     expect = suite.expectations[index]
     earlier = found.get(index) or Problem(expect.expectation, _target(expect), expect.severity, 0, [])
     found[index] = Problem(
-        expect.expectation, earlier.target, expect.severity, earlier.unexpected_count + count, (earlier.examples + examples)[:EXAMPLES]
+        expect.expectation,
+        earlier.target,
+        expect.severity,
+        earlier.unexpected_count + count,
+        (earlier.examples + examples)[:EXAMPLES],
     )
 
 
@@ -210,7 +243,9 @@ class Expectations:
         """Suites sent ahead whose answers no check has taken up yet."""
         return len(self._ahead)
 
-    def rows_written(self, con: duckdb.DuckDBPyConnection, asset_name: str, quarter: str | None = None) -> None:
+    def rows_written(
+        self, con: duckdb.DuckDBPyConnection, asset_name: str, quarter: str | None = None
+    ) -> None:
         """An asset has written its rows: send them to the validator process now, if there is
         one, so that GX works on them while the run goes on. Its check takes the answer up."""
         if self._validator is None:
@@ -229,7 +264,11 @@ class Expectations:
             self._validator = None
 
     def validate_suite(
-        self, con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None, chunk_rows: int = CHUNK_ROWS,
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        quarter: str | None = None,
+        chunk_rows: int = CHUNK_ROWS,
         memo: bool = True,
     ) -> SuiteResult:
         """Every row of the suite's frame validated, in chunks of about `chunk_rows`.
@@ -247,9 +286,13 @@ class Expectations:
         with a digest of their rows, are added in. A failure stays until its rows change. Rows that
         `validate_ahead` sent already are not sent again.
         """
-        described = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {suite.table})").fetchall())
+        described = dict(
+            con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {suite.table})").fetchall()
+        )
         problems = [
-            Problem("column type", column, ERROR, 1, [f"{described.get(column, 'missing')} instead of {wanted}"])
+            Problem(
+                "column type", column, ERROR, 1, [f"{described.get(column, 'missing')} instead of {wanted}"]
+            )
             for column, wanted in suite.columns.items()
             if described.get(column) != wanted
         ]
@@ -262,12 +305,16 @@ class Expectations:
             plan = _plan_by_file(con, suite, per_row)
             per_row_chunks = self._ahead.pop((suite.name, plan.batch), None)
             if per_row_chunks is None:
-                per_row_chunks = self._submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
+                per_row_chunks = self._submit(
+                    con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows
+                )
             revalidated = plan.fresh_rows
         else:
             per_row_chunks = None
             if any(name == suite.name for name, _ in self._ahead):
-                per_row_chunks = self._ahead.pop((suite.name, _frame_key(con, suite, per_row, params)[1]), None)
+                per_row_chunks = self._ahead.pop(
+                    (suite.name, _frame_key(con, suite, per_row, params)[1]), None
+                )
             if per_row_chunks is None:
                 per_row_chunks = self._submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
             revalidated = rows
@@ -286,7 +333,9 @@ class Expectations:
                     candidates = con.execute("SELECT count(*) FROM uniqueness_candidates").fetchone()[0]
                     # Ordered: the examples GX reports are the first unexpected rows, the same every run.
                     candidates_sql = f"SELECT * FROM uniqueness_candidates ORDER BY {key}"
-                    chunks = self._submit(con, suite, [(index, expect)], candidates_sql, [], candidates, chunk_rows)
+                    chunks = self._submit(
+                        con, suite, [(index, expect)], candidates_sql, [], candidates, chunk_rows
+                    )
                     self._collect(con, suite, chunks, found)
                 finally:
                     con.execute("DROP TABLE IF EXISTS uniqueness_candidates")
@@ -295,11 +344,16 @@ class Expectations:
         else:
             self._remember(con, suite, plan, per_row_chunks, found)
         problems += [found[index] for index in sorted(found)]
-        return SuiteResult(suite.name, rows, len(suite.expectations) + len(suite.columns), problems, revalidated)
-
+        return SuiteResult(
+            suite.name, rows, len(suite.expectations) + len(suite.columns), problems, revalidated
+        )
 
     def validate_ahead(
-        self, con: duckdb.DuckDBPyConnection, suite: Suite, quarter: str | None = None, chunk_rows: int = CHUNK_ROWS
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        quarter: str | None = None,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> None:
         """Send the rows that the suite's check will validate to the validator process now.
 
@@ -314,32 +368,58 @@ class Expectations:
         if suite.memo_by_file:
             plan = _plan_by_file(con, suite, per_row)
             if plan.fresh_rows:
-                self._ahead[(suite.name, plan.batch)] = self._submit(con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows)
+                self._ahead[(suite.name, plan.batch)] = self._submit(
+                    con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows
+                )
         else:
             params = _params(suite, quarter)
             rows, key = _frame_key(con, suite, per_row, params)
-            self._ahead[(suite.name, key)] = self._submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
-
+            self._ahead[(suite.name, key)] = self._submit(
+                con, suite, per_row, suite.sql, params, rows, chunk_rows
+            )
 
     def _remember(
-        self, con: duckdb.DuckDBPyConnection, suite: Suite, plan: _FilePlan, fresh_chunks: list[_Chunk], found: dict[int, Problem]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        plan: _FilePlan,
+        fresh_chunks: list[_Chunk],
+        found: dict[int, Problem],
     ) -> None:
         """Keep the fresh files' results, drop the batches no longer kept; add the kept results and
         the fresh ones to `found`."""
         fresh_found: dict[int, Problem] = {}
         self._collect(con, suite, fresh_chunks, fresh_found)
         statements = [
-            ("DELETE FROM suite_batch_files WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, plan.kept]),
-            ("DELETE FROM suite_batches WHERE suite = ? AND batch NOT IN (SELECT unnest(?))", [suite.name, plan.kept]),
+            (
+                "DELETE FROM suite_batch_files WHERE suite = ? AND batch NOT IN (SELECT unnest(?))",
+                [suite.name, plan.kept],
+            ),
+            (
+                "DELETE FROM suite_batches WHERE suite = ? AND batch NOT IN (SELECT unnest(?))",
+                [suite.name, plan.kept],
+            ),
         ]
         if plan.fresh:
             problems = [[index, p.unexpected_count, p.examples] for index, p in sorted(fresh_found.items())]
-            statements.append(("INSERT INTO suite_batches VALUES (?, ?, ?, ?)", [suite.name, plan.batch, plan.fingerprint, json.dumps(problems)]))
-            statements.append((
-                "INSERT INTO suite_batch_files SELECT ?, ?, unnest(?), unnest(?), unnest(?)",
-                [suite.name, plan.batch, plan.fresh, [plan.current[name][0] for name in plan.fresh],
-                 [plan.current[name][1] for name in plan.fresh]],
-            ))
+            statements.append(
+                (
+                    "INSERT INTO suite_batches VALUES (?, ?, ?, ?)",
+                    [suite.name, plan.batch, plan.fingerprint, json.dumps(problems)],
+                )
+            )
+            statements.append(
+                (
+                    "INSERT INTO suite_batch_files SELECT ?, ?, unnest(?), unnest(?), unnest(?)",
+                    [
+                        suite.name,
+                        plan.batch,
+                        plan.fresh,
+                        [plan.current[name][0] for name in plan.fresh],
+                        [plan.current[name][1] for name in plan.fresh],
+                    ],
+                )
+            )
         in_transaction(con, statements, name=f"{suite.name} validations")
         kept_problems = con.execute(
             "SELECT problems FROM suite_batches WHERE suite = ? AND batch IN (SELECT unnest(?)) ORDER BY batch",
@@ -351,10 +431,15 @@ class Expectations:
         for index, problem in fresh_found.items():
             _add_problem(found, suite, index, problem.unexpected_count, problem.examples)
 
-
     def _submit(
-        self, con: duckdb.DuckDBPyConnection, suite: Suite, expectations: list[tuple[int, Expect]], sql: str, params: list | dict,
-        rows: int, chunk_rows: int,
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        expectations: list[tuple[int, Expect]],
+        sql: str,
+        params: list | dict,
+        rows: int,
+        chunk_rows: int,
     ) -> list[_Chunk]:
         """The chunks of the rows of `sql`, each sent to the validator process if there is one."""
         if not expectations or not rows:
@@ -362,18 +447,29 @@ class Expectations:
         chunks = max(1, -(-rows // chunk_rows))
         result = []
         for chunk in range(chunks):
-            chunk_sql = sql if chunks == 1 else f"SELECT * FROM ({sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
+            chunk_sql = (
+                sql
+                if chunks == 1
+                else f"SELECT * FROM ({sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
+            )
             sent = _Chunk(chunk_sql, params, expectations)
             if self._validator is not None:
                 try:
-                    sent = _Chunk(chunk_sql, params, expectations, self._validator, self._validator.submit(con, chunk_sql, params, suite.name, expectations))
+                    sent = _Chunk(
+                        chunk_sql,
+                        params,
+                        expectations,
+                        self._validator,
+                        self._validator.submit(con, chunk_sql, params, suite.name, expectations),
+                    )
                 except ValidatorGone as gone:
                     self._stop_using(self._validator, gone)
             result.append(sent)
         return result
 
-
-    def _collect(self, con: duckdb.DuckDBPyConnection, suite: Suite, chunks: list[_Chunk], found: dict[int, Problem]) -> None:
+    def _collect(
+        self, con: duckdb.DuckDBPyConnection, suite: Suite, chunks: list[_Chunk], found: dict[int, Problem]
+    ) -> None:
         """Add what fails in the chunks to `found`: the validator's answers, or validated here."""
         for chunk in chunks:
             problems = None
@@ -383,10 +479,11 @@ class Expectations:
                 except ValidatorGone as gone:
                     self._stop_using(chunk.validator, gone)
             if problems is None:
-                problems = frame_problems(con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations)
+                problems = frame_problems(
+                    con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations
+                )
             for index, count, examples in problems:
                 _add_problem(found, suite, index, count, examples)
-
 
     def _stop_using(self, validator: ValidatorProcess, gone: ValidatorGone) -> None:
         if validator is self._validator:

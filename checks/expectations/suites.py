@@ -109,14 +109,25 @@ def build_suites(refs: References) -> dict[str, Suite]:
             """SELECT source_file, sku, currency, unit_credit, valid_from, valid_to,
                 currency IN (SELECT currency FROM stg_distributors) AS currency_is_used
             FROM stg_price_list""",
-            {"sku": "VARCHAR", "currency": "VARCHAR", "unit_credit": "DECIMAL(18,2)", "valid_from": "DATE", "valid_to": "DATE"},
+            {
+                "sku": "VARCHAR",
+                "currency": "VARCHAR",
+                "unit_credit": "DECIMAL(18,2)",
+                "valid_from": "DATE",
+                "valid_to": "DATE",
+            },
             "sku",
             [
                 *_not_null("sku", "currency", "unit_credit", "valid_from"),
                 _non_negative("unit_credit"),
                 Expect(
                     "ExpectColumnPairValuesAToBeGreaterThanB",
-                    {"column_A": "valid_to", "column_B": "valid_from", "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+                    {
+                        "column_A": "valid_to",
+                        "column_B": "valid_from",
+                        "or_equal": True,
+                        "ignore_row_if": "either_value_is_missing",
+                    },
                 ),
                 _always_true("currency_is_used", WARN),
             ],
@@ -130,13 +141,21 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 channel = 'direct' OR product_sku IN (SELECT sku FROM stg_price_list) AS sku_has_a_price
             FROM stg_rma_cases""",
             {
-                "rma_number": "VARCHAR", "updated_at": "TIMESTAMP", "opened_at": "TIMESTAMP", "channel": "VARCHAR",
-                "warranty_end": "DATE", "return_required": "BOOLEAN", "diagnosed_at": "TIMESTAMP", "resolved_at": "TIMESTAMP",
+                "rma_number": "VARCHAR",
+                "updated_at": "TIMESTAMP",
+                "opened_at": "TIMESTAMP",
+                "channel": "VARCHAR",
+                "warranty_end": "DATE",
+                "return_required": "BOOLEAN",
+                "diagnosed_at": "TIMESTAMP",
+                "resolved_at": "TIMESTAMP",
             },
             "rma_number",
             [
                 *_not_null("rma_number", "updated_at", "opened_at", "channel", "serial_number", "status"),
-                _unique("rma_number", "updated_at", severity=WARN),  # ties are legal (the later line wins) but odd
+                _unique(
+                    "rma_number", "updated_at", severity=WARN
+                ),  # ties are legal (the later line wins) but odd
                 _in_set("channel", ["direct", "distributor"]),
                 _in_set("diagnosis", ["pending", "defective", "no_fault_found", "not_covered"]),
                 _in_set("status", ["open", "closed", "cancelled"]),
@@ -150,7 +169,12 @@ def build_suites(refs: References) -> dict[str, Suite]:
             "receiving_logs",
             "stg_receiving_logs",
             "SELECT source_file, receipt_id, rma_number, serial_number, received_at FROM stg_receiving_logs",
-            {"receipt_id": "VARCHAR", "rma_number": "VARCHAR", "serial_number": "VARCHAR", "received_at": "TIMESTAMP"},
+            {
+                "receipt_id": "VARCHAR",
+                "rma_number": "VARCHAR",
+                "serial_number": "VARCHAR",
+                "received_at": "TIMESTAMP",
+            },
             "receipt_id",
             [
                 *_not_null("receipt_id", "rma_number", "serial_number", "received_at"),
@@ -165,8 +189,12 @@ def build_suites(refs: References) -> dict[str, Suite]:
             """SELECT source_file, source_line, distributor_id, rma_number, fulfilled_on, claimed_amount
             FROM stg_fulfillment_reports""",
             {
-                "source_file": "VARCHAR", "source_line": "INTEGER", "distributor_id": "VARCHAR", "rma_number": "VARCHAR",
-                "fulfilled_on": "DATE", "claimed_amount": "DECIMAL(18,2)",
+                "source_file": "VARCHAR",
+                "source_line": "INTEGER",
+                "distributor_id": "VARCHAR",
+                "rma_number": "VARCHAR",
+                "fulfilled_on": "DATE",
+                "claimed_amount": "DECIMAL(18,2)",
             },
             "source_file",
             [
@@ -187,8 +215,14 @@ def build_suites(refs: References) -> dict[str, Suite]:
                 currency = (SELECT currency FROM stg_distributors d WHERE d.distributor_id = c.distributor_id)
                     AS currency_is_the_distributors
             FROM claim_outcomes c WHERE quarter = ?""",
-            {"quarter": "VARCHAR", "credit_amount": "DECIMAL(18,2)", "claimed_amount": "DECIMAL(18,2)",
-             "amount_variance": "DECIMAL(18,2)", "late": "BOOLEAN", "fulfilled_on": "DATE"},
+            {
+                "quarter": "VARCHAR",
+                "credit_amount": "DECIMAL(18,2)",
+                "claimed_amount": "DECIMAL(18,2)",
+                "amount_variance": "DECIMAL(18,2)",
+                "late": "BOOLEAN",
+                "fulfilled_on": "DATE",
+            },
             "source_file",
             [
                 _unique("source_file", "source_line"),
@@ -252,7 +286,9 @@ def build_suites(refs: References) -> dict[str, Suite]:
 
 def read_references(con) -> References:
     """The distributors and currencies staged now: what the suites compare against."""
-    rows = con.execute("SELECT distributor_id, currency FROM stg_distributors ORDER BY distributor_id").fetchall()
+    rows = con.execute(
+        "SELECT distributor_id, currency FROM stg_distributors ORDER BY distributor_id"
+    ).fetchall()
     return References([r[0] for r in rows], sorted({r[1] for r in rows}), dt.date.today())
 
 

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from checks.expectations.gx import Problems
 
 
-
 class ValidatorGone(RuntimeError):
     """The validator process ended or stopped answering."""
 
@@ -37,7 +36,9 @@ class ValidatorProcess:
         context = multiprocessing.get_context("spawn")
         self._connection, child_end = context.Pipe()
         self._folder = tempfile.mkdtemp(prefix="rma-gx-")
-        self._process = context.Process(target=_serve, args=(child_end,), name="rma-gx-validator", daemon=True)
+        self._process = context.Process(
+            target=_serve, args=(child_end,), name="rma-gx-validator", daemon=True
+        )
         self._process.start()
         child_end.close()
         self._lock = threading.Lock()
@@ -82,7 +83,9 @@ class ValidatorProcess:
         return answer
 
     def _gone(self, error: BaseException) -> ValidatorGone:
-        return ValidatorGone(f"the Great Expectations process ended (exit code {self._process.exitcode}): {error!r}")
+        return ValidatorGone(
+            f"the Great Expectations process ended (exit code {self._process.exitcode}): {error!r}"
+        )
 
     def close(self) -> None:
         """Stop the process (it holds nothing worth waiting for) and remove its files."""
@@ -131,7 +134,11 @@ def _serve(connection) -> None:
             except EOFError:
                 return  # the run is over
             try:
-                answer = (ticket, True, frame_problems(reader.read_parquet(path).df(), suite_name, expectations))
+                answer = (
+                    ticket,
+                    True,
+                    frame_problems(reader.read_parquet(path).df(), suite_name, expectations),
+                )
             except Exception as error:  # the check that asked fails with it
                 answer = (ticket, False, f"{type(error).__name__}: {error}")
             connection.send(answer)

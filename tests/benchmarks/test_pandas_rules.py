@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-from assets.reconcile.rules import RunParameters, compute_quarter
 from assets.ingest.sources import SOURCES
 from assets.ingest.staging import stage_source
+from assets.reconcile.rules import RunParameters, compute_quarter
 from benchmarks.pandas_rules import claim_outcomes, load_inputs
-from synthetic.generate import generate_data
 from core.quarters import Quarter
+from synthetic.generate import generate_data
 from tests.conftest import EXAMPLE_DATA
 
 COLUMNS = "source_file, source_line, outcome, reason, CAST(credit_amount AS VARCHAR) AS credit_amount"
@@ -15,11 +15,15 @@ COLUMNS = "source_file, source_line, outcome, reason, CAST(credit_amount AS VARC
 
 def sql_and_pandas(con, quarter: Quarter):
     compute_quarter(con, RunParameters(quarter, quarter.last_day))
-    sql = con.execute(f"SELECT {COLUMNS} FROM quarter_claim_outcomes ORDER BY source_file, source_line").fetchall()
+    sql = con.execute(
+        f"SELECT {COLUMNS} FROM quarter_claim_outcomes ORDER BY source_file, source_line"
+    ).fetchall()
     frame = claim_outcomes(load_inputs(con, quarter), quarter.last_day)
     rows = [
         (f, int(line), outcome, reason, None if credit != credit or credit is None else credit)
-        for f, line, reason, outcome, credit in frame[["source_file", "source_line", "reason", "outcome", "credit_amount"]].itertuples(index=False)
+        for f, line, reason, outcome, credit in frame[
+            ["source_file", "source_line", "reason", "outcome", "credit_amount"]
+        ].itertuples(index=False)
     ]
     return sql, rows
 
@@ -43,5 +47,11 @@ def test_pandas_rules_match_sql_on_generated_data_after_a_close(con, tmp_path):
     con.execute("INSERT INTO claim_outcomes BY NAME SELECT * FROM quarter_claim_outcomes")
     con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL)")
     sql, in_pandas = sql_and_pandas(con, Quarter(2026, 3))
-    assert {row[3] for row in sql} >= {"CREDITED", "ALREADY_CREDITED", "DUPLICATE_CLAIM", "AWAITING_RETURN", "NO_PRICE"}
+    assert {row[3] for row in sql} >= {
+        "CREDITED",
+        "ALREADY_CREDITED",
+        "DUPLICATE_CLAIM",
+        "AWAITING_RETURN",
+        "NO_PRICE",
+    }
     assert in_pandas == sql

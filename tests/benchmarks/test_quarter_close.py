@@ -49,6 +49,17 @@ def test_step_peaks_count_the_samples_since_the_last_step_ended_for_the_next_to_
 
 
 def test_stage_peaks_take_the_highest_step_of_each_stage():
-    step_peaks = {"distributors": 250.0, "rma_cases": 700.0, "reconcile": 900.0,
-                  "rma_cases_rma_cases_expectations": 650.0, "credit_statements": 1200.0, "statement_delivery": 800.0}
-    assert stage_peaks(step_peaks) == {"ingest": 700.0, "reconcile": 900.0, "checks": 650.0, "statements": 1200.0}
+    step_peaks = {
+        "distributors": 250.0,
+        "rma_cases": 700.0,
+        "reconcile": 900.0,
+        "rma_cases_rma_cases_expectations": 650.0,
+        "credit_statements": 1200.0,
+        "statement_delivery": 800.0,
+    }
+    assert stage_peaks(step_peaks) == {
+        "ingest": 700.0,
+        "reconcile": 900.0,
+        "checks": 650.0,
+        "statements": 1200.0,
+    }

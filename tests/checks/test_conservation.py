@@ -6,15 +6,17 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from assets.reconcile.rules import RunParameters, reconcile_quarter
 from assets.ingest.sources import SOURCES
 from assets.ingest.staging import stage_source
+from assets.reconcile.rules import RunParameters, reconcile_quarter
 from checks.conservation import claims_conservation
 from checks.defs import CONSERVATION_CHECKS
 from core.quarters import Quarter
 from tests.conftest import EXAMPLE_DATA
 
-ROWS_CHECKS = {check.check_specs_by_output_name["result"].asset_key.path[-1]: check for check in CONSERVATION_CHECKS[:-1]}
+ROWS_CHECKS = {
+    check.check_specs_by_output_name["result"].asset_key.path[-1]: check for check in CONSERVATION_CHECKS[:-1]
+}
 
 
 @pytest.fixture
@@ -34,7 +36,10 @@ def test_every_source_adds_up(warehouse):
     for source in SOURCES:
         result = run_check(warehouse, source)
         assert result.passed, source
-        assert result.metadata["rows_read"].value == result.metadata["rows_loaded"].value + result.metadata["rows_quarantined"].value
+        assert (
+            result.metadata["rows_read"].value
+            == result.metadata["rows_loaded"].value + result.metadata["rows_quarantined"].value
+        )
 
 
 def test_a_row_moved_to_another_file_fails_though_the_totals_still_add_up(warehouse):
@@ -45,7 +50,10 @@ def test_a_row_moved_to_another_file_fails_though_the_totals_still_add_up(wareho
         )
     result = run_check(warehouse, "rma_cases")
     assert not result.passed
-    assert result.metadata["rows_read"].value == result.metadata["rows_loaded"].value + result.metadata["rows_quarantined"].value
+    assert (
+        result.metadata["rows_read"].value
+        == result.metadata["rows_loaded"].value + result.metadata["rows_quarantined"].value
+    )
     assert "elsewhere.csv" in result.metadata["files_not_adding_up"].value
     assert moved_from in result.metadata["files_not_adding_up"].value
 
@@ -63,7 +71,9 @@ def test_a_lost_outcome_fails(example_q2):
 
 
 def test_credits_that_do_not_add_up_fail_and_name_the_distributor(example_q2):
-    example_q2.execute("UPDATE distributor_credits SET credit_total = credit_total + 0.01 WHERE distributor_id = 'NORTHSTAR'")
+    example_q2.execute(
+        "UPDATE distributor_credits SET credit_total = credit_total + 0.01 WHERE distributor_id = 'NORTHSTAR'"
+    )
     passed, figures = claims_conservation(example_q2, "2026-Q2")
     assert not passed and "NORTHSTAR" in figures["distributors_not_adding_up"]
 
@@ -75,6 +85,8 @@ def test_claims_decided_in_a_closed_quarter_leave_the_next_quarters_scope(exampl
     decided = example_q2.execute(
         "SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q2' AND outcome <> 'held'"
     ).fetchone()[0]
-    claims = example_q2.execute("SELECT count(*) FROM stg_fulfillment_reports WHERE fulfilled_on <= DATE '2026-09-30'").fetchone()[0]
+    claims = example_q2.execute(
+        "SELECT count(*) FROM stg_fulfillment_reports WHERE fulfilled_on <= DATE '2026-09-30'"
+    ).fetchone()[0]
     assert passed and decided > 0
     assert figures["claims_in_scope"] == claims - decided == figures["claim_outcomes"]

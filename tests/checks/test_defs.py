@@ -27,7 +27,9 @@ def test_failed_error_expectation_blocks_statements(example_cwd, monkeypatch, ca
     assert main(["run", "2026-Q2", *COMMON]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     # Progress lines come first; the reason is one last line.
-    assert err[-1].startswith("rma-recon: error: blocking check claim_outcomes_expectations failed on claim_outcomes")
+    assert err[-1].startswith(
+        "rma-recon: error: blocking check claim_outcomes_expectations failed on claim_outcomes"
+    )
     assert "ExpectColumnValuesToBeInSet on currency" in err[-1]
     assert not any(line.split()[:2] == ["credit_statements", "done"] for line in err)
     assert not (example_cwd / "out/2026-Q2").exists()
@@ -38,7 +40,10 @@ def test_failed_warn_expectation_lets_the_run_finish(example_cwd, monkeypatch):
     odd = Expect("ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": ["XXX"]}, WARN)
     monkeypatch.setattr(checks.defs, "build_suites", suites_with_extra(odd, "claim_outcomes"))
     assert main(["run", "2026-Q2", *COMMON]) == 0
-    assert sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir()) == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]
+    assert sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir()) == [
+        "EUROPA-1.xlsx",
+        "NORTHSTAR.xlsx",
+    ]
 
 
 def test_validating_ahead_never_fails_an_ingest(con):
@@ -68,13 +73,22 @@ def test_the_check_shows_how_many_rows_gx_saw_in_this_run(tmp_path):
     with duckdb.connect(str(warehouse)) as con:
         for name in ("distributors", "price_list", "receiving_logs"):
             stage_source(con, EXAMPLE_DATA, SOURCES[name])
-    [check] = [c for c in checks.defs.EXPECTATION_CHECKS if c.check_specs_by_output_name["result"].asset_key.path == ["receiving_logs"]]
+    [check] = [
+        c
+        for c in checks.defs.EXPECTATION_CHECKS
+        if c.check_specs_by_output_name["result"].asset_key.path == ["receiving_logs"]
+    ]
 
     def run():
         return check(
-            context=dg.build_asset_check_context(), duckdb=DuckDBResource(database=str(warehouse)), expectations=Expectations()
+            context=dg.build_asset_check_context(),
+            duckdb=DuckDBResource(database=str(warehouse)),
+            expectations=Expectations(),
         ).metadata
 
     first, again = run(), run()
     assert first["rows_validated_this_run"].value == first["rows_validated"].value > 0
-    assert again["rows_validated_this_run"].value == 0 and again["rows_validated"].value == first["rows_validated"].value
+    assert (
+        again["rows_validated_this_run"].value == 0
+        and again["rows_validated"].value == first["rows_validated"].value
+    )

@@ -11,10 +11,16 @@ from tests.assets.statements.test_workbook import line
 from tests.conftest import EXAMPLE_ARGS
 
 
-
 def test_totals_read_back_from_a_statement(tmp_path):
     statement = Statement(
-        "D1", "D one", "USD", "2026-Q2", True, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("0.30"),
+        "D1",
+        "D one",
+        "USD",
+        "2026-Q2",
+        True,
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 30),
+        Decimal("0.30"),
         credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20")],
     )
     path = tmp_path / "D1.xlsx"
@@ -24,7 +30,14 @@ def test_totals_read_back_from_a_statement(tmp_path):
 
 def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
     statement = Statement(
-        "D1", None, "USD", "2026-Q2", False, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("9.99"),
+        "D1",
+        None,
+        "USD",
+        "2026-Q2",
+        False,
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 30),
+        Decimal("9.99"),
         credited=[line("R-1", "CREDITED", "0.10")],
     )
     path = tmp_path / "D1.xlsx"
@@ -55,16 +68,29 @@ def test_cli_fails_when_a_written_statement_does_not_add_up(example_cwd, monkeyp
 
     real_build = assets.statements.statement_files.build_statement
     monkeypatch.setattr(
-        assets.statements.statement_files, "build_statement", lambda s: real_build(dataclasses.replace(s, credit_total=s.credit_total + 1))
+        assets.statements.statement_files,
+        "build_statement",
+        lambda s: real_build(dataclasses.replace(s, credit_total=s.credit_total + 1)),
     )
     assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 1
     err = capsys.readouterr().err
-    assert "rma-recon: error: check statement_totals_match on credit_statements: EUROPA-1: Summary 1.00" in err
+    assert (
+        "rma-recon: error: check statement_totals_match on credit_statements: EUROPA-1: Summary 1.00" in err
+    )
 
 
 def test_problems_name_the_missing_and_the_wrong_statements(tmp_path):
-    good = Statement("D1", "D one", "USD", "2026-Q2", True, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("0.10"),
-                     credited=[line("R-1", "CREDITED", "0.10")])
+    good = Statement(
+        "D1",
+        "D one",
+        "USD",
+        "2026-Q2",
+        True,
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 30),
+        Decimal("0.10"),
+        credited=[line("R-1", "CREDITED", "0.10")],
+    )
     (tmp_path / "D1.xlsx").write_bytes(build_statement(good))
     (tmp_path / "D3.xlsx").write_bytes(build_statement(dataclasses.replace(good, distributor_id="D3")))
     credits = [("D1", Decimal("0.10")), ("D2", Decimal("5.00")), ("D3", Decimal("0.20"))]

@@ -8,7 +8,11 @@ from core.quarters import Quarter, QuarterError, cutoff_of, resolve_as_of
 
 def test_parse_and_days():
     quarter = Quarter.parse("2026-Q3")
-    assert (quarter.first_day, quarter.last_day, str(quarter)) == (dt.date(2026, 7, 1), dt.date(2026, 9, 30), "2026-Q3")
+    assert (quarter.first_day, quarter.last_day, str(quarter)) == (
+        dt.date(2026, 7, 1),
+        dt.date(2026, 9, 30),
+        "2026-Q3",
+    )
     assert Quarter.parse("2026-Q4").next() == Quarter(2027, 1)
 
 

@@ -11,6 +11,7 @@ import assets.statements.statement_files
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
 
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -29,7 +30,9 @@ def test_user_errors(args, message, capsys, tmp_path):
 def test_no_traceback_from_the_console_script(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", "2026-Q2", "--data-dir", str(tmp_path / "missing")],
-        capture_output=True, text=True, cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.startswith("rma-recon: error:")
@@ -48,7 +51,9 @@ def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example_cwd, c
     before = {p.name: p.read_bytes() for p in (example_cwd / "out/2026-Q2").glob("*.xlsx")}
     # Late data for Q2 arrives after the close: Q2 does not change, Q3 picks it up.
     late = example_cwd / "data/inbound/fulfillment_reports/NORTHSTAR/2026-06-late.csv"
-    late.write_text("rma_number,fulfilled_on,defective_serial,replacement_serial\nR26-0112,2026-06-20,SN-A0112,SN-X\n")
+    late.write_text(
+        "rma_number,fulfilled_on,defective_serial,replacement_serial\nR26-0112,2026-06-20,SN-A0112,SN-X\n"
+    )
     assert main(["run", "2026-Q2", *COMMON]) == 0
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
     after = {p.name: p.read_bytes() for p in (example_cwd / "out/2026-Q2").glob("*.xlsx")}
@@ -69,9 +74,17 @@ def test_draft_rerun_replaces_only_its_quarter(example_cwd):
         q2 = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
     assert main(["run", "2026-Q3", "--as-of", "2026-07-15", *COMMON]) == 0
     with duckdb.connect("wh.duckdb", read_only=True) as con:
-        assert con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall() == q2
-        assert con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = '2026-Q3'").fetchone()[0] == "draft"
-        assert con.execute("SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q3' AND fulfilled_on > '2026-07-15'").fetchone() == (0,)
+        assert (
+            con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
+            == q2
+        )
+        assert (
+            con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = '2026-Q3'").fetchone()[0]
+            == "draft"
+        )
+        assert con.execute(
+            "SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q3' AND fulfilled_on > '2026-07-15'"
+        ).fetchone() == (0,)
 
 
 @pytest.mark.slow
@@ -95,6 +108,10 @@ def test_a_statement_too_long_for_excel_fails_the_close_in_one_line(example_cwd,
     monkeypatch.setattr(assets.statements.statement_files, "SHEET_ROWS", 2)  # a header and one line
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 1
     [error] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rma-recon: error:")]
-    assert "2026-Q2 statement would have" in error and error.endswith("an Excel sheet holds 1 under its header row")
+    assert "2026-Q2 statement would have" in error and error.endswith(
+        "an Excel sheet holds 1 under its header row"
+    )
     with duckdb.connect("wh.duckdb", read_only=True) as con:
-        assert con.execute("SELECT state FROM quarter_runs WHERE quarter = '2026-Q2'").fetchone() == ("draft",)
+        assert con.execute("SELECT state FROM quarter_runs WHERE quarter = '2026-Q2'").fetchone() == (
+            "draft",
+        )

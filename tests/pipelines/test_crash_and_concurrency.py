@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
 from core.faults import CRASH_ENV
+from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
 
 pytestmark = pytest.mark.slow
@@ -28,16 +28,25 @@ def example(example_cwd):
 
 
 def cli(example: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, CRASH_ENV: crash} if crash else {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    env = (
+        {**os.environ, CRASH_ENV: crash} if crash else {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    )
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", *args, *COMMON],
-        cwd=example, env=env, capture_output=True, text=True, timeout=600,
+        cwd=example,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def snapshot(example: Path, quarter: str = "2026-Q3") -> dict:
     with duckdb.connect(str(example / "wh.duckdb"), read_only=True) as con:
-        tables = {t: con.execute(f"SELECT * FROM {t} WHERE quarter = ? ORDER BY ALL", [quarter]).fetchall() for t in TABLES}
+        tables = {
+            t: con.execute(f"SELECT * FROM {t} WHERE quarter = ? ORDER BY ALL", [quarter]).fetchall()
+            for t in TABLES
+        }
         state = con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = ?", [quarter]).fetchone()
     statements = {p.name: p.read_bytes() for p in (example / "out" / quarter).glob("*.xlsx")}
     return {"tables": tables, "state": state, "statements": statements}
@@ -71,8 +80,12 @@ def test_kill_while_writing_statements_keeps_the_previous_files(example, crash):
     assert {p.name: p.read_bytes() for p in kept.glob("*.xlsx")} == before["statements"]
     assert cli(example, "2026-Q3", "--as-of", "2026-07-15").returncode == 0
     after = snapshot(example)
-    assert set(after["statements"]) == set(before["statements"]) and after["statements"] != before["statements"]
-    assert not (example / "out/.2026-Q3.previous").exists() and not (example / "out/.2026-Q3.partial").exists()
+    assert (
+        set(after["statements"]) == set(before["statements"]) and after["statements"] != before["statements"]
+    )
+    assert (
+        not (example / "out/.2026-Q3.previous").exists() and not (example / "out/.2026-Q3.partial").exists()
+    )
 
 
 def test_kill_while_closing_leaves_the_quarter_open(example):
@@ -87,8 +100,14 @@ def test_two_runs_at_once_one_waits_and_both_finish(example):
     expected = snapshot(example)
     env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
     runs = [
-        subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "2026-Q3", *COMMON], cwd=example, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "run", "2026-Q3", *COMMON],
+            cwd=example,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     results = [(run.wait(timeout=600), *run.communicate()) for run in runs]

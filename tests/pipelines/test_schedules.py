@@ -13,7 +13,10 @@ def settings(request: dg.RunRequest) -> dict:
 
 def test_weekly_draft_is_the_quarter_in_progress_as_of_the_day_before():
     request = weekly_draft_request(dt.date(2026, 11, 30))
-    assert (request.partition_key, settings(request)) == ("2026-10-01", {"as_of": "2026-11-29", "close": False})
+    assert (request.partition_key, settings(request)) == (
+        "2026-10-01",
+        {"as_of": "2026-11-29", "close": False},
+    )
 
 
 def test_weekly_draft_on_the_first_day_of_a_quarter_stays_inside_it():
@@ -35,7 +38,9 @@ def test_schedules_and_sensor_are_off_by_default():
 
 
 def test_schedule_evaluates_through_dagster():
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 12, 7, 6, 0), repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 12, 7, 6, 0), repository_def=defs.get_repository_def()
+    )
     [request] = weekly_draft.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-10-01"
 

@@ -1,13 +1,12 @@
 """Generated data is realistic enough: every outcome and SLA status, CSV and XLSX, bad rows."""
 
-
 import duckdb
 
-from assets.reconcile.rules import CLAIM_RULES, RunParameters, compute_quarter
 from assets.ingest.sources import SOURCES
 from assets.ingest.staging import stage_source
-from synthetic.generate import generate_data
+from assets.reconcile.rules import CLAIM_RULES, RunParameters, compute_quarter
 from core.quarters import Quarter
+from synthetic.generate import generate_data
 
 
 def test_generated_data_covers_every_outcome_and_status(tmp_path):
@@ -16,7 +15,10 @@ def test_generated_data_covers_every_outcome_and_status(tmp_path):
     assert list((tmp_path / "inbound/fulfillment_reports").glob("*/*.xlsx"))
     reasons, statuses = set(), set()
     with duckdb.connect() as con:
-        reports = [stage_source(con, tmp_path, SOURCES[name]) for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports")]
+        reports = [
+            stage_source(con, tmp_path, SOURCES[name])
+            for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports")
+        ]
         assert sum(report.rows_quarantined for report in reports) >= 5
         for quarter in (Quarter(2026, 2), Quarter(2026, 3)):
             compute_quarter(con, RunParameters(quarter, quarter.last_day))

@@ -22,7 +22,9 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        self.messages.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
         return "250 Message accepted"
 
 
@@ -44,7 +46,9 @@ def smtp_server():
 @pytest.fixture
 def con():
     with duckdb.connect() as connection:
-        connection.execute("CREATE TABLE stg_distributors AS SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email")
+        connection.execute(
+            "CREATE TABLE stg_distributors AS SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email"
+        )
         yield connection
 
 
@@ -58,7 +62,9 @@ def test_outbox_writes_an_eml_with_the_statement(con, tmp_path):
     transport = Transport(mode="outbox", outbox_dir=tmp_path)
     [result] = deliver_statements(con, "2026-Q2", [STATEMENT], transport, "credits@v.example", "Vendor")
     assert result.status == "sent"
-    message = email.message_from_bytes((tmp_path / "2026-Q2/NORTHSTAR.eml").read_bytes(), policy=email.policy.default)
+    message = email.message_from_bytes(
+        (tmp_path / "2026-Q2/NORTHSTAR.eml").read_bytes(), policy=email.policy.default
+    )
     assert message["To"] == "ap@northstar.example" and "2026-Q2" in message["Subject"]
     assert attachment(message) == STATEMENT.content
 
@@ -66,8 +72,12 @@ def test_outbox_writes_an_eml_with_the_statement(con, tmp_path):
 def test_smtp_sends_once(con, smtp_server):
     controller, inbox = smtp_server
     transport = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
-    assert [r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")] == ["sent"]
-    assert [r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")] == ["already_sent"]
+    assert [
+        r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")
+    ] == ["sent"]
+    assert [
+        r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")
+    ] == ["already_sent"]
     [(recipients, message)] = inbox.messages
     assert recipients == ["ap@northstar.example"] and attachment(message) == STATEMENT.content
 
@@ -98,9 +108,14 @@ def test_an_email_sent_before_a_crash_stays_logged_as_sent(con, smtp_server, mon
     monkeypatch.setattr(Transport, "send", send_then_die)
     with pytest.raises(KeyboardInterrupt):
         deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
-    assert con.execute("SELECT distributor_id, status FROM delivery_log").fetchall() == [("NORTHSTAR", "sent")]
+    assert con.execute("SELECT distributor_id, status FROM delivery_log").fetchall() == [
+        ("NORTHSTAR", "sent")
+    ]
     monkeypatch.setattr(Transport, "send", real_send)
-    statuses = [r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")]
+    statuses = [
+        r.status
+        for r in deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
+    ]
     assert statuses == ["already_sent", "sent"] and len(inbox.messages) == 2
 
 
@@ -111,18 +126,24 @@ def test_outbox_logs_every_statement_of_a_run(con, tmp_path):
     results = deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
     assert [r.status for r in results] == ["sent", "sent"]
     assert con.execute("SELECT distributor_id, attempts FROM delivery_log ORDER BY 1").fetchall() == [
-        ("EUROPA-1", 1), ("NORTHSTAR", 1)]
+        ("EUROPA-1", 1),
+        ("NORTHSTAR", 1),
+    ]
     assert sorted(path.name for path in (tmp_path / "2026-Q2").iterdir()) == ["EUROPA-1.eml", "NORTHSTAR.eml"]
 
 
 def test_distributor_without_email_is_logged_not_sent(con, tmp_path):
     con.execute("UPDATE stg_distributors SET email = NULL")
-    [result] = deliver_statements(con, "2026-Q2", [STATEMENT], Transport(outbox_dir=tmp_path), "c@v.example", "V")
+    [result] = deliver_statements(
+        con, "2026-Q2", [STATEMENT], Transport(outbox_dir=tmp_path), "c@v.example", "V"
+    )
     assert result.status == "no_email" and not (tmp_path / "2026-Q2").exists()
 
 
 @pytest.mark.slow
-def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(example_cwd, smtp_server, monkeypatch):
+def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(
+    example_cwd, smtp_server, monkeypatch
+):
     controller, inbox = smtp_server
     monkeypatch.setenv("RMA_DELIVERY_MODE", "smtp")
     monkeypatch.setenv("RMA_SMTP_HOST", "127.0.0.1")
@@ -133,8 +154,12 @@ def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(exampl
     assert inbox.messages == []
     assert main(["run", "2026-Q2", "--close", *common]) == 0
     assert main(["run", "2026-Q2", *common]) == 0
-    received = {recipients[0]: attachment_bytes for recipients, attachment_bytes in
-                ((r, [p for p in m.iter_attachments()][0].get_payload(decode=True)) for r, m in inbox.messages)}
+    received = {
+        recipients[0]: attachment_bytes
+        for recipients, attachment_bytes in (
+            (r, [p for p in m.iter_attachments()][0].get_payload(decode=True)) for r, m in inbox.messages
+        )
+    }
     assert sorted(received) == ["ap@northstar.example", "billing@europa1.example"]
     assert received["ap@northstar.example"] == (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").read_bytes()
 

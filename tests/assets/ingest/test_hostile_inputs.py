@@ -16,7 +16,10 @@ def data(tmp_path):
     root = tmp_path / "data"
     write_csv(
         root / "reference/distributors.csv",
-        [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "Nordic Ünï. Co", "currency": "EUR"}],
+        [
+            {"distributor_id": "D1", "currency": "USD"},
+            {"distributor_id": "Nordic Ünï. Co", "currency": "EUR"},
+        ],
     )
     (root / "inbound/fulfillment_reports/D1").mkdir(parents=True)
     (root / "inbound/fulfillment_reports/D1/0-good.csv").write_text(GOOD_CLAIM)
@@ -94,15 +97,22 @@ def test_duplicated_header_names_first_counts(con, data):
     (claims_folder(data) / "dup.csv").write_text(header + "\nR-2,2026-05-01,SN-1,SN-R1,SKU,,IGNORED\n")
     report, rows = stage_claims(con, data)
     assert rows == [] and report.rows_loaded == 2
-    assert con.execute("SELECT count(*) FROM stg_fulfillment_reports WHERE rma_number = 'R-2'").fetchone() == (1,)
+    assert con.execute(
+        "SELECT count(*) FROM stg_fulfillment_reports WHERE rma_number = 'R-2'"
+    ).fetchone() == (1,)
 
 
 def test_formulas_and_control_characters_stay_text(con, data):
     text = '=HYPERLINK("http://x")\x07\x1b'
-    write_csv(claims_folder(data) / "formula.csv", [{**CLAIM_DEFAULTS, "replacement_serial": text, "replacement_sku": "+1-2"}])
+    write_csv(
+        claims_folder(data) / "formula.csv",
+        [{**CLAIM_DEFAULTS, "replacement_serial": text, "replacement_sku": "+1-2"}],
+    )
     report, rows = stage_claims(con, data)
     assert rows == [] and report.rows_loaded == 2
-    assert con.execute("SELECT replacement_serial FROM stg_fulfillment_reports WHERE source_file LIKE '%formula.csv'").fetchone() == (text,)
+    assert con.execute(
+        "SELECT replacement_serial FROM stg_fulfillment_reports WHERE source_file LIKE '%formula.csv'"
+    ).fetchone() == (text,)
 
 
 @pytest.mark.parametrize("day", ["1999-12-31", "2100-01-01", "9999-12-31"])
@@ -121,8 +131,14 @@ def test_distributor_folder_with_spaces_dots_and_non_ascii(con, data):
     (unknown / "a.csv").write_text(GOOD_CLAIM)
     report, rows = stage_claims(con, data)
     assert report.rows_loaded == 2
-    assert rows == [("inbound/fulfillment_reports/Ünknown. Co/a.csv", 2, "UNKNOWN_DISTRIBUTOR",
-                     "folder 'Ünknown. Co' is not in reference/distributors.csv")]
+    assert rows == [
+        (
+            "inbound/fulfillment_reports/Ünknown. Co/a.csv",
+            2,
+            "UNKNOWN_DISTRIBUTOR",
+            "folder 'Ünknown. Co' is not in reference/distributors.csv",
+        )
+    ]
 
 
 def test_symlink_pointing_outside_is_not_followed(con, data, tmp_path):
@@ -138,8 +154,17 @@ def test_symlinked_folder_pointing_outside_is_not_followed(con, data, tmp_path):
     outside.mkdir()
     (outside / "a.csv").write_text(GOOD_CLAIM)
     os.symlink(outside, data / "inbound/fulfillment_reports/D1-link")
-    write_csv(data / "reference/distributors.csv", [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "D1-link", "currency": "USD"}])
+    write_csv(
+        data / "reference/distributors.csv",
+        [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "D1-link", "currency": "USD"}],
+    )
     report, rows = stage_claims(con, data)
     assert report.rows_loaded == 1
-    assert rows == [("inbound/fulfillment_reports/D1-link/a.csv", 0, "UNREADABLE_FILE",
-                     "symbolic link leading outside the data directory, not followed")]
+    assert rows == [
+        (
+            "inbound/fulfillment_reports/D1-link/a.csv",
+            0,
+            "UNREADABLE_FILE",
+            "symbolic link leading outside the data directory, not followed",
+        )
+    ]

@@ -34,7 +34,9 @@ def contents(con) -> dict[str, list]:
     tables = {name: f"SELECT * FROM {SOURCES[name].table} ORDER BY ALL" for name in ORDER}
     tables["quarantine"] = "SELECT * FROM quarantine ORDER BY ALL"
     tables["ingest_log"] = "SELECT * FROM ingest_log ORDER BY ALL"
-    tables["ingested_files"] = "SELECT source, source_file, sha256, rows_read FROM ingested_files ORDER BY ALL"
+    tables["ingested_files"] = (
+        "SELECT source, source_file, sha256, rows_read FROM ingested_files ORDER BY ALL"
+    )
     return {name: con.execute(sql).fetchall() for name, sql in tables.items()}
 
 

@@ -1,8 +1,8 @@
 """Property-based tests over the parsers: CSV records and line numbers, timestamp parsing."""
 
 import csv
-import functools
 import datetime as dt
+import functools
 import io
 import re
 
@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from assets.ingest.readers import UnreadableFile, parse_csv_text
 from core.warehouse import prepare
 
-field_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12)
+field_text = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12
+)
 rows = st.lists(st.lists(field_text, min_size=3, max_size=3), max_size=12)
 
 
@@ -47,7 +49,9 @@ def test_any_text_parses_or_is_unreadable(text):
     assert all(record.line >= 2 for record in parsed.records)
 
 
-TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?\Z", re.ASCII)
+TIMESTAMP = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?\Z", re.ASCII
+)
 
 
 def reference_parse(text: str) -> dt.datetime | None:
@@ -59,7 +63,9 @@ def reference_parse(text: str) -> dt.datetime | None:
     try:
         moment = dt.datetime.combine(
             dt.date.fromisoformat(day),
-            dt.time(int(hour or 0), int(minute or 0), int(second or 0), int((fraction or "0")[:6].ljust(6, "0"))),
+            dt.time(
+                int(hour or 0), int(minute or 0), int(second or 0), int((fraction or "0")[:6].ljust(6, "0"))
+            ),
         )
     except ValueError:
         return None

@@ -5,14 +5,25 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from assets.ingest.readers import UnreadableFile, cell_text, is_inside, parse_csv_text, read_csv_file, read_xlsx_file
+from assets.ingest.readers import (
+    UnreadableFile,
+    cell_text,
+    is_inside,
+    parse_csv_text,
+    read_csv_file,
+    read_xlsx_file,
+)
 
 
 def test_lines_count_blank_lines_and_multiline_records():
     text = 'a,b\n1,2\n\n"x\ny",3\n,\n4,5\n'
     parsed = parse_csv_text(text)
     assert parsed.header == ["a", "b"]
-    assert [(r.line, r.fields) for r in parsed.records] == [(2, ["1", "2"]), (4, ["x\ny", "3"]), (7, ["4", "5"])]
+    assert [(r.line, r.fields) for r in parsed.records] == [
+        (2, ["1", "2"]),
+        (4, ["x\ny", "3"]),
+        (7, ["4", "5"]),
+    ]
     assert parsed.records[1].raw == '"x\ny",3'
 
 
@@ -58,7 +69,10 @@ def test_xlsx_header_is_first_non_empty_row_and_lines_are_sheet_rows(tmp_path):
     workbook.save(path)
     parsed = read_xlsx_file(path)
     assert parsed.header == ["rma_number", "fulfilled_on"]
-    assert [(r.line, r.fields) for r in parsed.records] == [(4, ["R-1", "2026-06-02"]), (6, ["R-2", "2026-06-03"])]
+    assert [(r.line, r.fields) for r in parsed.records] == [
+        (4, ["R-1", "2026-06-02"]),
+        (6, ["R-2", "2026-06-03"]),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -89,8 +103,11 @@ def test_is_inside_with_a_shared_cache_of_folders(tmp_path):
     (root / "inbound/inner-link.csv").symlink_to(root / "inbound/plain.csv")
     resolved: dict[str, str] = {}
     cases = {
-        "inbound/plain.csv": True, "inbound/link.csv": False, "inbound/folder-link/secret.csv": False,
-        "inbound/inner-link.csv": True, "inbound/missing.csv": True,
+        "inbound/plain.csv": True,
+        "inbound/link.csv": False,
+        "inbound/folder-link/secret.csv": False,
+        "inbound/inner-link.csv": True,
+        "inbound/missing.csv": True,
     }
     for relative, inside in cases.items():
         assert is_inside(root / relative, root, resolved) is inside, relative

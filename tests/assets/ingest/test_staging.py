@@ -29,10 +29,14 @@ def quarantine(con):
 def test_headers_match_case_insensitively_with_padding_and_extra_columns(con, data):
     path = data / "inbound/fulfillment_reports/D1/a.csv"
     path.parent.mkdir(parents=True)
-    path.write_text(" RMA_Number ,Fulfilled_On , defective_serial,REPLACEMENT_SERIAL,Store\nR-1,2026-05-01,S1,S2,x\n")
+    path.write_text(
+        " RMA_Number ,Fulfilled_On , defective_serial,REPLACEMENT_SERIAL,Store\nR-1,2026-05-01,S1,S2,x\n"
+    )
     report = stage(con, data, "fulfillment_reports")
     assert (report.rows_read, report.rows_loaded) == (1, 1)
-    assert con.execute("SELECT distributor_id, rma_number FROM stg_fulfillment_reports").fetchall() == [("D1", "R-1")]
+    assert con.execute("SELECT distributor_id, rma_number FROM stg_fulfillment_reports").fetchall() == [
+        ("D1", "R-1")
+    ]
 
 
 def test_missing_required_column_quarantines_every_row_of_that_file_only(con, data):
@@ -83,13 +87,26 @@ def test_case_row_reasons(con, data, column, value, reason):
 
 
 def test_first_problem_in_column_order_wins(con, data):
-    write_csv(data / "inbound/rma_cases/c.csv", [{**CASE_DEFAULTS, "status": "x", "opened_at": "x", "channel": "x"}])
+    write_csv(
+        data / "inbound/rma_cases/c.csv", [{**CASE_DEFAULTS, "status": "x", "opened_at": "x", "channel": "x"}]
+    )
     stage(con, data, "rma_cases")
     assert quarantine(con)[0][2] == "BAD_VALUE:opened_at"
 
 
 def test_direct_case_needs_no_distributor_and_pending_needs_no_diagnosis_time(con, data):
-    write_csv(data / "inbound/rma_cases/c.csv", [{**CASE_DEFAULTS, "channel": "DIRECT", "distributor_id": "", "diagnosis": "Pending", "diagnosed_at": ""}])
+    write_csv(
+        data / "inbound/rma_cases/c.csv",
+        [
+            {
+                **CASE_DEFAULTS,
+                "channel": "DIRECT",
+                "distributor_id": "",
+                "diagnosis": "Pending",
+                "diagnosed_at": "",
+            }
+        ],
+    )
     assert stage(con, data, "rma_cases").rows_loaded == 1
 
 
@@ -102,7 +119,9 @@ def test_timestamps_convert_to_utc(con, data):
     ]
     write_csv(data / "inbound/rma_cases/c.csv", rows)
     stage(con, data, "rma_cases")
-    got = con.execute("SELECT rma_number, strftime(updated_at, '%Y-%m-%d %H:%M:%S.%f') FROM stg_rma_cases ORDER BY 1").fetchall()
+    got = con.execute(
+        "SELECT rma_number, strftime(updated_at, '%Y-%m-%d %H:%M:%S.%f') FROM stg_rma_cases ORDER BY 1"
+    ).fetchall()
     assert got == [
         ("A", "2026-06-15 03:30:00.000000"),
         ("B", "2026-06-14 22:30:00.000000"),
@@ -111,9 +130,14 @@ def test_timestamps_convert_to_utc(con, data):
     ]
 
 
-@pytest.mark.parametrize(("amount", "loaded"), [("12.34", True), ("12.345", False), ("-1.00", False), ("1e3", False), ("12", True)])
+@pytest.mark.parametrize(
+    ("amount", "loaded"), [("12.34", True), ("12.345", False), ("-1.00", False), ("1e3", False), ("12", True)]
+)
 def test_money_has_at_most_two_decimals_and_no_negative_credit(con, data, amount, loaded):
-    write_csv(data / "reference/price_list.csv", [{"sku": "S", "currency": "USD", "unit_credit": amount, "valid_from": "2026-01-01"}])
+    write_csv(
+        data / "reference/price_list.csv",
+        [{"sku": "S", "currency": "USD", "unit_credit": amount, "valid_from": "2026-01-01"}],
+    )
     report = stage(con, data, "price_list")
     assert report.rows_loaded == int(loaded)
     if not loaded:
@@ -121,14 +145,19 @@ def test_money_has_at_most_two_decimals_and_no_negative_credit(con, data, amount
 
 
 def test_duplicate_receipt_id_keeps_the_first(con, data):
-    rows = [{"receipt_id": "RC-1", "rma_number": "R-1", "serial_number": "S", "received_at": "2026-04-05"}] * 2
+    rows = [
+        {"receipt_id": "RC-1", "rma_number": "R-1", "serial_number": "S", "received_at": "2026-04-05"}
+    ] * 2
     write_csv(data / "inbound/receiving_logs/a.csv", rows)
     stage(con, data, "receiving_logs")
     assert quarantine(con) == [("inbound/receiving_logs/a.csv", 3, "DUPLICATE_RECEIPT_ID")]
 
 
 def test_duplicate_distributor_keeps_the_first(con, data):
-    write_csv(data / "reference/distributors.csv", [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "D1", "currency": "EUR"}])
+    write_csv(
+        data / "reference/distributors.csv",
+        [{"distributor_id": "D1", "currency": "USD"}, {"distributor_id": "D1", "currency": "EUR"}],
+    )
     stage(con, data)
     assert con.execute("SELECT currency FROM stg_distributors").fetchall() == [("USD",)]
     assert quarantine(con) == [("reference/distributors.csv", 3, "DUPLICATE_DISTRIBUTOR")]
@@ -138,14 +167,23 @@ def test_unreadable_file_is_one_row_at_line_zero_and_others_go_on(con, data):
     folder = data / "inbound/receiving_logs"
     folder.mkdir(parents=True)
     (folder / "a.csv").write_bytes(b"receipt_id\n\xff\xfe\n")
-    write_csv(folder / "b.csv", [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    write_csv(
+        folder / "b.csv",
+        [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}],
+    )
     report = stage(con, data, "receiving_logs")
-    assert (report.rows_loaded, quarantine(con)) == (1, [("inbound/receiving_logs/a.csv", 0, "UNREADABLE_FILE")])
+    assert (report.rows_loaded, quarantine(con)) == (
+        1,
+        [("inbound/receiving_logs/a.csv", 0, "UNREADABLE_FILE")],
+    )
 
 
 def test_symlink_outside_the_data_directory_is_not_followed(con, data, tmp_path):
     outside = tmp_path / "outside.csv"
-    write_csv(outside, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    write_csv(
+        outside,
+        [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}],
+    )
     folder = data / "inbound/receiving_logs"
     folder.mkdir(parents=True)
     os.symlink(outside, folder / "link.csv")
@@ -157,7 +195,10 @@ def test_symlink_outside_the_data_directory_is_not_followed(con, data, tmp_path)
 def test_files_in_byte_order_and_other_extensions_ignored(con, data):
     folder = data / "inbound/receiving_logs"
     for name in ("b.csv", "B.csv", "a.txt"):
-        write_csv(folder / name, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+        write_csv(
+            folder / name,
+            [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}],
+        )
     report = stage(con, data, "receiving_logs")
     assert report.files == 2
     assert quarantine(con) == [("inbound/receiving_logs/b.csv", 2, "DUPLICATE_RECEIPT_ID")]
@@ -178,7 +219,10 @@ def test_blank_rows_are_skipped_and_every_other_row_accounted_for(con, data):
 
 
 def test_quarantine_keeps_the_raw_text(con, data):
-    write_csv(data / "inbound/receiving_logs/a.csv", [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "x"}])
+    write_csv(
+        data / "inbound/receiving_logs/a.csv",
+        [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "x"}],
+    )
     stage(con, data, "receiving_logs")
     assert con.execute("SELECT raw FROM quarantine").fetchone() == ("RC-1,R,S,x",)
 
@@ -187,13 +231,26 @@ def test_rerun_replaces_the_sources_quarantine(con, data):
     path = data / "inbound/receiving_logs/a.csv"
     write_csv(path, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "x"}])
     stage(con, data, "receiving_logs")
-    write_csv(path, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}])
+    write_csv(
+        path, [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}]
+    )
     stage(con, data, "receiving_logs")
     assert quarantine(con) == []
 
 
 def test_price_valid_to_before_valid_from_is_bad(con, data):
-    write_csv(data / "reference/price_list.csv", [{"sku": "S", "currency": "USD", "unit_credit": "1.00", "valid_from": "2026-02-01", "valid_to": "2026-01-31"}])
+    write_csv(
+        data / "reference/price_list.csv",
+        [
+            {
+                "sku": "S",
+                "currency": "USD",
+                "unit_credit": "1.00",
+                "valid_from": "2026-02-01",
+                "valid_to": "2026-01-31",
+            }
+        ],
+    )
     stage(con, data, "price_list")
     assert quarantine(con)[0][2] == "BAD_VALUE:valid_to"
 

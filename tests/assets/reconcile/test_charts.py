@@ -35,6 +35,8 @@ def test_a_chart_drawn_while_matplotlib_imports_in_the_background():
         "import_in_background()\n"
         "print(credits_chart([('NORTHSTAR', 'USD', 169.99, 240.0)], '2026-Q2')[:8].hex())\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[3])
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[3]
+    )
     assert result.returncode == 0, result.stderr
     assert bytes.fromhex(result.stdout.strip()) == PNG_MAGIC

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from assets.reconcile.closing import RunRefused, check_run_allowed, latest_closed_quarter
-from core.warehouse import prepare
 from core.quarters import Quarter
+from core.warehouse import prepare
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -12,7 +12,9 @@ TODAY = dt.date(2026, 11, 28)
 @pytest.fixture
 def warehouse(con):
     prepare(con)
-    con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL), ('2026-Q3', 'draft', '2026-09-30', NULL)")
+    con.execute(
+        "INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL), ('2026-Q3', 'draft', '2026-09-30', NULL)"
+    )
     return con
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from assets.reconcile.defs import _PREVIEWS
 
+
 def preview_rows(con, table):
     _, sql = _PREVIEWS[table]
     return con.execute(sql, {"quarter": "2026-Q2"}).fetchall()

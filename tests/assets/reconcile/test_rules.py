@@ -20,7 +20,11 @@ def reasons(scenario: Scenario, **kwargs) -> list[str]:
 
 def test_rule_table_is_in_rulebook_order():
     assert [rule.number for rule in CLAIM_RULES] == list(range(1, 15))
-    assert [rule.reason for rule in CLAIM_RULES][:3] == ["UNKNOWN_RMA", "NOT_DISTRIBUTOR_CHANNEL", "WRONG_DISTRIBUTOR"]
+    assert [rule.reason for rule in CLAIM_RULES][:3] == [
+        "UNKNOWN_RMA",
+        "NOT_DISTRIBUTOR_CHANNEL",
+        "WRONG_DISTRIBUTOR",
+    ]
 
 
 def test_1_unknown_rma(scenario):
@@ -168,17 +172,38 @@ def test_14_credited_with_amount_due_quarter_and_variance(scenario):
 
 def test_14_latest_valid_from_wins_and_ties_go_to_the_later_line(scenario):
     scenario.prices = [
-        {"sku": "SKU-A", "currency": "USD", "unit_credit": "90.00", "valid_from": "2025-01-01", "valid_to": ""},
-        {"sku": "SKU-A", "currency": "USD", "unit_credit": "95.00", "valid_from": "2026-04-01", "valid_to": ""},
-        {"sku": "SKU-A", "currency": "USD", "unit_credit": "97.00", "valid_from": "2026-04-01", "valid_to": ""},
+        {
+            "sku": "SKU-A",
+            "currency": "USD",
+            "unit_credit": "90.00",
+            "valid_from": "2025-01-01",
+            "valid_to": "",
+        },
+        {
+            "sku": "SKU-A",
+            "currency": "USD",
+            "unit_credit": "95.00",
+            "valid_from": "2026-04-01",
+            "valid_to": "",
+        },
+        {
+            "sku": "SKU-A",
+            "currency": "USD",
+            "unit_credit": "97.00",
+            "valid_from": "2026-04-01",
+            "valid_to": "",
+        },
     ]
     scenario.case().claim()
     assert scenario.outcomes()[0][3] == Decimal("97.00")
 
 
 def test_14_late_credit_due_in_an_earlier_quarter(scenario):
-    scenario.case(opened_at="2026-03-01T00:00:00Z", updated_at="2026-03-02T00:00:00Z",
-                  diagnosed_at="2026-03-02T00:00:00Z").claim(fulfilled_on="2026-03-20")
+    scenario.case(
+        opened_at="2026-03-01T00:00:00Z",
+        updated_at="2026-03-02T00:00:00Z",
+        diagnosed_at="2026-03-02T00:00:00Z",
+    ).claim(fulfilled_on="2026-03-20")
     rows = scenario.outcomes()
     assert rows[0][4:6] == ("2026-Q1", True)
 
@@ -193,7 +218,9 @@ def test_scope_excludes_final_outcomes_of_closed_quarters_but_keeps_held(scenari
     scenario.case().claim().claim(rma_number="R-404")
     scenario.reconcile("2026-Q2")
     scenario.con.execute("INSERT INTO claim_outcomes SELECT * FROM quarter_claim_outcomes")
-    scenario.con.execute("UPDATE claim_outcomes SET outcome = 'held', reason = 'NO_PRICE' WHERE rma_number = 'R-404'")
+    scenario.con.execute(
+        "UPDATE claim_outcomes SET outcome = 'held', reason = 'NO_PRICE' WHERE rma_number = 'R-404'"
+    )
     scenario.con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL)")
     assert [row[0] for row in scenario.outcomes("2026-Q3")] == ["R-404"]
 
@@ -203,13 +230,26 @@ def direct(**values):
 
 
 def test_sla_met(scenario):
-    scenario.case(**direct()).case(**direct(updated_at="2026-04-20T00:00:00Z", resolved_at="2026-04-20T00:00:00Z", status="closed"))
-    assert scenario.sla() == [("R-1", "met", dt.datetime(2026, 4, 3, 10), dt.date(2026, 5, 3), dt.date(2026, 4, 20), 0, "DOMESTIC")]
+    scenario.case(**direct()).case(
+        **direct(updated_at="2026-04-20T00:00:00Z", resolved_at="2026-04-20T00:00:00Z", status="closed")
+    )
+    assert scenario.sla() == [
+        ("R-1", "met", dt.datetime(2026, 4, 3, 10), dt.date(2026, 5, 3), dt.date(2026, 4, 20), 0, "DOMESTIC")
+    ]
 
 
 def test_sla_breached_when_resolved_late(scenario):
-    scenario.case(**direct(updated_at="2026-05-08T00:00:00Z", resolved_at="2026-05-08T00:00:00Z", ship_to_country="de"))
-    assert scenario.sla()[0][1:] == ("breached", dt.datetime(2026, 4, 3, 10), dt.date(2026, 5, 3), dt.date(2026, 5, 8), 5, "CIP")
+    scenario.case(
+        **direct(updated_at="2026-05-08T00:00:00Z", resolved_at="2026-05-08T00:00:00Z", ship_to_country="de")
+    )
+    assert scenario.sla()[0][1:] == (
+        "breached",
+        dt.datetime(2026, 4, 3, 10),
+        dt.date(2026, 5, 3),
+        dt.date(2026, 5, 8),
+        5,
+        "CIP",
+    )
 
 
 def test_sla_breached_when_unresolved_past_due(scenario):
@@ -218,7 +258,9 @@ def test_sla_breached_when_unresolved_past_due(scenario):
     assert scenario.sla(as_of="2026-05-10")[0][5] == 7
 
 
-@pytest.mark.parametrize(("as_of", "status"), [("2026-04-26", "at_risk"), ("2026-05-03", "at_risk"), ("2026-04-25", "open")])
+@pytest.mark.parametrize(
+    ("as_of", "status"), [("2026-04-26", "at_risk"), ("2026-05-03", "at_risk"), ("2026-04-25", "open")]
+)
 def test_sla_at_risk_within_seven_days_else_open(scenario, as_of, status):
     scenario.case(**direct())
     assert scenario.sla(as_of=as_of)[0][1] == status
@@ -248,16 +290,34 @@ def test_sla_resolved_before_the_quarter_drops_out(scenario):
 
 # cases_as_of keeps only the cases a quarter can use: those that matter must never be left out.
 def test_sla_uses_the_latest_version_even_when_an_earlier_one_was_open(scenario):
-    scenario.case(**direct(updated_at="2026-03-01T00:00:00Z", opened_at="2026-02-27T00:00:00Z", diagnosed_at="2026-02-28T00:00:00Z"))
-    scenario.case(**direct(updated_at="2026-03-20T00:00:00Z", opened_at="2026-02-27T00:00:00Z",
-                           diagnosed_at="2026-02-28T00:00:00Z", resolved_at="2026-03-20T00:00:00Z", status="closed"))
+    scenario.case(
+        **direct(
+            updated_at="2026-03-01T00:00:00Z",
+            opened_at="2026-02-27T00:00:00Z",
+            diagnosed_at="2026-02-28T00:00:00Z",
+        )
+    )
+    scenario.case(
+        **direct(
+            updated_at="2026-03-20T00:00:00Z",
+            opened_at="2026-02-27T00:00:00Z",
+            diagnosed_at="2026-02-28T00:00:00Z",
+            resolved_at="2026-03-20T00:00:00Z",
+            status="closed",
+        )
+    )
     assert scenario.sla() == []
     assert [row[:2] for row in scenario.sla("2026-Q1")] == [("R-1", "met")]
 
 
 def test_a_case_resolved_long_ago_is_still_found_by_its_claims_and_receipts(scenario):
-    resolved = {"updated_at": "2025-11-20T00:00:00Z", "opened_at": "2025-11-01T00:00:00Z",
-                "diagnosed_at": "2025-11-02T00:00:00Z", "resolved_at": "2025-11-20T00:00:00Z", "status": "closed"}
+    resolved = {
+        "updated_at": "2025-11-20T00:00:00Z",
+        "opened_at": "2025-11-01T00:00:00Z",
+        "diagnosed_at": "2025-11-02T00:00:00Z",
+        "resolved_at": "2025-11-20T00:00:00Z",
+        "status": "closed",
+    }
     scenario.case(**resolved).claim(fulfilled_on="2026-04-10")
     scenario.case(**direct(rma_number="R-2", serial_number="SN-2", **resolved))
     scenario.receipt(rma_number="R-2", serial_number="SN-OTHER", received_at="2026-04-05T10:00:00Z")

@@ -2,12 +2,14 @@ import datetime as dt
 import io
 import zipfile
 from decimal import Decimal
+
 import openpyxl
 import pytest
 
 from assets.statements import finance_summary
 from assets.statements.finance_summary import build_finance_summary
 from core.quarters import Quarter
+
 
 @pytest.fixture
 def summary_bytes(example_q2) -> bytes:

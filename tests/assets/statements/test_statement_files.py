@@ -7,17 +7,32 @@ import pytest
 import assets.statements.statement_files
 import assets.statements.workbook
 from assets.reconcile.rules import CLAIM_RULES
-from assets.statements.statement_files import LINES_PER_WORKBOOK, StatementTooLong, load_statements, render_statements, rendering_work
-from core.warehouse import prepare
+from assets.statements.statement_files import (
+    LINES_PER_WORKBOOK,
+    StatementTooLong,
+    load_statements,
+    render_statements,
+    rendering_work,
+)
 from assets.statements.workbook import ClaimLine, Statement, build_statement
 from core.quarters import Quarter
+from core.warehouse import prepare
 from tests.assets.statements.test_workbook import line
 
 
 def test_statements_rendered_in_worker_processes_are_byte_identical(monkeypatch):
-    base = Statement("D1", "D one", "USD", "2026-Q2", True, dt.date(2026, 6, 30), dt.date(2026, 6, 30), Decimal("0.30"),
-                     credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20")],
-                     held=[line("R-3", "NO_PRICE", None)])
+    base = Statement(
+        "D1",
+        "D one",
+        "USD",
+        "2026-Q2",
+        True,
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 30),
+        Decimal("0.30"),
+        credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20")],
+        held=[line("R-3", "NO_PRICE", None)],
+    )
     statements = [dataclasses.replace(base, distributor_id=f"D{i}") for i in range(4)]
     serial = render_statements(statements)
     monkeypatch.setattr(assets.statements.statement_files, "PARALLEL_FROM_LINES", 1)
@@ -26,7 +41,20 @@ def test_statements_rendered_in_worker_processes_are_byte_identical(monkeypatch)
     assert parallel == serial
 
 
-AWKWARD = ["a\rb", "x\x01y", "_x0041_", " lead", "trail\t", "a&b<c>d", "=1+2", "@SUM(A1)", "nb\xa0", "Ünï", "é" * 32_770, ""]
+AWKWARD = [
+    "a\rb",
+    "x\x01y",
+    "_x0041_",
+    " lead",
+    "trail\t",
+    "a&b<c>d",
+    "=1+2",
+    "@SUM(A1)",
+    "nb\xa0",
+    "Ünï",
+    "é" * 32_770,
+    "",
+]
 
 
 @pytest.fixture
@@ -40,13 +68,29 @@ def quarter_with_awkward_lines(con):
         rule = reasons[index % len(reasons)]
         credited = rule.outcome == "credited"
         amount = Decimal(index * 37 % 1000) / 100 if credited else None
-        rows.append((
-            "2026-Q2", f"D{index % 2 + 1}", f"R-{text}"[:40], f"inbound/fulfillment_reports/D/{text[:20]}.csv", index + 2,
-            dt.date(2026, 4, 1) + dt.timedelta(days=index), rule.outcome, rule.reason, amount, "USD",
-            "2026-Q2" if credited else None, (index % 3 == 0) if credited else None,
-            Decimal("12.34") if index % 4 else None, amount and Decimal("12.34") - amount, rule.number,
-            text or None, f"SN {text}", None if index % 5 == 0 else "SKU&1", "SKU",
-        ))
+        rows.append(
+            (
+                "2026-Q2",
+                f"D{index % 2 + 1}",
+                f"R-{text}"[:40],
+                f"inbound/fulfillment_reports/D/{text[:20]}.csv",
+                index + 2,
+                dt.date(2026, 4, 1) + dt.timedelta(days=index),
+                rule.outcome,
+                rule.reason,
+                amount,
+                "USD",
+                "2026-Q2" if credited else None,
+                (index % 3 == 0) if credited else None,
+                Decimal("12.34") if index % 4 else None,
+                amount and Decimal("12.34") - amount,
+                rule.number,
+                text or None,
+                f"SN {text}",
+                None if index % 5 == 0 else "SKU&1",
+                "SKU",
+            )
+        )
     con.executemany(f"INSERT INTO claim_outcomes VALUES ({', '.join(['?'] * 19)})", rows)
     con.execute(
         """INSERT INTO distributor_credits
@@ -66,14 +110,28 @@ def statements_from_python_lines(con, final: bool) -> list[Statement]:
     ).fetchall():
         lines = {}
         for outcome in ("credited", "held", "rejected"):
-            lines[outcome] = [ClaimLine(*row) for row in con.execute(
-                """SELECT rma_number, fulfilled_on, reason, defective_serial, replacement_serial, replacement_sku,
+            lines[outcome] = [
+                ClaimLine(*row)
+                for row in con.execute(
+                    """SELECT rma_number, fulfilled_on, reason, defective_serial, replacement_serial, replacement_sku,
                     claimed_amount, credit_amount, amount_variance, due_quarter, late, source_file, source_line
                 FROM claim_outcomes WHERE distributor_id = ? AND outcome = ? ORDER BY source_file, source_line""",
-                [distributor_id, outcome],
-            ).fetchall()]
-        statements.append(Statement(distributor_id, name, "USD", "2026-Q2", final, AS_OF, QUARTER.last_day if final else AS_OF,
-                                    credit_total, **lines))
+                    [distributor_id, outcome],
+                ).fetchall()
+            ]
+        statements.append(
+            Statement(
+                distributor_id,
+                name,
+                "USD",
+                "2026-Q2",
+                final,
+                AS_OF,
+                QUARTER.last_day if final else AS_OF,
+                credit_total,
+                **lines,
+            )
+        )
     return statements
 
 
@@ -83,19 +141,25 @@ AS_OF = dt.date(2026, 6, 30)
 
 @pytest.mark.parametrize("final", [False, True])
 @pytest.mark.parametrize("batch_lines", [1, 10_000])
-def test_lines_written_by_duckdb_give_the_bytes_python_gives(quarter_with_awkward_lines, monkeypatch, final, batch_lines):
+def test_lines_written_by_duckdb_give_the_bytes_python_gives(
+    quarter_with_awkward_lines, monkeypatch, final, batch_lines
+):
     monkeypatch.setattr(assets.statements.statement_files, "BATCH_LINES", batch_lines)
     con = quarter_with_awkward_lines
     from_sql = list(load_statements(con, QUARTER, AS_OF, final))
     assert [s.distributor_id for s in from_sql] == ["D1", "D2"] and all(s.line_rows for s in from_sql)
-    assert [build_statement(s) for s in from_sql] == [build_statement(s) for s in statements_from_python_lines(con, final)]
+    assert [build_statement(s) for s in from_sql] == [
+        build_statement(s) for s in statements_from_python_lines(con, final)
+    ]
     assert rendering_work(con, QUARTER) == len(AWKWARD) * 3 + 2 * LINES_PER_WORKBOOK
 
 
 def test_rows_written_with_other_formats_are_refused(quarter_with_awkward_lines, monkeypatch):
     draft = next(load_statements(quarter_with_awkward_lines, QUARTER, AS_OF, final=False))
     real_styles = assets.statements.workbook.line_styles(False)
-    monkeypatch.setattr(assets.statements.workbook, "line_styles", lambda final: {**real_styles, "Held": [0] * 9})
+    monkeypatch.setattr(
+        assets.statements.workbook, "line_styles", lambda final: {**real_styles, "Held": [0] * 9}
+    )
     with pytest.raises(RuntimeError, match="Held rows were written with other cell formats"):
         build_statement(draft)
 
@@ -106,9 +170,14 @@ def test_a_statement_sheet_longer_than_excel_allows_is_refused_by_name(example_q
         "SELECT max(greatest(credited_count, held_count, rejected_count)) FROM distributor_credits WHERE quarter = ?",
         [str(quarter)],
     ).fetchone()[0]
-    monkeypatch.setattr(assets.statements.statement_files, "SHEET_ROWS", most + 1)  # the longest sheet just fits
+    monkeypatch.setattr(
+        assets.statements.statement_files, "SHEET_ROWS", most + 1
+    )  # the longest sheet just fits
     assert len(list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))) > 0
     monkeypatch.setattr(assets.statements.statement_files, "SHEET_ROWS", most)
-    with pytest.raises(StatementTooLong, match=rf"'s 2026-Q2 statement would have {most} lines on its \w+ sheet; "
-                       rf"an Excel sheet holds {most - 1} under its header row"):
+    with pytest.raises(
+        StatementTooLong,
+        match=rf"'s 2026-Q2 statement would have {most} lines on its \w+ sheet; "
+        rf"an Excel sheet holds {most - 1} under its header row",
+    ):
         list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))

@@ -23,18 +23,38 @@ def run(tmp_path_factory) -> Path:
     data = root / "data"
     generate_data(data, seed=11, cases=300, distributors=3)
     with (data / "reference/distributors.csv").open("a", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerow(["Ünï Co. 7", "=cmd|' /C calc'!A0", "x@y.example", "FI", "EUR"])
+        csv.writer(handle, lineterminator="\n").writerow(
+            ["Ünï Co. 7", "=cmd|' /C calc'!A0", "x@y.example", "FI", "EUR"]
+        )
     odd_folder = data / "inbound/fulfillment_reports/Ünï Co. 7"
     odd_folder.mkdir()
     with (odd_folder / "2026-05.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)  # CRLF terminator: fields holding CR or LF get quoted
-        writer.writerow(["rma_number", "fulfilled_on", "defective_serial", "replacement_serial", "replacement_sku"])
+        writer.writerow(
+            ["rma_number", "fulfilled_on", "defective_serial", "replacement_serial", "replacement_sku"]
+        )
         for index, leader in enumerate(LEADERS):
-            writer.writerow([f"X-{index}", "2026-05-02", "SN-1", f"{leader}1+cmd|'/C calc'!A0", f"{leader}SUM(A1:A9)"])
+            writer.writerow(
+                [f"X-{index}", "2026-05-02", "SN-1", f"{leader}1+cmd|'/C calc'!A0", f"{leader}SUM(A1:A9)"]
+            )
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        assert main(["run", "2026-Q2", "--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "2026-Q2",
+                    "--data-dir",
+                    "data",
+                    "--warehouse",
+                    "wh.duckdb",
+                    "--statements-dir",
+                    "out",
+                ]
+            )
+            == 0
+        )
     finally:
         os.chdir(cwd)
     return root

@@ -13,17 +13,36 @@ from assets.statements.workbook import ClaimLine, Statement, build_statement, st
 
 def line(rma: str, reason: str, credit: str | None = None, serial: str = "SN-R") -> ClaimLine:
     amount = Decimal(credit) if credit else None
-    return ClaimLine(rma, dt.date(2026, 5, 1), reason, "SN-D", serial, "SKU", Decimal("10.00"), amount,
-                     amount and Decimal("10.00") - amount, "2026-Q2" if credit else None, False if credit else None,
-                     "inbound/fulfillment_reports/D1/a.csv", 2)
+    return ClaimLine(
+        rma,
+        dt.date(2026, 5, 1),
+        reason,
+        "SN-D",
+        serial,
+        "SKU",
+        Decimal("10.00"),
+        amount,
+        amount and Decimal("10.00") - amount,
+        "2026-Q2" if credit else None,
+        False if credit else None,
+        "inbound/fulfillment_reports/D1/a.csv",
+        2,
+    )
 
 
 def statement(final: bool = False, **overrides) -> Statement:
     values = dict(
-        distributor_id="D1", distributor_name="=cmd|' /C calc'!A0", currency="USD", quarter="2026-Q2", final=final,
-        as_of=dt.date(2026, 6, 30), statement_date=dt.date(2026, 6, 30), credit_total=Decimal("0.30"),
+        distributor_id="D1",
+        distributor_name="=cmd|' /C calc'!A0",
+        currency="USD",
+        quarter="2026-Q2",
+        final=final,
+        as_of=dt.date(2026, 6, 30),
+        statement_date=dt.date(2026, 6, 30),
+        credit_total=Decimal("0.30"),
         credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20", serial="@SUM(1+1)")],
-        held=[line("R-3", "NO_PRICE")], rejected=[line("R-4", "UNKNOWN_RMA", serial="+1-2")],
+        held=[line("R-3", "NO_PRICE")],
+        rejected=[line("R-4", "UNKNOWN_RMA", serial="+1-2")],
     )
     values.update(overrides)
     return Statement(**values)
@@ -62,7 +81,9 @@ def test_input_text_is_never_a_formula(text):
     workbook = load(build_statement(statement()))
     cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.value == text]
     assert cells and all(cell.data_type == "s" for cell in cells)
-    assert not [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+    assert not [
+        cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.data_type == "f"
+    ]
 
 
 def test_same_inputs_give_the_same_bytes():
@@ -74,7 +95,9 @@ def test_held_and_rejected_lines_carry_the_reason_in_words():
     assert rejected[0][2:4] == ("UNKNOWN_RMA", "No RMA case with this number")
 
 
-@pytest.mark.parametrize("distributor_id", ["../../etc/passwd", "a/b", "..", ".hidden", "Ünïcode Co.", "CON"[:0] + "x" * 300])
+@pytest.mark.parametrize(
+    "distributor_id", ["../../etc/passwd", "a/b", "..", ".hidden", "Ünïcode Co.", "CON"[:0] + "x" * 300]
+)
 def test_file_names_cannot_escape_the_statements_directory(distributor_id):
     name = statement_file_name(distributor_id)
     assert "/" not in name and "\\" not in name and not name.startswith(".") and name.endswith(".xlsx")

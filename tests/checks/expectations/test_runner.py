@@ -13,6 +13,7 @@ from checks.expectations.suites import SUITE_NAMES, WARN, Expect, Suite, build_s
 
 validate_suite = Expectations().validate_suite  # in this process, as in the UI's runs
 
+
 def run(con, name):
     return validate_suite(con, build_suites(read_references(con))[name], "2026-Q2")
 
@@ -25,17 +26,25 @@ def test_every_suite_passes_on_the_worked_example(example_q2, name):
 
 
 def test_duplicate_receipt_ids_fail_with_examples(example_q2):
-    example_q2.execute("INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = 'RC-0001'")
+    example_q2.execute(
+        "INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = 'RC-0001'"
+    )
     result = run(example_q2, "receiving_logs")
     assert result.blocking
     [problem] = result.problems
-    assert (problem.expectation, problem.target, problem.unexpected_count) == ("ExpectColumnValuesToBeUnique", "receipt_id", 2)
+    assert (problem.expectation, problem.target, problem.unexpected_count) == (
+        "ExpectColumnValuesToBeUnique",
+        "receipt_id",
+        2,
+    )
     assert problem.examples[0] == "RC-0001"
     assert "receipt_id" in result.summary
 
 
 def test_negative_credit_blocks(example_q2):
-    example_q2.execute("UPDATE claim_outcomes SET credit_amount = -1 WHERE outcome = 'credited' AND rma_number = 'R26-0101'")
+    example_q2.execute(
+        "UPDATE claim_outcomes SET credit_amount = -1 WHERE outcome = 'credited' AND rma_number = 'R26-0101'"
+    )
     result = run(example_q2, "claim_outcomes")
     assert result.blocking
     assert {p.expectation for p in result.problems} == {"ExpectColumnValuesToBeBetween"}
@@ -54,7 +63,9 @@ def test_money_stored_as_float_is_a_type_problem(example_q2):
 
 
 def test_implausible_dates_only_warn(example_q2):
-    example_q2.execute("UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'")
+    example_q2.execute(
+        "UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'"
+    )
     result = run(example_q2, "receiving_logs")
     assert not result.passed and not result.blocking
     assert [p.severity for p in result.problems] == [WARN]
@@ -69,7 +80,9 @@ def test_unknown_distributor_in_claims_blocks(example_q2):
 
 @pytest.mark.parametrize("name", ["receiving_logs", "fulfillment_reports", "rma_cases"])
 def test_validating_in_chunks_finds_exactly_what_one_frame_finds(example_q2, name):
-    example_q2.execute("INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = 'RC-0001'")
+    example_q2.execute(
+        "INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = 'RC-0001'"
+    )
     example_q2.execute("UPDATE stg_fulfillment_reports SET distributor_id = 'GHOST' WHERE source_line = 2")
     example_q2.execute("INSERT INTO stg_rma_cases SELECT * FROM stg_rma_cases LIMIT 3")
     example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken' WHERE rma_number LIKE '%1'")
@@ -84,11 +97,18 @@ def test_uniqueness_on_the_duplicated_keys_counts_what_the_whole_frame_counts(co
     con.execute("CREATE TABLE keys (a VARCHAR, b INTEGER)")
     con.execute("""INSERT INTO keys VALUES ('x', 1), ('x', 1), ('x', 2), ('y', NULL), ('y', NULL), (NULL, NULL),
         (NULL, NULL), (NULL, 3), ('z', 4), (NULL, 5), (NULL, 5)""")
-    suite = Suite("keys", "keys", "SELECT a, b FROM keys", {}, "a", [
-        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["a", "b"]}),
-        Expect("ExpectColumnValuesToBeUnique", {"column": "a"}, WARN),
-        Expect("ExpectColumnValuesToBeUnique", {"column": "b"}),
-    ])
+    suite = Suite(
+        "keys",
+        "keys",
+        "SELECT a, b FROM keys",
+        {},
+        "a",
+        [
+            Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["a", "b"]}),
+            Expect("ExpectColumnValuesToBeUnique", {"column": "a"}, WARN),
+            Expect("ExpectColumnValuesToBeUnique", {"column": "b"}),
+        ],
+    )
     whole = frame_problems(con.execute(suite.sql).df(), "keys", list(enumerate(suite.expectations)))
     result = validate_suite(con, suite)
     assert result.rows == 11
@@ -105,7 +125,12 @@ def memo_state(con, name):
 def comparable(result):
     """The problems; their examples only where all fit, since which ones are shown depends on row order."""
     return [
-        (p.expectation, p.target, p.unexpected_count, sorted(p.examples) if p.unexpected_count <= EXAMPLES else len(p.examples))
+        (
+            p.expectation,
+            p.target,
+            p.unexpected_count,
+            sorted(p.examples) if p.unexpected_count <= EXAMPLES else len(p.examples),
+        )
         for p in result.problems
     ]
 
@@ -114,7 +139,9 @@ def comparable(result):
 def test_unchanged_files_are_not_validated_again_and_keep_their_failures(example_q2, name):
     example_q2.execute("UPDATE stg_fulfillment_reports SET distributor_id = 'GHOST' WHERE source_line = 2")
     example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken' WHERE rma_number LIKE '%1'")
-    example_q2.execute("UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'")
+    example_q2.execute(
+        "UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'"
+    )
     suite = build_suites(read_references(example_q2))[name]
     first = validate_suite(example_q2, suite)
     again = validate_suite(example_q2, suite)
@@ -129,7 +156,9 @@ def test_a_changed_file_is_validated_again_with_its_batch(example_q2):
     example_q2.execute("""UPDATE stg_fulfillment_reports SET claimed_amount = -1
         WHERE source_file = (SELECT min(source_file) FROM stg_fulfillment_reports) AND source_line = 2""")
     changed = validate_suite(example_q2, suite)
-    assert changed.blocking and changed.rows_revalidated == changed.rows  # the files were validated as one batch
+    assert (
+        changed.blocking and changed.rows_revalidated == changed.rows
+    )  # the files were validated as one batch
     assert comparable(changed) == comparable(validate_suite(example_q2, suite, memo=False))
     assert memo_state(example_q2, "fulfillment_reports") == 1
     example_q2.execute("UPDATE stg_fulfillment_reports SET claimed_amount = 1 WHERE claimed_amount = -1")
@@ -158,7 +187,9 @@ def test_other_expectations_validate_again(example_q2):
 
 def test_duplicate_examples_come_in_key_order(example_q2):
     for receipt_id in ("RC-0005", "RC-0003", "RC-0001"):
-        example_q2.execute(f"INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = '{receipt_id}'")
+        example_q2.execute(
+            f"INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = '{receipt_id}'"
+        )
     [problem] = run(example_q2, "receiving_logs").problems
     assert problem.examples == ["RC-0001", "RC-0001", "RC-0003", "RC-0003", "RC-0005"]
 

@@ -46,7 +46,14 @@ def test_the_validator_finds_what_this_process_finds(example_q2, validator, dama
     assert set(there) == set(SUITE_NAMES)
     failed = {name for name, result in there.items() if not result.passed}
     # The euro currency also leaves the EUR prices unused (price_list).
-    broken = {"receiving_logs", "rma_cases", "fulfillment_reports", "claim_outcomes", "distributors", "price_list"}
+    broken = {
+        "receiving_logs",
+        "rma_cases",
+        "fulfillment_reports",
+        "claim_outcomes",
+        "distributors",
+        "price_list",
+    }
     assert failed == (set() if damage == "clean" else broken)
     assert os.listdir(validator._folder) == []  # every chunk file removed
 
@@ -126,8 +133,12 @@ AHEAD_SUITES = [*MEMO_SUITES, "claim_outcomes", "sla_status"]  # kept by file, a
 
 def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
     example_q2.execute("UPDATE stg_rma_cases SET channel = 'fax' WHERE rma_number = 'R26-0101'")
-    example_q2.execute("UPDATE claim_outcomes SET credit_amount = -1 WHERE outcome = 'credited' AND rma_number = 'R26-0101'")
-    here = memo_results(example_q2.cursor(), AHEAD_SUITES)  # its own connection: memo tables in memory are shared
+    example_q2.execute(
+        "UPDATE claim_outcomes SET credit_amount = -1 WHERE outcome = 'credited' AND rma_number = 'R26-0101'"
+    )
+    here = memo_results(
+        example_q2.cursor(), AHEAD_SUITES
+    )  # its own connection: memo tables in memory are shared
     example_q2.execute("DROP TABLE suite_batches; DROP TABLE suite_batch_files")
     expectations = Expectations(counting)
     there = memo_results(example_q2, AHEAD_SUITES, expectations, ahead=True)
@@ -137,10 +148,16 @@ def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
     assert expectations.pending_ahead == 0
 
 
-@pytest.mark.parametrize("name, change", [
-    ("receiving_logs", "UPDATE stg_receiving_logs SET serial_number = NULL WHERE receipt_id = 'RC-0001'"),
-    ("sla_status", "UPDATE sla_status SET days_late = -1 WHERE rma_number = (SELECT min(rma_number) FROM sla_status)"),
-])
+@pytest.mark.parametrize(
+    "name, change",
+    [
+        ("receiving_logs", "UPDATE stg_receiving_logs SET serial_number = NULL WHERE receipt_id = 'RC-0001'"),
+        (
+            "sla_status",
+            "UPDATE sla_status SET days_late = -1 WHERE rma_number = (SELECT min(rma_number) FROM sla_status)",
+        ),
+    ],
+)
 def test_rows_changed_after_validating_ahead_are_validated_again(example_q2, counting, name, change):
     suite = build_suites(read_references(example_q2))[name]
     expectations = Expectations(counting)
@@ -163,7 +180,10 @@ def test_a_validator_that_dies_after_validating_ahead_leaves_the_rows_to_this_pr
                 expectations.validate_ahead(example_q2, suites[name], "2026-Q2")
             dying._process.kill()
             dying._process.join()
-            there = {name: expectations.validate_suite(example_q2, suites[name], "2026-Q2") for name in AHEAD_SUITES}
+            there = {
+                name: expectations.validate_suite(example_q2, suites[name], "2026-Q2")
+                for name in AHEAD_SUITES
+            }
     finally:
         dying.close()
     assert there == here
