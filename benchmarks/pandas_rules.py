@@ -28,11 +28,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> dict[str, p
         ).df(),
         "receipts": con.execute("SELECT rma_number, serial_number, received_at FROM stg_receiving_logs").df(),
         "claims": con.execute(
-            "SELECT source_file, source_line, distributor_id, rma_number, fulfilled_on, defective_serial FROM stg_fulfillment_reports"
+            "SELECT source_file, source_line, distributor_id, rma_number, fulfilled_on, defective_serial "
+            "FROM stg_fulfillment_reports"
         ).df(),
         "distributors": con.execute("SELECT distributor_id, currency FROM stg_distributors").df(),
         "prices": con.execute(
-            "SELECT source_file, source_line, sku, currency, CAST(unit_credit AS VARCHAR) AS unit_credit, valid_from, valid_to FROM stg_price_list"
+            "SELECT source_file, source_line, sku, currency, CAST(unit_credit AS VARCHAR) AS unit_credit, "
+            "valid_from, valid_to FROM stg_price_list"
         ).df(),
         "closed_final": con.execute(
             """SELECT source_file, source_line, rma_number, outcome FROM claim_outcomes

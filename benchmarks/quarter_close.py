@@ -9,7 +9,7 @@ reconcile SQL against a pandas implementation of the claim rules, asserting iden
 
     python -m benchmarks.quarter_close                     # 10k, 100k and 1M cases
     python -m benchmarks.quarter_close --sizes 10000       # one size
-    RMA_DUCKDB_MEMORY_LIMIT=4GB python -m benchmarks.quarter_close --sizes 10000000   # no pandas race above 1M
+    RMA_DUCKDB_MEMORY_LIMIT=4GB python -m benchmarks.quarter_close --sizes 10000000  # no pandas race above 1M
 """
 
 from __future__ import annotations
@@ -185,7 +185,8 @@ def race_reconcile(warehouse: Path) -> dict[str, float]:
         compute_quarter(con, RunParameters(quarter, quarter.last_day))
         sql_seconds = time.perf_counter() - started
         sql = con.execute(
-            """SELECT source_file, source_line, outcome, reason, CAST(credit_amount AS VARCHAR) AS credit_amount
+            """SELECT source_file, source_line, outcome, reason,
+                CAST(credit_amount AS VARCHAR) AS credit_amount
             FROM quarter_claim_outcomes ORDER BY source_file, source_line"""
         ).df()
         started = time.perf_counter()
@@ -313,11 +314,13 @@ def report(result: dict) -> None:
     counts = result["counts"]
     print(
         f"\n== {size:,} cases: {counts['case versions']:,} case versions, {counts['claims']:,} claim lines, "
-        f"{counts['receipts']:,} receipts, {counts['distributors']} distributors (generated in {result['generate']:.1f} s)"
+        f"{counts['receipts']:,} receipts, {counts['distributors']} distributors "
+        f"(generated in {result['generate']:.1f} s)"
     )
     other = result["setup"] - sum(result["setup_stages"].values())
     print(
-        f"   cold close of {SETUP_QUARTER} (empty warehouse, the files up to 2026-06): {result['setup']:.1f} s wall, "
+        f"   cold close of {SETUP_QUARTER} (empty warehouse, the files up to 2026-06): "
+        f"{result['setup']:.1f} s wall, "
         f"peak RSS {result['setup_rss']:,.0f} MiB; "
         + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result["setup_stages"].items())
         + f", other {other:.1f} s"
@@ -329,7 +332,8 @@ def report(result: dict) -> None:
         else ""
     )
     print(
-        f"   close of {TARGET_QUARTER}: {result['wall']:.1f} s wall{spread}, peak RSS {result['rss']:,.0f} MiB, "
+        f"   close of {TARGET_QUARTER}: {result['wall']:.1f} s wall{spread}, "
+        f"peak RSS {result['rss']:,.0f} MiB, "
         f"{result['in_scope']:,} claims in scope, {result['statements']} statements; "
         f"{result['files_arrived']:,} new files with {result['rows_arrived']:,} rows staged, "
         f"{result['rows_read']:,} rows in the warehouse"
@@ -344,12 +348,14 @@ def report(result: dict) -> None:
     for stage, seconds in stages.items():
         rate = rows[stage] / seconds if seconds else float("inf")
         print(
-            f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s  peak RSS {result['stage_rss'][stage]:7,.0f} MiB"
+            f"   {stage:<11} {seconds:7.1f} s  {rate:>12,.0f} rows/s  "
+            f"peak RSS {result['stage_rss'][stage]:7,.0f} MiB"
         )
     print(f"   {'other':<11} {other:7.1f} s  (process start, imports, Dagster)")
     print(
         f"   money: credit_amount is {result['credit_type']}, total {result['credit_total']}; "
-        f"re-run of the closed quarter in {result['rerun']:.1f} s, statements byte-identical: {result['identical']}"
+        f"re-run of the closed quarter in {result['rerun']:.1f} s, "
+        f"statements byte-identical: {result['identical']}"
     )
     if race is None:
         print("   reconcile against pandas: not run at this size (--race-up-to)")
@@ -357,8 +363,10 @@ def report(result: dict) -> None:
     pandas_total = race["pandas_load"] + race["pandas_rules"]
     print(
         f"   reconcile SQL {race['sql']:.2f} s vs pandas {pandas_total:.2f} s "
-        f"({race['pandas_load']:.2f} s load + {race['pandas_rules']:.2f} s rules) on {race['claims']:,} claims: "
-        f"identical outcomes, SQL {pandas_total / race['sql']:.1f}x faster ({race['pandas_rules'] / race['sql']:.1f}x on the rules alone)"
+        f"({race['pandas_load']:.2f} s load + {race['pandas_rules']:.2f} s rules) "
+        f"on {race['claims']:,} claims: "
+        f"identical outcomes, SQL {pandas_total / race['sql']:.1f}x faster "
+        f"({race['pandas_rules'] / race['sql']:.1f}x on the rules alone)"
     )
 
 
@@ -405,7 +413,8 @@ def main() -> None:
         print("\n   scaling (time of the close per million input rows):")
         for result in results:
             print(
-                f"   {result['size']:>12,} cases  {result['wall'] / result['rows_read'] * 1e6:8.1f} s per million rows read"
+                f"   {result['size']:>12,} cases  "
+                f"{result['wall'] / result['rows_read'] * 1e6:8.1f} s per million rows read"
             )
     for result in results:
         assert result["identical"], f"statements of the closed quarter changed at {result['size']} cases"

@@ -31,7 +31,8 @@ def rows_accounted_for(con, source_name: str) -> tuple[bool, dict]:
         ), loaded AS (
             SELECT source_file, count(*) AS loaded FROM {source.table} GROUP BY source_file
         ), quarantined AS (
-            SELECT source_file, count(*) AS quarantined FROM quarantine WHERE source = $source GROUP BY source_file
+            SELECT source_file, count(*) AS quarantined FROM quarantine
+            WHERE source = $source GROUP BY source_file
         )
         SELECT source_file, rows_read, coalesce(loaded, 0) AS loaded, coalesce(quarantined, 0) AS quarantined
         FROM read FULL JOIN loaded USING (source_file) FULL JOIN quarantined USING (source_file)

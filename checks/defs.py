@@ -61,7 +61,8 @@ def statement_totals_match(
     quarter = Quarter.from_partition_key(context.partition_key)
     with duckdb.get_connection() as con:
         credits = con.execute(
-            "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id",
+            "SELECT distributor_id, credit_total FROM distributor_credits "
+            "WHERE quarter = ? ORDER BY distributor_id",
             [str(quarter)],
         ).fetchall()
     problems = statement_problems(settings.statements_path / str(quarter), credits)

@@ -44,14 +44,15 @@ def statement_problems(folder: Path, credits: list[tuple[str, Decimal]]) -> list
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         totals = list(pool.map(lambda path: read_statement_totals(path) if path.exists() else None, paths))
     problems = []
-    for (distributor_id, credit_total), path, read in zip(credits, paths, totals):
+    for (distributor_id, credit_total), path, read in zip(credits, paths, totals, strict=True):
         if read is None:
             problems.append(f"{distributor_id}: statement {path.name} is missing")
             continue
         summary_total, lines_total, formulas = read
         if not summary_total == lines_total == credit_total:
             problems.append(
-                f"{distributor_id}: Summary {summary_total}, Credited lines {lines_total}, distributor_credits {credit_total}"
+                f"{distributor_id}: Summary {summary_total}, Credited lines {lines_total}, "
+                f"distributor_credits {credit_total}"
             )
         if formulas:
             problems.append(f"{distributor_id}: {formulas} formula cell(s)")

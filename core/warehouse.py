@@ -85,7 +85,8 @@ END;
 CREATE OR REPLACE TEMP MACRO rma_parse_timestamp(s) AS
     rma_plausible(rma_timestamp_from_parts(regexp_extract(s, '{_TIMESTAMP_PATTERN}', ['d', 't', 'z'])));
 CREATE OR REPLACE TEMP MACRO rma_parse_date(s) AS CASE
-    WHEN regexp_full_match(s, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN CAST(rma_plausible(try_cast(s AS DATE)) AS DATE)
+    WHEN regexp_full_match(s, '\\d{{4}}-\\d{{2}}-\\d{{2}}')
+        THEN CAST(rma_plausible(try_cast(s AS DATE)) AS DATE)
 END;
 CREATE OR REPLACE TEMP MACRO rma_parse_flag(s) AS CASE
     WHEN lower(s) IN ('true', 'yes', 'y', '1') THEN true

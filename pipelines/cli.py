@@ -103,7 +103,10 @@ def _failure_reason(result) -> str:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 why = f": {evaluation.description}" if evaluation.description else ""
-                return f"blocking check {evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}{why}"
+                return (
+                    f"blocking check {evaluation.check_name} failed on "
+                    f"{evaluation.asset_key.to_user_string()}{why}"
+                )
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
@@ -289,21 +292,24 @@ def status_text(warehouse: Path) -> str:
         ) from None
     with con:
         rows = con.execute(
-            """SELECT r.quarter, r.state, r.as_of, count(c.distributor_id), coalesce(sum(c.credited_count), 0),
+            """SELECT r.quarter, r.state, r.as_of, count(c.distributor_id),
+                coalesce(sum(c.credited_count), 0),
                 coalesce(sum(c.held_count), 0), coalesce(sum(c.rejected_count), 0)
             FROM quarter_runs r LEFT JOIN distributor_credits c USING (quarter)
             GROUP BY ALL ORDER BY r.quarter"""
         ).fetchall()
-        totals = dict(
-            ((quarter, currency), total)
+        totals = {
+            (quarter, currency): total
             for quarter, currency, total in con.execute(
-                "SELECT quarter, currency, sum(credit_total) FROM distributor_credits GROUP BY ALL ORDER BY ALL"
+                "SELECT quarter, currency, sum(credit_total) FROM distributor_credits "
+                "GROUP BY ALL ORDER BY ALL"
             ).fetchall()
-        )
+        }
     if not rows:
         return "no quarter has been run yet"
     lines = [
-        f"{'quarter':<8} {'state':<7} {'as of':<10} {'distr.':>6} {'credited':>8} {'held':>6} {'rejected':>8}  credit totals"
+        f"{'quarter':<8} {'state':<7} {'as of':<10} {'distr.':>6} "
+        f"{'credited':>8} {'held':>6} {'rejected':>8}  credit totals"
     ]
     for quarter, state, as_of, distributors, credited, held, rejected in rows:
         money = (
@@ -311,7 +317,8 @@ def status_text(warehouse: Path) -> str:
             or "-"
         )
         lines.append(
-            f"{quarter:<8} {state:<7} {as_of!s:<10} {distributors:>6} {credited:>8} {held:>6} {rejected:>8}  {money}"
+            f"{quarter:<8} {state:<7} {as_of!s:<10} {distributors:>6} "
+            f"{credited:>8} {held:>6} {rejected:>8}  {money}"
         )
     return "\n".join(lines)
 

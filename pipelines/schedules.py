@@ -57,7 +57,9 @@ def weekly_draft(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     cron_schedule="0 2 1 1,4,7,10 *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="02:00 UTC on the first day of a quarter: close the quarter that just ended (FINAL statements).",
+    description=(
+        "02:00 UTC on the first day of a quarter: close the quarter that just ended (FINAL statements)."
+    ),
 )
 def quarter_close(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return close_request(context.scheduled_execution_time.date())

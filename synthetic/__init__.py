@@ -1,1 +1,2 @@
-"""Synthetic inputs in the rulebook's layout (`rma-recon generate`): the sample data, the tests' and benchmarks' data sets."""
+"""Synthetic inputs in the rulebook's layout (`rma-recon generate`): the sample data, the tests' and
+benchmarks' data sets."""

@@ -115,9 +115,11 @@ CREATE OR REPLACE TEMP MACRO ts_text(seconds, offset_hours) AS CASE
     WHEN seconds IS NULL THEN NULL
     WHEN offset_hours = 0 THEN strftime(make_timestamp(seconds * 1000000), '%Y-%m-%dT%H:%M:%SZ')
     ELSE strftime(make_timestamp((seconds + offset_hours * 3600) * 1000000), '%Y-%m-%dT%H:%M:%S')
-        || CASE WHEN offset_hours >= 0 THEN '+' ELSE '-' END || lpad(CAST(abs(offset_hours) AS VARCHAR), 2, '0') || ':00'
+        || CASE WHEN offset_hours >= 0 THEN '+' ELSE '-' END
+        || lpad(CAST(abs(offset_hours) AS VARCHAR), 2, '0') || ':00'
 END;
-CREATE OR REPLACE TEMP MACRO day_text(days) AS strftime(DATE '1970-01-01' + CAST(days AS INTEGER), '%Y-%m-%d');
+CREATE OR REPLACE TEMP MACRO day_text(days) AS
+    strftime(DATE '1970-01-01' + CAST(days AS INTEGER), '%Y-%m-%d');
 CREATE OR REPLACE TEMP MACRO month_of(seconds) AS strftime(make_timestamp(seconds * 1000000), '%Y-%m');
 """
 
@@ -447,7 +449,8 @@ def generate_data(
         )
         con.execute("""
             SELECT month_of(v.moment) AS file_key, concat_ws(',',
-                c.rma, ts_text(v.moment, v.at_offset), ts_text(c.opened, v.opened_offset), c.channel, coalesce(c.distributor, ''),
+                c.rma, ts_text(v.moment, v.at_offset), ts_text(c.opened, v.opened_offset), c.channel,
+                coalesce(c.distributor, ''),
                 v.customer, c.sku, c.serial, c.country, day_text(c.warranty_end),
                 (SELECT name FROM names WHERE kind = 'diagnosis' AND code = v.diagnosis),
                 coalesce(ts_text(v.diagnosed_at, v.diagnosed_offset), ''), v.flag_text,
@@ -460,7 +463,8 @@ def generate_data(
             _write_lines(out / f"inbound/rma_cases/portal_{key}.csv", CASE_COLUMNS, lines)
             counts["case versions"] += len(lines)
         con.execute("""
-            SELECT month_of(moment), concat_ws(',', receipt_id, rma, coalesce(serial, ''), ts_text(moment, "offset"),
+            SELECT month_of(moment),
+                concat_ws(',', receipt_id, rma, coalesce(serial, ''), ts_text(moment, "offset"),
                 warehouse, condition, carrier, tracking)
             FROM receipt_rows ORDER BY moment, receipt_id""")
         for key, lines in _grouped(con):

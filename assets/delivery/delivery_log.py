@@ -11,7 +11,7 @@ import datetime as dt
 import smtplib
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 
 import duckdb
@@ -109,10 +109,9 @@ def checkpointing_meanwhile(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     cursor = con.cursor()
 
     def checkpoint() -> None:
-        try:
+        # DuckDB tries again at a later commit or at the end of the run, and reports it there
+        with suppress(duckdb.Error):
             cursor.execute("CHECKPOINT")
-        except duckdb.Error:
-            pass  # DuckDB tries again at a later commit or at the end of the run, and reports it there
 
     thread = threading.Thread(target=checkpoint, name="checkpoint", daemon=True)
     thread.start()

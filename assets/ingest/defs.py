@@ -42,7 +42,8 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
             expectations.rows_written(con, source.name)  # validated while the next source is staged
             quarantine_preview = markdown_table(
                 con,
-                """SELECT source_file, count(*) AS rows, string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons
+                """SELECT source_file, count(*) AS rows,
+                string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons
                 FROM quarantine WHERE source = ? GROUP BY source_file ORDER BY source_file""",
                 [source.name],
             )
@@ -51,7 +52,8 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
                 source.table,
                 report.rows_loaded,
                 f"**{report.rows_loaded}** of {report.rows_read} rows loaded from {report.files} file(s); "
-                f"**{report.rows_quarantined}** quarantined. This run read {report.files_staged} new or changed "
+                f"**{report.rows_quarantined}** quarantined. "
+                f"This run read {report.files_staged} new or changed "
                 f"file(s){' and rebuilt the table' if report.rebuilt else ''}.\n\n"
                 f"### Quarantined rows by file\n\n{quarantine_preview}",
             )

@@ -84,7 +84,11 @@ def parse_csv_text(text: str) -> RawFile:
 
 
 # Python's str.isspace() set: a line of these and commas is blank, as `_is_blank` decides.
-WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
+    "\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 BLANK_LINE_CHARS = WHITESPACE + ","
 
 
@@ -113,7 +117,8 @@ def _decode(data: bytes) -> str:
 
 
 def _plain_csv(text: str) -> PlainCsv | RawFile | None:
-    """The file as a PlainCsv when no record needs a CSV parser, else None (an empty file: an empty RawFile)."""
+    """The file as a PlainCsv when no record needs a CSV parser, else None (an empty file: an empty
+    RawFile)."""
     if '"' in text:
         return None
     if "\r" in text:

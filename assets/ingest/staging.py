@@ -240,7 +240,8 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
         already_staged = ""
         if keep_staged_keys:
             already_staged = f"""OR p_{key} IN (
-            SELECT {key} FROM {source.table} WHERE source_file NOT IN (SELECT source_file FROM restaged_{source.name}))"""
+            SELECT {key} FROM {source.table}
+            WHERE source_file NOT IN (SELECT source_file FROM restaged_{source.name}))"""
         reason = f"""CASE WHEN row_reason IS NULL AND (row_number() OVER (
         PARTITION BY row_reason IS NULL, p_{key} ORDER BY source_file, source_line
     ) > 1 {already_staged}) THEN '{source.duplicate_reason}' ELSE row_reason END"""
@@ -374,7 +375,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                     "file_id": "int64",
                     "header_line": "int64",
                     "header_width": "int64",
-                    **{c: "Int64" for c in position_columns},
+                    **dict.fromkeys(position_columns, "Int64"),
                 }
             )
             con.register("plain_files", files)
@@ -475,7 +476,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             ),
             ("INSERT INTO ingested_files SELECT * FROM manifest_rows", []),
             (
-                """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0) FROM ingested_files WHERE source = ?
+                """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0)
+                FROM ingested_files WHERE source = ?
                 ON CONFLICT (source) DO UPDATE SET files = excluded.files, rows_read = excluded.rows_read""",
                 [source.name, source.name],
             ),

@@ -88,7 +88,7 @@ def sla_mix_chart(rows: list[tuple[str, str, int]]) -> bytes:
     for status, color in SLA_COLORS.items():
         values = [counts.get((quarter, status), 0) for quarter in quarters]
         axis.bar(quarters, values, bottom=bottoms, label=status, color=color)
-        bottoms = [b + v for b, v in zip(bottoms, values)]
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
     axis.set_title("Direct SLA status mix by quarter")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     try:

@@ -62,7 +62,9 @@ _PREVIEWS = {
     "sla_status": (
         "### Breached and at-risk cases",
         """SELECT rma_number, status, due_on,
-            CASE WHEN status = 'at_risk' THEN CAST(due_on - (SELECT as_of FROM quarter_runs r WHERE r.quarter = s.quarter) AS INTEGER) END AS days_left,
+            CASE WHEN status = 'at_risk'
+                THEN CAST(due_on - (SELECT as_of FROM quarter_runs r WHERE r.quarter = s.quarter) AS INTEGER)
+            END AS days_left,
             days_late, incoterm, ship_to_country
         FROM sla_status s
         WHERE quarter = $quarter AND status IN ('breached', 'at_risk')
@@ -70,7 +72,8 @@ _PREVIEWS = {
     ),
     "exceptions": (
         "### Exceptions",
-        "SELECT kind, source_file, source_line, rma_number, detail FROM exceptions WHERE quarter = $quarter ORDER BY source_file, source_line",
+        "SELECT kind, source_file, source_line, rma_number, detail FROM exceptions "
+        "WHERE quarter = $quarter ORDER BY source_file, source_line",
     ),
     "distributor_credits": (
         "### Credits, holds and accrued liability by distributor",
@@ -113,7 +116,10 @@ def reconcile(
                 f"SELECT count(*) FROM {table} WHERE quarter = ?", [quarter]
             ).fetchone()
             heading, sql = _PREVIEWS[table]
-            preview = f"{quarter} ({'closed, frozen' if frozen else 'draft'}, as of {params.as_of})\n\n{heading}\n\n"
+            preview = (
+                f"{quarter} ({'closed, frozen' if frozen else 'draft'}, as of {params.as_of})"
+                f"\n\n{heading}\n\n"
+            )
             preview += markdown_table(con, sql, {"quarter": quarter})
             chart = _chart(con, table, quarter)
             yield dg.MaterializeResult(

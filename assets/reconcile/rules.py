@@ -151,7 +151,8 @@ STEPS: tuple[tuple[str, str], ...] = (
                 -- is neither, and skipping it halves this step.
                 SELECT rma_number FROM claims_in_scope
                 UNION ALL
-                SELECT rma_number FROM receipts_as_of WHERE CAST(received_at AS DATE) >= getvariable('quarter_start')
+                SELECT rma_number FROM receipts_as_of
+                WHERE CAST(received_at AS DATE) >= getvariable('quarter_start')
                 UNION ALL
                 SELECT rma_number FROM stg_rma_cases
                 WHERE updated_at <= getvariable('cutoff') AND channel = 'direct' AND (
@@ -236,7 +237,8 @@ STEPS: tuple[tuple[str, str], ...] = (
         """WITH applicable AS (
             SELECT k.*, r.received_at,
                 k.return_required AND r.received_at IS NULL AS awaiting_return,
-                CASE WHEN k.resolved_at <= getvariable('cutoff') THEN CAST(k.resolved_at AS DATE) END AS resolved_on
+                CASE WHEN k.resolved_at <= getvariable('cutoff')
+                    THEN CAST(k.resolved_at AS DATE) END AS resolved_on
             FROM cases_as_of k LEFT JOIN case_returns r USING (rma_number)
             WHERE k.channel = 'direct' AND k.validated AND k.disposition IN ('repair', 'replace')
         ), clocked AS (
@@ -261,7 +263,8 @@ STEPS: tuple[tuple[str, str], ...] = (
             sla AS status,
             CAST(CASE WHEN sla = 'breached'
                 THEN coalesce(resolved_on, getvariable('as_of')) - due_on ELSE 0 END AS INTEGER) AS days_late,
-            CASE WHEN ship_to_country = getvariable('home_country') THEN 'DOMESTIC' ELSE 'CIP' END AS incoterm,
+            CASE WHEN ship_to_country = getvariable('home_country')
+                THEN 'DOMESTIC' ELSE 'CIP' END AS incoterm,
             disposition, ship_to_country, customer_name
         FROM judged
         WHERE resolved_on IS NULL OR resolved_on >= getvariable('quarter_start')
@@ -270,10 +273,12 @@ STEPS: tuple[tuple[str, str], ...] = (
     (
         "quarter_exceptions",
         """SELECT getvariable('quarter') AS quarter,
-            CASE WHEN k.rma_number IS NULL THEN 'UNMATCHED_RECEIPT' ELSE 'RECEIPT_SERIAL_MISMATCH' END AS kind,
+            CASE WHEN k.rma_number IS NULL
+                THEN 'UNMATCHED_RECEIPT' ELSE 'RECEIPT_SERIAL_MISMATCH' END AS kind,
             r.source_file, r.source_line, r.rma_number,
             CASE WHEN k.rma_number IS NULL
-                THEN 'receipt ' || r.receipt_id || ': no RMA case ' || r.rma_number || ' as of ' || getvariable('as_of')
+                THEN 'receipt ' || r.receipt_id || ': no RMA case ' || r.rma_number
+                    || ' as of ' || getvariable('as_of')
                 ELSE 'receipt ' || r.receipt_id || ': serial ' || r.serial_number
                     || ' but the case has ' || k.serial_number
             END AS detail
@@ -306,7 +311,8 @@ WITH held_prices AS (
         AND p.valid_from <= o.fulfilled_on AND (p.valid_to IS NULL OR o.fulfilled_on <= p.valid_to)
     WHERE o.quarter = $quarter AND o.outcome = 'held'
     QUALIFY row_number() OVER (
-        PARTITION BY o.source_file, o.source_line ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
+        PARTITION BY o.source_file, o.source_line
+        ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
     ) = 1
 )
 SELECT distributor_id, sum(unit_credit) AS accrued_liability FROM held_prices GROUP BY distributor_id

@@ -66,7 +66,8 @@ def credit_statements(
         )
     paths = write_statement_files(settings.statements_path, quarter, files)
     context.log.info(
-        f"{len(paths)} statement(s) for {quarter} written to {settings.statements_path / str(quarter)}: {status}"
+        f"{len(paths)} statement(s) for {quarter} written to "
+        f"{settings.statements_path / str(quarter)}: {status}"
     )
     return dg.MaterializeResult(
         metadata={

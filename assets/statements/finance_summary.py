@@ -40,7 +40,8 @@ REASON_SQL = (
     "outcome, claims DESC, reason",
 )
 LATE_SQL = (
-    """SELECT distributor_id, rma_number, fulfilled_on, due_quarter, credit_amount, currency, source_file, source_line
+    """SELECT distributor_id, rma_number, fulfilled_on, due_quarter, credit_amount, currency,
+        source_file, source_line
     FROM claim_outcomes WHERE quarter = $quarter AND late""",
     "distributor_id, source_file, source_line",
 )
@@ -85,7 +86,8 @@ def build_finance_summary(
         described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
         headers = [column[0] for column in described]
         column_formats = [
-            cell_format(header, column[1], money_columns) for header, column in zip(headers, described)
+            cell_format(header, column[1], money_columns)
+            for header, column in zip(headers, described, strict=True)
         ]
 
         def titled_sheet(sheet_name: str, part: str, count: int):

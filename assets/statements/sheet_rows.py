@@ -58,7 +58,8 @@ def _text(text: str) -> str:
 
 
 _EXCEL_EPOCH_TIME = dt.datetime.combine(_EXCEL_EPOCH, dt.time(0))
-# Cell content by Python type: (is text, the text or the number). bool is yes/no, like the rest of the workbook.
+# Cell content by Python type: (is text, the text or the number). bool is yes/no, like the rest
+# of the workbook.
 _CONTENT = {
     str: lambda value: (True, _text(value)),
     bool: lambda value: (True, ">yes" if value else ">no"),
@@ -174,7 +175,8 @@ CREATE OR REPLACE TEMP MACRO xlsx_escaped(s) AS replace(replace(replace(
         ELSE regexp_replace(s, '(_x[0-9a-fA-F]{{4}}_)', '_x005F\\1', 'g') END,
     '&', '&amp;'), '<', '&lt;'), '>', '&gt;');
 CREATE OR REPLACE TEMP MACRO xlsx_text_payload(s) AS concat(
-    CASE WHEN regexp_matches(s, '^{_EDGE_SPACE_CLASS}|{_EDGE_SPACE_CLASS}$') THEN ' xml:space="preserve">' ELSE '>' END, s);
+    CASE WHEN regexp_matches(s, '^{_EDGE_SPACE_CLASS}|{_EDGE_SPACE_CLASS}$')
+        THEN ' xml:space="preserve">' ELSE '>' END, s);
 CREATE OR REPLACE TEMP MACRO xlsx_text_cell(ref, style, s) AS CASE WHEN s IS NULL THEN '' ELSE concat(
     '<c r="', ref, '" s="', style, '" t="inlineStr"><is><t',
     CASE WHEN strlen(s) > {MAX_STRING_CHARS} OR regexp_matches(s, '{_NEEDS_ESCAPE}')
@@ -270,7 +272,7 @@ def query_rows(
     described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
     columns = [
         SqlColumn(f'"{name}"', cell_kind(column_type), style)
-        for (name, column_type, *_), style in zip(described, styles)
+        for (name, column_type, *_), style in zip(described, styles, strict=False)
     ]
     row_number = "CAST(row_number AS VARCHAR)"
     window = f"ordinal > {int(skip)}" + ("" if limit is None else f" AND ordinal <= {int(skip) + int(limit)}")
@@ -293,7 +295,8 @@ def query_rows(
         ).fetchone()[0]
         chunks = [
             con.execute(
-                "SELECT string_agg(xml, '' ORDER BY row_number) FROM sheet_row_xml WHERE row_number >= ? AND row_number < ?",
+                "SELECT string_agg(xml, '' ORDER BY row_number) FROM sheet_row_xml "
+                "WHERE row_number >= ? AND row_number < ?",
                 [start, start + QUERY_ROWS_CHUNK],
             ).fetchone()[0]
             for start in range(first_row, last_row + 1, QUERY_ROWS_CHUNK)

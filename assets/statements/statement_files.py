@@ -59,7 +59,8 @@ def load_statements(
     """
     too_long = con.execute(
         """SELECT distributor_id, sheet, lines FROM distributor_credits
-        UNPIVOT (lines FOR sheet IN (credited_count AS 'Credited', held_count AS 'Held', rejected_count AS 'Rejected'))
+        UNPIVOT (lines FOR sheet IN (
+            credited_count AS 'Credited', held_count AS 'Held', rejected_count AS 'Rejected'))
         WHERE quarter = ? AND lines > ? ORDER BY distributor_id, sheet""",
         [str(quarter), SHEET_ROWS - 1],
     ).fetchone()
@@ -120,7 +121,9 @@ def _line_rows(
     rows = con.execute(
         f"""WITH lines AS (
             SELECT c.*, m.meaning,
-                row_number() OVER (PARTITION BY distributor_id, outcome ORDER BY source_file, source_line) + 1 AS row_number
+                row_number() OVER (
+                    PARTITION BY distributor_id, outcome ORDER BY source_file, source_line
+                ) + 1 AS row_number
             FROM claim_outcomes c
             LEFT JOIN (SELECT unnest(?) AS reason, unnest(?) AS meaning) m USING (reason)
             WHERE c.quarter = ? AND c.distributor_id IN (SELECT unnest(?))
@@ -212,7 +215,8 @@ def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: l
 
 def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
     rows = con.execute(
-        "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ? ORDER BY file_name",
+        "SELECT file_name, distributor_id, content FROM closed_statements "
+        "WHERE quarter = ? ORDER BY file_name",
         [str(quarter)],
     ).fetchall()
     return [StatementFile(name, distributor_id, bytes(content)) for name, distributor_id, content in rows]

@@ -189,7 +189,8 @@ def _printable(sheet, statement: Statement, landscape: bool) -> None:
     sheet.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
     status = "FINAL" if statement.final else "DRAFT"
     sheet.set_header(
-        f"&L{_header_text(statement.vendor)}&C{_header_text(statement.distributor_id)} {statement.quarter}&R{status}"
+        f"&L{_header_text(statement.vendor)}"
+        f"&C{_header_text(statement.distributor_id)} {statement.quarter}&R{status}"
     )
     sheet.set_footer("&LCredit statement&RPage &P of &N")
 
@@ -309,7 +310,8 @@ def line_row_sql(sheet_name: str, final: bool, row_number: str) -> str:
     """SQL giving one line's `<row>` of `sheet_name`, byte for byte as build_statement writes it."""
     styles = line_styles(final)[sheet_name]
     columns = [
-        SqlColumn(expression, kind, style) for (expression, kind), style in zip(LINE_SQL[sheet_name], styles)
+        SqlColumn(expression, kind, style)
+        for (expression, kind), style in zip(LINE_SQL[sheet_name], styles, strict=True)
     ]
     return row_xml_sql(columns, row_number)
 

@@ -110,8 +110,10 @@ def _key_columns(expect: Expect) -> list[str]:
 
 # Per-row results of a suite, kept by the files they cover (see validate_suite).
 MEMO_DDL = """
-CREATE TABLE IF NOT EXISTS suite_batches (suite VARCHAR, batch VARCHAR, fingerprint VARCHAR, problems VARCHAR);
-CREATE TABLE IF NOT EXISTS suite_batch_files (suite VARCHAR, batch VARCHAR, source_file VARCHAR, rows BIGINT, digest VARCHAR);
+CREATE TABLE IF NOT EXISTS suite_batches (
+    suite VARCHAR, batch VARCHAR, fingerprint VARCHAR, problems VARCHAR);
+CREATE TABLE IF NOT EXISTS suite_batch_files (
+    suite VARCHAR, batch VARCHAR, source_file VARCHAR, rows BIGINT, digest VARCHAR);
 """
 _CODE = (Path(__file__), Path(gx.__file__))  # how the rows are validated
 
@@ -137,7 +139,8 @@ class _FilePlan:
 
 
 def _fingerprint(suite: Suite, expectations: list[tuple[int, Expect]]) -> str:
-    """Whatever the results depend on but the rows: the frame's SQL, the expectations with their values, the code."""
+    """Whatever the results depend on but the rows: the frame's SQL, the expectations with their
+    values, the code."""
     return hashlib.sha256(
         repr(
             (
@@ -323,10 +326,12 @@ class Expectations:
         for index, expect in indexed:
             if expect.expectation in UNIQUENESS:
                 key = ", ".join(_key_columns(expect))
-                # Kept in a temp table: the window over every row is the cost; counting and validating reuse it.
+                # Kept in a temp table: the window over every row is the cost; counting and validating
+                # reuse it.
                 con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE uniqueness_candidates AS SELECT {key} FROM (
-                        SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql})) WHERE copies > 1""",
+                        SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql}))
+                    WHERE copies > 1""",
                     params,
                 )
                 try:
@@ -422,7 +427,8 @@ class Expectations:
             )
         in_transaction(con, statements, name=f"{suite.name} validations")
         kept_problems = con.execute(
-            "SELECT problems FROM suite_batches WHERE suite = ? AND batch IN (SELECT unnest(?)) ORDER BY batch",
+            "SELECT problems FROM suite_batches "
+            "WHERE suite = ? AND batch IN (SELECT unnest(?)) ORDER BY batch",
             [suite.name, plan.kept],
         ).fetchall()
         for (text,) in kept_problems:

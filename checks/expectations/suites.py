@@ -136,8 +136,10 @@ def build_suites(refs: References) -> dict[str, Suite]:
         Suite(
             "rma_cases",
             "stg_rma_cases",
-            """SELECT source_file, rma_number, updated_at, opened_at, channel, serial_number, diagnosis, diagnosed_at, status,
-                channel = 'direct' OR distributor_id IN (SELECT distributor_id FROM stg_distributors) AS distributor_known,
+            """SELECT source_file, rma_number, updated_at, opened_at, channel, serial_number, diagnosis,
+                diagnosed_at, status,
+                channel = 'direct' OR distributor_id IN (SELECT distributor_id FROM stg_distributors)
+                    AS distributor_known,
                 channel = 'direct' OR product_sku IN (SELECT sku FROM stg_price_list) AS sku_has_a_price
             FROM stg_rma_cases""",
             {
@@ -211,7 +213,8 @@ def build_suites(refs: References) -> dict[str, Suite]:
             "claim_outcomes",
             """SELECT source_file, source_line, distributor_id, outcome, reason, credit_amount, currency,
                 (outcome = 'credited') = (credit_amount IS NOT NULL) AS credit_amount_matches_outcome,
-                (outcome = 'credited') = (due_quarter IS NOT NULL AND late IS NOT NULL) AS due_quarter_matches_outcome,
+                (outcome = 'credited') = (due_quarter IS NOT NULL AND late IS NOT NULL)
+                    AS due_quarter_matches_outcome,
                 currency = (SELECT currency FROM stg_distributors d WHERE d.distributor_id = c.distributor_id)
                     AS currency_is_the_distributors
             FROM claim_outcomes c WHERE quarter = ?""",
@@ -239,7 +242,8 @@ def build_suites(refs: References) -> dict[str, Suite]:
         Suite(
             "distributor_credits",
             "distributor_credits",
-            "SELECT distributor_id, currency, credited_count, credit_total FROM distributor_credits WHERE quarter = ?",
+            "SELECT distributor_id, currency, credited_count, credit_total FROM distributor_credits "
+            "WHERE quarter = ?",
             {"credit_total": "DECIMAL(18,2)", "credited_count": "INTEGER"},
             "distributor_id",
             [

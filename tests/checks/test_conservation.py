@@ -46,7 +46,8 @@ def test_a_row_moved_to_another_file_fails_though_the_totals_still_add_up(wareho
     with duckdb.connect(str(warehouse)) as con:
         moved_from = con.execute("SELECT min(source_file) FROM stg_rma_cases").fetchone()[0]
         con.execute(
-            "UPDATE stg_rma_cases SET source_file = 'elsewhere.csv' WHERE rowid = (SELECT min(rowid) FROM stg_rma_cases)"
+            "UPDATE stg_rma_cases SET source_file = 'elsewhere.csv' "
+            "WHERE rowid = (SELECT min(rowid) FROM stg_rma_cases)"
         )
     result = run_check(warehouse, "rma_cases")
     assert not result.passed

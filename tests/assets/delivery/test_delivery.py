@@ -47,13 +47,14 @@ def smtp_server():
 def con():
     with duckdb.connect() as connection:
         connection.execute(
-            "CREATE TABLE stg_distributors AS SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email"
+            "CREATE TABLE stg_distributors AS "
+            "SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email"
         )
         yield connection
 
 
 def attachment(message) -> bytes:
-    [part] = [p for p in message.iter_attachments()]
+    [part] = list(message.iter_attachments())
     assert part.get_filename() == "NORTHSTAR.xlsx"
     return part.get_payload(decode=True)
 
@@ -157,7 +158,7 @@ def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(
     received = {
         recipients[0]: attachment_bytes
         for recipients, attachment_bytes in (
-            (r, [p for p in m.iter_attachments()][0].get_payload(decode=True)) for r, m in inbox.messages
+            (r, next(iter(m.iter_attachments())).get_payload(decode=True)) for r, m in inbox.messages
         )
     }
     assert sorted(received) == ["ap@northstar.example", "billing@europa1.example"]

@@ -34,7 +34,8 @@ def stage_claims(con, root):
     stage_source(con, root, SOURCES["distributors"])
     report = stage_source(con, root, SOURCES["fulfillment_reports"])
     rows = con.execute(
-        "SELECT source_file, source_line, reason, detail FROM quarantine WHERE source = 'fulfillment_reports' ORDER BY ALL"
+        "SELECT source_file, source_line, reason, detail FROM quarantine "
+        "WHERE source = 'fulfillment_reports' ORDER BY ALL"
     ).fetchall()
     assert report.rows_read == report.rows_loaded + report.rows_quarantined
     return report, rows

@@ -106,7 +106,7 @@ def test_sql_timestamp_parser_agrees_with_the_reference(text):
 TRIMMED = " \t\n\x0b\x0c\r\xa0"
 
 
-@given(st.text(alphabet=st.sampled_from(list(TRIMMED) + ["a", "é", ",", "\u2003", "\x85"]), max_size=8))
+@given(st.text(alphabet=st.sampled_from([*TRIMMED, "a", "é", ",", "\u2003", "\x85"]), max_size=8))
 @settings(max_examples=300, deadline=None)
 def test_value_cleaning_trims_exactly_its_whitespace_set(text):
     (cleaned,) = _connection().execute("SELECT rma_clean(?)", [text]).fetchone()

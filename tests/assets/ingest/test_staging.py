@@ -208,7 +208,8 @@ def test_blank_rows_are_skipped_and_every_other_row_accounted_for(con, data):
     folder = data / "inbound/receiving_logs"
     folder.mkdir(parents=True)
     (folder / "a.csv").write_text(
-        "receipt_id,rma_number,serial_number,received_at\n\n , , ,\nRC-1,R,S,2026-04-05\nRC-2,R,S,bad\nRC-3,R,S,2026-04-05,extra\n"
+        "receipt_id,rma_number,serial_number,received_at\n\n , , ,\n"
+        "RC-1,R,S,2026-04-05\nRC-2,R,S,bad\nRC-3,R,S,2026-04-05,extra\n"
     )
     report = stage(con, data, "receiving_logs")
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 1, 2)
@@ -257,8 +258,10 @@ def test_price_valid_to_before_valid_from_is_bad(con, data):
 
 PLAIN_CASES = [
     "rma_number,fulfilled_on,defective_serial,replacement_serial,claimed_amount\nR-1,2026-05-01,S1,S2,10.00\n",
-    "\n\nrma_number,fulfilled_on,defective_serial,replacement_serial\r\n\r\nR-1,2026-05-01,S1,S2\r\n , ,\t,\r\nr-2 ,2026-05-02,s1,S3\r\n",
-    "\ufeffrma_number,fulfilled_on,defective_serial,replacement_serial\nR-1,2026-05-01,S1,S2,,  ,\nR-2,2026-05-01,S1,S2,extra\n",
+    "\n\nrma_number,fulfilled_on,defective_serial,replacement_serial\r\n\r\n"
+    "R-1,2026-05-01,S1,S2\r\n , ,\t,\r\nr-2 ,2026-05-02,s1,S3\r\n",
+    "\ufeffrma_number,fulfilled_on,defective_serial,replacement_serial\n"
+    "R-1,2026-05-01,S1,S2,,  ,\nR-2,2026-05-01,S1,S2,extra\n",
     "rma_number,fulfilled_on,defective_serial,replacement_serial\nR-1,2026-05-01\n\u2003,\u00a0\nR-2,2026-13-01,S1,S2\n=cmd(),2026-05-01,S,S\n",
     "rma_number,fulfilled_on,replacement_serial\nR-1,2026-05-01,S2\n",
     "rma_number;fulfilled_on;defective_serial;replacement_serial\nR-1;2026-05-01;S1;S2\n",
@@ -308,4 +311,4 @@ def test_only_quote_free_files_skip_the_csv_parser(tmp_path):
 def test_whitespace_constant_is_pythons():
     from assets.ingest.readers import WHITESPACE
 
-    assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == WHITESPACE

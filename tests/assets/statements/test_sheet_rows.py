@@ -66,7 +66,7 @@ def test_values_read_back_with_calamine_as_written():
         CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_name("Lines").to_python()
     )
     assert header[0] == "h0" and len(lines) == len(AWKWARD_TEXTS)
-    for text, line in zip(AWKWARD_TEXTS, lines):
+    for text, line in zip(AWKWARD_TEXTS, lines, strict=True):
         assert line[0] == text[:32_767]
         assert line[1:6] == [1234.5, dt.date(2026, 5, 1), dt.datetime(2026, 5, 1, 12, 30), 7, "yes"]
         assert line[6] == "" and line[7] == "end"
@@ -111,10 +111,11 @@ def test_rows_written_by_duckdb_are_the_bytes_rows_xml_writes(con, monkeypatch, 
     monkeypatch.setattr(sheet_rows, "QUERY_ROWS_CHUNK", chunk_rows)
     install_sql_macros(con)
     con.execute(
-        """CREATE TABLE mixed (k INTEGER, t VARCHAR, m DECIMAL(18,2), d DATE, ts TIMESTAMP, flag BOOLEAN, n BIGINT, x DOUBLE)"""
+        """CREATE TABLE mixed (
+            k INTEGER, t VARCHAR, m DECIMAL(18,2), d DATE, ts TIMESTAMP, flag BOOLEAN, n BIGINT, x DOUBLE)"""
     )
     rows = []
-    for index, text in enumerate(AWKWARD_TEXTS + ["", "plain", None]):
+    for index, text in enumerate([*AWKWARD_TEXTS, "", "plain", None]):
         rows.append(
             (
                 index,

@@ -62,7 +62,7 @@ def quarter_with_awkward_lines(con):
     prepare(con)
     con.execute("CREATE TABLE stg_distributors (distributor_id VARCHAR, name VARCHAR)")
     con.execute("INSERT INTO stg_distributors VALUES ('D1', '=HYPERLINK(\"x\")'), ('D2', NULL)")
-    reasons = [rule for rule in CLAIM_RULES]
+    reasons = list(CLAIM_RULES)
     rows = []
     for index, text in enumerate(AWKWARD * 3):
         rule = reasons[index % len(reasons)]
@@ -95,7 +95,8 @@ def quarter_with_awkward_lines(con):
     con.execute(
         """INSERT INTO distributor_credits
         SELECT quarter, distributor_id, 'USD', count(*) FILTER (WHERE outcome = 'credited'),
-            coalesce(sum(credit_amount), 0), count(*) FILTER (WHERE outcome = 'held'), count(*) FILTER (WHERE outcome = 'rejected')
+            coalesce(sum(credit_amount), 0), count(*) FILTER (WHERE outcome = 'held'),
+            count(*) FILTER (WHERE outcome = 'rejected')
         FROM claim_outcomes GROUP BY ALL"""
     )
     return con
@@ -113,9 +114,11 @@ def statements_from_python_lines(con, final: bool) -> list[Statement]:
             lines[outcome] = [
                 ClaimLine(*row)
                 for row in con.execute(
-                    """SELECT rma_number, fulfilled_on, reason, defective_serial, replacement_serial, replacement_sku,
-                    claimed_amount, credit_amount, amount_variance, due_quarter, late, source_file, source_line
-                FROM claim_outcomes WHERE distributor_id = ? AND outcome = ? ORDER BY source_file, source_line""",
+                    """SELECT rma_number, fulfilled_on, reason, defective_serial, replacement_serial,
+                    replacement_sku, claimed_amount, credit_amount, amount_variance, due_quarter, late,
+                    source_file, source_line
+                FROM claim_outcomes WHERE distributor_id = ? AND outcome = ?
+                ORDER BY source_file, source_line""",
                     [distributor_id, outcome],
                 ).fetchall()
             ]
@@ -167,7 +170,8 @@ def test_rows_written_with_other_formats_are_refused(quarter_with_awkward_lines,
 def test_a_statement_sheet_longer_than_excel_allows_is_refused_by_name(example_q2, monkeypatch):
     quarter = Quarter(2026, 2)
     most = example_q2.execute(
-        "SELECT max(greatest(credited_count, held_count, rejected_count)) FROM distributor_credits WHERE quarter = ?",
+        "SELECT max(greatest(credited_count, held_count, rejected_count)) FROM distributor_credits "
+        "WHERE quarter = ?",
         [str(quarter)],
     ).fetchone()[0]
     monkeypatch.setattr(

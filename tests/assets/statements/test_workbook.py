@@ -31,19 +31,19 @@ def line(rma: str, reason: str, credit: str | None = None, serial: str = "SN-R")
 
 
 def statement(final: bool = False, **overrides) -> Statement:
-    values = dict(
-        distributor_id="D1",
-        distributor_name="=cmd|' /C calc'!A0",
-        currency="USD",
-        quarter="2026-Q2",
-        final=final,
-        as_of=dt.date(2026, 6, 30),
-        statement_date=dt.date(2026, 6, 30),
-        credit_total=Decimal("0.30"),
-        credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20", serial="@SUM(1+1)")],
-        held=[line("R-3", "NO_PRICE")],
-        rejected=[line("R-4", "UNKNOWN_RMA", serial="+1-2")],
-    )
+    values = {
+        "distributor_id": "D1",
+        "distributor_name": "=cmd|' /C calc'!A0",
+        "currency": "USD",
+        "quarter": "2026-Q2",
+        "final": final,
+        "as_of": dt.date(2026, 6, 30),
+        "statement_date": dt.date(2026, 6, 30),
+        "credit_total": Decimal("0.30"),
+        "credited": [line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20", serial="@SUM(1+1)")],
+        "held": [line("R-3", "NO_PRICE")],
+        "rejected": [line("R-4", "UNKNOWN_RMA", serial="+1-2")],
+    }
     values.update(overrides)
     return Statement(**values)
 

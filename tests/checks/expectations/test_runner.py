@@ -64,7 +64,8 @@ def test_money_stored_as_float_is_a_type_problem(example_q2):
 
 def test_implausible_dates_only_warn(example_q2):
     example_q2.execute(
-        "UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'"
+        "UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' "
+        "WHERE receipt_id = 'RC-0001'"
     )
     result = run(example_q2, "receiving_logs")
     assert not result.passed and not result.blocking
@@ -95,8 +96,8 @@ def test_validating_in_chunks_finds_exactly_what_one_frame_finds(example_q2, nam
 
 def test_uniqueness_on_the_duplicated_keys_counts_what_the_whole_frame_counts(con):
     con.execute("CREATE TABLE keys (a VARCHAR, b INTEGER)")
-    con.execute("""INSERT INTO keys VALUES ('x', 1), ('x', 1), ('x', 2), ('y', NULL), ('y', NULL), (NULL, NULL),
-        (NULL, NULL), (NULL, 3), ('z', 4), (NULL, 5), (NULL, 5)""")
+    con.execute("""INSERT INTO keys VALUES ('x', 1), ('x', 1), ('x', 2), ('y', NULL), ('y', NULL),
+        (NULL, NULL), (NULL, NULL), (NULL, 3), ('z', 4), (NULL, 5), (NULL, 5)""")
     suite = Suite(
         "keys",
         "keys",
@@ -140,7 +141,8 @@ def test_unchanged_files_are_not_validated_again_and_keep_their_failures(example
     example_q2.execute("UPDATE stg_fulfillment_reports SET distributor_id = 'GHOST' WHERE source_line = 2")
     example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken' WHERE rma_number LIKE '%1'")
     example_q2.execute(
-        "UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' WHERE receipt_id = 'RC-0001'"
+        "UPDATE stg_receiving_logs SET received_at = TIMESTAMP '1999-12-31 00:00:00' "
+        "WHERE receipt_id = 'RC-0001'"
     )
     suite = build_suites(read_references(example_q2))[name]
     first = validate_suite(example_q2, suite)
@@ -169,7 +171,8 @@ def test_new_files_are_validated_alone_and_added_to_what_was_kept(example_q2):
     suite = build_suites(read_references(example_q2))["receiving_logs"]
     before = validate_suite(example_q2, suite)
     example_q2.execute("""INSERT INTO stg_receiving_logs BY NAME SELECT * REPLACE (
-        'inbound/receiving_logs/later.csv' AS source_file, receipt_id || '-LATER' AS receipt_id, NULL AS serial_number)
+        'inbound/receiving_logs/later.csv' AS source_file, receipt_id || '-LATER' AS receipt_id,
+        NULL AS serial_number)
         FROM stg_receiving_logs""")
     after = validate_suite(example_q2, suite)
     assert after.rows == 2 * before.rows and after.rows_revalidated == before.rows
@@ -188,7 +191,8 @@ def test_other_expectations_validate_again(example_q2):
 def test_duplicate_examples_come_in_key_order(example_q2):
     for receipt_id in ("RC-0005", "RC-0003", "RC-0001"):
         example_q2.execute(
-            f"INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs WHERE receipt_id = '{receipt_id}'"
+            "INSERT INTO stg_receiving_logs SELECT * FROM stg_receiving_logs "
+            f"WHERE receipt_id = '{receipt_id}'"
         )
     [problem] = run(example_q2, "receiving_logs").problems
     assert problem.examples == ["RC-0001", "RC-0001", "RC-0003", "RC-0003", "RC-0005"]

@@ -154,7 +154,8 @@ def test_rows_validated_ahead_are_not_sent_again(example_q2, counting):
         ("receiving_logs", "UPDATE stg_receiving_logs SET serial_number = NULL WHERE receipt_id = 'RC-0001'"),
         (
             "sla_status",
-            "UPDATE sla_status SET days_late = -1 WHERE rma_number = (SELECT min(rma_number) FROM sla_status)",
+            "UPDATE sla_status SET days_late = -1 "
+            "WHERE rma_number = (SELECT min(rma_number) FROM sla_status)",
         ),
     ],
 )
