@@ -42,21 +42,20 @@ COMMON = EXAMPLE_ARGS
 
 
 @pytest.mark.slow
-def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example_cwd, capsys):
-    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+def test_close_refuses_earlier_open_quarter_and_freezes_late_data(closed_example_cwd, capsys):
     # Running or closing an open quarter before the latest closed one is refused.
     for args in (["run", "2026-Q1"], ["run", "2026-Q1", "--close"]):
         assert main([*args, *COMMON]) == 2
         assert "2026-Q2 is already closed" in capsys.readouterr().err
-    before = {p.name: p.read_bytes() for p in (example_cwd / "out/2026-Q2").glob("*.xlsx")}
+    before = {p.name: p.read_bytes() for p in (closed_example_cwd / "out/2026-Q2").glob("*.xlsx")}
     # Late data for Q2 arrives after the close: Q2 does not change, Q3 picks it up.
-    late = example_cwd / "data/inbound/fulfillment_reports/NORTHSTAR/2026-06-late.csv"
+    late = closed_example_cwd / "data/inbound/fulfillment_reports/NORTHSTAR/2026-06-late.csv"
     late.write_text(
         "rma_number,fulfilled_on,defective_serial,replacement_serial\nR26-0112,2026-06-20,SN-A0112,SN-X\n"
     )
     assert main(["run", "2026-Q2", *COMMON]) == 0
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
-    after = {p.name: p.read_bytes() for p in (example_cwd / "out/2026-Q2").glob("*.xlsx")}
+    after = {p.name: p.read_bytes() for p in (closed_example_cwd / "out/2026-Q2").glob("*.xlsx")}
     assert after == before
     assert main(["run", "2026-Q3", *COMMON]) == 0
     with duckdb.connect("wh.duckdb", read_only=True) as con:
@@ -67,8 +66,7 @@ def test_close_refuses_earlier_open_quarter_and_freezes_late_data(example_cwd, c
 
 
 @pytest.mark.slow
-def test_draft_rerun_replaces_only_its_quarter(example_cwd):
-    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+def test_draft_rerun_replaces_only_its_quarter(closed_example_cwd):
     assert main(["run", "2026-Q3", *COMMON]) == 0
     with duckdb.connect("wh.duckdb", read_only=True) as con:
         q2 = con.execute("SELECT * FROM claim_outcomes WHERE quarter = '2026-Q2' ORDER BY ALL").fetchall()
@@ -88,8 +86,7 @@ def test_draft_rerun_replaces_only_its_quarter(example_cwd):
 
 
 @pytest.mark.slow
-def test_status_lists_quarters_with_state_and_totals(example_cwd, capsys):
-    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
+def test_status_lists_quarters_with_state_and_totals(closed_example_cwd, capsys):
     assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *COMMON]) == 0
     capsys.readouterr()
     assert main(["status", "--warehouse", "wh.duckdb"]) == 0

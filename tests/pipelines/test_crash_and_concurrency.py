@@ -20,11 +20,9 @@ TABLES = ("claim_outcomes", "sla_status", "exceptions", "distributor_credits")
 
 
 @pytest.fixture
-def example(example_cwd):
+def example(closed_example_with_draft_cwd):
     """The worked example with 2026-Q2 closed and a draft of 2026-Q3."""
-    assert main(["run", "2026-Q2", "--close", *COMMON]) == 0
-    assert main(["run", "2026-Q3", *COMMON]) == 0
-    return example_cwd
+    return closed_example_with_draft_cwd
 
 
 def cli(example: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:

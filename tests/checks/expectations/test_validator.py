@@ -111,11 +111,17 @@ class CountingValidator(ValidatorProcess):
         return super().submit(con, sql, params, suite_name, expectations)
 
 
-@pytest.fixture
-def counting():
-    process = CountingValidator()
+@pytest.fixture(scope="module")
+def counting_process():
+    process = CountingValidator()  # one process for the module: each start imports GX again
     yield process
     process.close()
+
+
+@pytest.fixture
+def counting(counting_process):
+    counting_process.sent.clear()
+    return counting_process
 
 
 def memo_results(con, names, expectations=None, ahead=False):
