@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.definitions import defs
+from pipelines.definitions import build_definitions, defs
+from pipelines.resources import build_resources
 
 ROOT = Path(__file__).parents[2]
 
@@ -41,3 +42,24 @@ def test_dagster_validates_the_workspace():
         [dagster, "definitions", "validate", "-w", "workspace.yaml"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd, monkeypatch):
+    # What a UI run gets: resources from RMA_* variables, `close` from the launchpad's config.
+    for name, value in {
+        "DATA_DIR": "data",
+        "WAREHOUSE": "wh.duckdb",
+        "STATEMENTS_DIR": "out",
+        "OUTBOX_DIR": "mail",
+    }.items():
+        monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
+    # Built as pipelines/definitions.py builds `defs`, under these variables.
+    ui_defs = build_definitions(build_resources())
+    result = ui_defs.resolve_job_def("quarterly_reconciliation").execute_in_process(
+        partition_key="2026-04-01", run_config={"resources": {"settings": {"config": {"close": True}}}}
+    )
+    assert result.success
+    statements = sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir())
+    mails = sorted(p.name for p in (example_cwd / "mail/2026-Q2").iterdir())
+    assert statements == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"] and mails == ["EUROPA-1.eml", "NORTHSTAR.eml"]
