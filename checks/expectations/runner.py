@@ -237,11 +237,6 @@ class Expectations:
         self._ahead: dict[tuple[str, str], list[_Chunk]] = {}
 
     @property
-    def in_own_process(self) -> bool:
-        """Whether suites are validated in a validator process (else in this one)."""
-        return self._validator is not None
-
-    @property
     def pending_ahead(self) -> int:
         """Suites sent ahead whose answers no check has taken up yet."""
         return len(self._ahead)
