@@ -36,6 +36,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> dict[str, p
             "SELECT source_file, source_line, sku, currency, CAST(unit_credit AS VARCHAR) AS unit_credit, "
             "valid_from, valid_to FROM stg_price_list"
         ).df(),
+        "quarantined_cases": con.execute(
+            """SELECT rma_number, source_line = 0 OR reason = 'MISSING_COLUMN:rma_number' AS whole_file
+            FROM quarantine WHERE source = 'rma_cases'"""
+        ).df(),
         "closed_final": con.execute(
             """SELECT source_file, source_line, rma_number, outcome FROM claim_outcomes
             WHERE outcome IN ('credited', 'rejected')
@@ -99,8 +103,13 @@ def claim_outcomes(inputs: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFr
         .merge(priced, on=["source_file", "source_line"], how="left")
     )
     known = facts["case_rma_number"].notna()
+    quarantined = inputs["quarantined_cases"]
+    may_be_quarantined = facts["rma_number"].isin(quarantined["rma_number"].dropna()) | bool(
+        quarantined["whole_file"].any()
+    )
     credited_before = facts["rma_number"].isin(closed.loc[closed["outcome"] == "credited", "rma_number"])
     early_rules = [
+        ("CASE_QUARANTINED", ~known & may_be_quarantined),
         ("UNKNOWN_RMA", ~known),
         ("NOT_DISTRIBUTOR_CHANNEL", facts["case_channel"] == "direct"),
         (

@@ -15,7 +15,8 @@ NONE = "_none_"  # what markdown_table shows for no rows
 
 def rows_accounted_for(con, source_name: str) -> tuple[bool, dict]:
     """(passed, figures): for the source and each of its files, rows read = rows loaded + rows
-    quarantined; `files_not_adding_up` is a markdown table of the files that do not."""
+    quarantined, and every physical line is accounted for; `files_not_adding_up` is a markdown
+    table of the files that do not add up."""
     source = SOURCES[source_name]
     read, loaded, quarantined = con.execute(
         f"""SELECT
@@ -24,19 +25,27 @@ def rows_accounted_for(con, source_name: str) -> tuple[bool, dict]:
             (SELECT count(*) FROM quarantine WHERE source = $source)""",
         {"source": source_name},
     ).fetchone()
+    # Per file, two accounts: records (read = loaded + quarantined) and physical lines (or sheet
+    # rows): each is the header's, a blank, or part of a loaded or a quarantined record.
     files_not_adding_up = markdown_table(
         con,
         f"""WITH read AS (
-            SELECT source_file, rows_read FROM ingested_files WHERE source = $source
+            SELECT source_file, rows_read, lines, header_lines + blank_lines AS other_lines
+            FROM ingested_files WHERE source = $source
         ), loaded AS (
-            SELECT source_file, count(*) AS loaded FROM {source.table} GROUP BY source_file
+            SELECT source_file, count(*) AS loaded, sum(line_span) AS loaded_lines
+            FROM {source.table} GROUP BY source_file
         ), quarantined AS (
-            SELECT source_file, count(*) AS quarantined FROM quarantine
-            WHERE source = $source GROUP BY source_file
+            SELECT source_file, count(*) AS quarantined, sum(line_span) AS quarantined_lines
+            FROM quarantine WHERE source = $source GROUP BY source_file
+        ), accounted AS (
+            SELECT source_file, rows_read, coalesce(loaded, 0) AS loaded,
+                coalesce(quarantined, 0) AS quarantined, lines,
+                other_lines + coalesce(loaded_lines, 0) + coalesce(quarantined_lines, 0) AS lines_accounted
+            FROM read FULL JOIN loaded USING (source_file) FULL JOIN quarantined USING (source_file)
         )
-        SELECT source_file, rows_read, coalesce(loaded, 0) AS loaded, coalesce(quarantined, 0) AS quarantined
-        FROM read FULL JOIN loaded USING (source_file) FULL JOIN quarantined USING (source_file)
-        WHERE rows_read IS DISTINCT FROM coalesce(loaded, 0) + coalesce(quarantined, 0)
+        SELECT * FROM accounted
+        WHERE rows_read IS DISTINCT FROM loaded + quarantined OR lines IS DISTINCT FROM lines_accounted
         ORDER BY source_file""",
         {"source": source_name},
     )

@@ -11,7 +11,7 @@ MONEY = "DECIMAL(18,2)"
 PUBLIC_TABLES_DDL = f"""
 CREATE TABLE IF NOT EXISTS quarantine (
     source VARCHAR, source_file VARCHAR, source_line INTEGER, reason VARCHAR, raw VARCHAR,
-    detail VARCHAR
+    detail VARCHAR, rma_number VARCHAR, line_span INTEGER
 );
 CREATE TABLE IF NOT EXISTS claim_outcomes (
     quarter VARCHAR, distributor_id VARCHAR, rma_number VARCHAR, source_file VARCHAR,
@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 );
 -- What is staged from each input file: its content hash, its rows and the staging logic used.
 CREATE TABLE IF NOT EXISTS ingested_files (
-    source VARCHAR, source_file VARCHAR, sha256 VARCHAR, rows_read BIGINT, staging VARCHAR
+    source VARCHAR, source_file VARCHAR, sha256 VARCHAR, rows_read BIGINT, staging VARCHAR,
+    lines BIGINT, header_lines BIGINT, blank_lines BIGINT
 );
 CREATE TABLE IF NOT EXISTS quarter_runs (
     quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP
@@ -55,9 +56,25 @@ CREATE TABLE IF NOT EXISTS closed_statements (
 );
 """
 
-# Trimming covers tabs, CR/LF, vertical tab, form feed and no-break space, as a person reads "blank".
-_WHITESPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)"
-_EDGE_WHITESPACE = r"^[ \t\n\x0b\f\r\xa0]|[ \t\n\x0b\f\r\xa0]$"  # the same characters, first or last
+# White space as the rulebook means it (Unicode, the no-break space included): Python's isspace().
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# Copy-paste leaves these in RMA and serial numbers; they are compared without them.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+# No value but customer_name may hold one of these (rulebook §2).
+LINE_BREAKS = "\n\r\x85\u2028\u2029"
+
+
+def regex_class(characters: str) -> str:
+    """A regular-expression character class of these characters, for DuckDB (RE2) SQL."""
+    return "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in characters) + "]"
+
+
+_WHITESPACE_SQL = " || ".join(f"chr({ord(c)})" for c in WHITESPACE)
+_EDGE_WHITESPACE = f"^{regex_class(WHITESPACE)}|{regex_class(WHITESPACE)}$"
+_ZERO_WIDTH_CLASS = regex_class(ZERO_WIDTH)
 # Dates outside this range are typing errors, not business events: BAD_VALUE.
 EARLIEST = "2000-01-01"
 LATEST_EXCLUSIVE = "2100-01-01"
@@ -66,9 +83,14 @@ _TIMESTAMP_PATTERN = r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)
 MACROS_SQL = f"""
 -- trim() with a character set is slow; most values need none, and a regex tells which do.
 CREATE OR REPLACE TEMP MACRO rma_clean(s) AS CASE
-    WHEN regexp_matches(s, '{_EDGE_WHITESPACE}') THEN nullif(trim(s, {_WHITESPACE}), '')
+    WHEN regexp_matches(s, '{_EDGE_WHITESPACE}') THEN nullif(trim(s, {_WHITESPACE_SQL}), '')
     ELSE nullif(s, '')
 END;
+CREATE OR REPLACE TEMP MACRO rma_without_zero_width(s) AS CASE
+    WHEN regexp_matches(s, '{_ZERO_WIDTH_CLASS}') THEN regexp_replace(s, '{_ZERO_WIDTH_CLASS}', '', 'g')
+    ELSE s
+END;
+CREATE OR REPLACE TEMP MACRO rma_has_line_break(s) AS regexp_matches(s, '{regex_class(LINE_BREAKS)}');
 CREATE OR REPLACE TEMP MACRO rma_offset_minutes(z) AS CASE
     WHEN z IN ('', 'Z') THEN 0
     WHEN CAST(z[2:3] AS INTEGER) > 23 OR CAST(z[5:6] AS INTEGER) > 59 THEN NULL
@@ -100,9 +122,20 @@ CREATE OR REPLACE TEMP MACRO rma_quarter(d) AS
 """
 
 
+# Columns added since a table was first created: a warehouse of an earlier version gets them.
+MIGRATIONS_SQL = """
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS rma_number VARCHAR;
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS line_span INTEGER;
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS lines BIGINT;
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS header_lines BIGINT;
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS blank_lines BIGINT;
+"""
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the public tables if missing and this connection's macros."""
+    """Create the public tables if missing (or add their new columns) and this connection's macros."""
     con.execute(PUBLIC_TABLES_DDL)
+    con.execute(MIGRATIONS_SQL)
     con.execute(MACROS_SQL)
 
 

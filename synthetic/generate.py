@@ -277,6 +277,9 @@ def generate_data(
     ]  # shared strings, not one per row
     if m:  # one bad enum for the quarantine
         versions.loc[m // 2, "diagnosis"] = -1
+    claimed = np.flatnonzero(is_distributor & diagnosed_flag)
+    if len(claimed):  # a claimed case whose every version is in quarantine: its claims are held (rule 0)
+        versions.loc[versions["case_index"] == claimed[-1], "diagnosis"] = -1
 
     cases_frame = pd.DataFrame(
         {

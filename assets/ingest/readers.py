@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.warehouse import WHITESPACE
+
 # Distributors' files may carry very long fields; the quarantine must still see them.
 csv.field_size_limit(sys.maxsize)
 
@@ -25,15 +27,22 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class RawRecord:
-    line: int
+    line: int  # the physical line (or sheet row) where the record starts
     fields: list[str]
     raw: str
+    lines: int = 1  # physical lines the record spans (a quoted field may hold line breaks)
 
 
 @dataclass(frozen=True)
 class RawFile:
+    """A file's header and records, and where each of its physical lines (or sheet rows) went:
+    lines = header_lines + blank_lines + the records' lines."""
+
     header: list[str]
     records: list[RawRecord]
+    lines: int = 0
+    header_lines: int = 0  # up to and including the header
+    blank_lines: int = 0  # blank lines after the header, skipped
 
 
 class _LineCounter:
@@ -64,6 +73,7 @@ def parse_csv_text(text: str) -> RawFile:
     reader = csv.reader(lines, strict=False)
     header: list[str] | None = None
     records: list[RawRecord] = []
+    header_lines = blank_lines = 0
     while True:
         start_line = lines.count + 1
         try:
@@ -77,18 +87,18 @@ def parse_csv_text(text: str) -> RawFile:
         if header is None:
             if fields:  # the header is the first row; a leading blank line is no header
                 header = fields
+                header_lines = lines.count
             continue
-        if not _is_blank(fields):
-            records.append(RawRecord(start_line, fields, raw))
-    return RawFile(header or [], records)
+        if _is_blank(fields):
+            blank_lines += lines.count - start_line + 1
+            continue
+        records.append(RawRecord(start_line, fields, raw, lines.count - start_line + 1))
+    if header is None:
+        return RawFile([], [])
+    return RawFile(header, records, lines.count, header_lines, blank_lines)
 
 
-# Python's str.isspace() set: a line of these and commas is blank, as `_is_blank` decides.
-WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
-    "\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
+# A line of white space and commas is blank, as `_is_blank` decides.
 BLANK_LINE_CHARS = WHITESPACE + ","
 
 
@@ -104,6 +114,12 @@ class PlainCsv:
     header_line: int
     body: str  # the text after the header line, CRLF turned into LF
     rows: int  # non-blank data lines, counted here independently of the SQL that loads them
+    lines: int  # physical lines of the file
+    blank_lines: int  # blank lines after the header
+
+    @property
+    def header_lines(self) -> int:
+        return self.header_line
 
 
 def _decode(data: bytes) -> str:
@@ -134,7 +150,8 @@ def _plain_csv(text: str) -> PlainCsv | RawFile | None:
     end = len(text) if end < 0 else end
     body = text[end + 1 :]
     rows = sum(1 for data_line in body.split("\n") if data_line.strip(BLANK_LINE_CHARS))
-    return PlainCsv(text[start:end].split(","), line, body, rows)
+    body_lines = body.count("\n") + (1 if body and not body.endswith("\n") else 0)
+    return PlainCsv(text[start:end].split(","), line, body, rows, line + body_lines, body_lines - rows)
 
 
 def read_csv_file(path: Path) -> RawFile | PlainCsv:
@@ -188,15 +205,19 @@ def parse_xlsx_bytes(data: bytes) -> RawFile:
         raise UnreadableFile(f"not a valid XLSX workbook ({type(error).__name__})") from None
     header: list[str] | None = None
     records: list[RawRecord] = []
+    header_lines = blank_lines = 0
     for row_number, values in enumerate(rows, start=1):
         fields = [cell_text(value) for value in values]
-        if _is_blank(fields):
-            continue
         if header is None:
-            header = fields
-            continue
-        records.append(RawRecord(row_number, fields, _csv_line(fields)))
-    return RawFile(header or [], records)
+            if not _is_blank(fields):
+                header, header_lines = fields, row_number
+        elif _is_blank(fields):
+            blank_lines += 1
+        else:
+            records.append(RawRecord(row_number, fields, _csv_line(fields)))
+    if header is None:
+        return RawFile([], [])
+    return RawFile(header, records, len(rows), header_lines, blank_lines)
 
 
 def parse_input_file(path: Path, data: bytes) -> RawFile | PlainCsv:

@@ -26,12 +26,13 @@ from assets.ingest.readers import (
 )
 from assets.ingest.sources import Column, InputFile, Source, list_input_files
 from core import warehouse
-from core.warehouse import in_transaction, prepare
+from core.warehouse import LINE_BREAKS, in_transaction, prepare
 
 CHUNK_ROWS = 100_000
 PLAIN_BATCH_CHARS = 64_000_000  # bounds memory: plain files go to SQL in batches of this much text
 MAX_VALUE_CHARS = 1_000  # longer values are BAD_VALUE: no serial, SKU or name is that long
 MAX_RAW_CHARS = 10_000  # the quarantine keeps this much of a record's raw text
+LINE_BREAK_ALLOWED = {"customer_name"}  # no other value may hold a line break (rulebook §2)
 
 
 @dataclass
@@ -46,7 +47,27 @@ class SourceReport:
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
 
 
-RAW_FIXED_COLUMNS = ["source_file", "source_line", "raw", "preset_reason", "detail", "folder"]
+RAW_FIXED_COLUMNS = [
+    "source_file",
+    "source_line",
+    "raw",
+    "preset_reason",
+    "detail",
+    "folder",
+    "line_span",
+    "line_break",
+]
+MANIFEST_COLUMNS = [
+    "source",
+    "source_file",
+    "sha256",
+    "rows_read",
+    "staging",
+    "lines",
+    "header_lines",
+    "blank_lines",
+]
+_RAW_TYPES = {"source_line": "INTEGER", "line_span": "INTEGER", "line_break": "BOOLEAN"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,8 @@ def _whole_file_row(source: Source, input_file: InputFile, reason: str, detail: 
         reason,
         detail,
         input_file.distributor_id,
+        0,  # the file as a whole: its lines are not counted one by one
+        False,
         *([None] * len(source.columns)),
     ]
 
@@ -126,6 +149,11 @@ def _parse(source: Source, input_file: InputFile, data: bytes) -> RawFile | Plai
     return content
 
 
+def _line_counts(content: RawFile | PlainCsv) -> tuple[int, int, int]:
+    """(physical lines or sheet rows, those up to the header, blank ones after it) of a file."""
+    return content.lines, content.header_lines, content.blank_lines
+
+
 def _raw_rows(raw_file: RawFile, input_file: InputFile, verdict: _HeaderVerdict) -> Iterator[list]:
     """One list per data row: fixed columns, then the source's columns in table order."""
     for record in raw_file.records:
@@ -139,9 +167,20 @@ def _raw_rows(raw_file: RawFile, input_file: InputFile, verdict: _HeaderVerdict)
             reason, why = "EXTRA_FIELDS", f"{len(fields)} fields under a header of {verdict.header_width}"
         values = [fields[i] if i is not None and i < len(fields) else None for i in verdict.indexes]
         raw = record.raw
+        line_break = any(character in raw for character in LINE_BREAKS)
         if len(raw) > MAX_RAW_CHARS:
             raw = f"{raw[:MAX_RAW_CHARS]}… [{len(record.raw)} characters in all]"
-        yield [input_file.relative, record.line, raw, reason, why, input_file.distributor_id, *values]
+        yield [
+            input_file.relative,
+            record.line,
+            raw,
+            reason,
+            why,
+            input_file.distributor_id,
+            record.lines,
+            line_break,
+            *values,
+        ]
 
 
 _BLANK_LINE_PATTERN = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in BLANK_LINE_CHARS) + "]*"
@@ -173,7 +212,7 @@ def _plain_rows_sql(source: Source) -> str:
         coalesce(preset_reason, CASE WHEN extra_fields THEN 'EXTRA_FIELDS' END),
         CASE WHEN preset_reason IS NOT NULL THEN detail
             WHEN extra_fields THEN len(fields) || ' fields under a header of ' || header_width END,
-        folder, {values}
+        folder, 1, rma_has_line_break(raw), {values}
     FROM judged
     """
 
@@ -215,6 +254,8 @@ def _problem_clauses(column: Column) -> list[str]:
         bad = f"({bad}) OR {parsed} < 0"
     if column.not_before:
         bad = f"({bad}) OR {parsed} < p_{column.not_before}"
+    if column.name not in LINE_BREAK_ALLOWED:
+        bad = f"({bad}) OR (line_break AND rma_has_line_break({raw_value}))"
     clauses.append(f"WHEN {bad} THEN 'BAD_VALUE:{column.name}'")
     if column.must_be_distributor:
         clauses.append(
@@ -230,7 +271,12 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
     `keep_staged_keys`: only some files are being staged again, and the rows already staged
     from the other files (all earlier in path order) hold keys these rows must not repeat.
     """
-    cleaned = ",\n    ".join(f"rma_clean({c.name}) AS t_{c.name}" for c in source.columns)
+    cleaned = ",\n    ".join(
+        f"rma_clean(rma_without_zero_width({c.name})) AS t_{c.name}"
+        if c.kind == "key"
+        else f"rma_clean({c.name}) AS t_{c.name}"
+        for c in source.columns
+    )
     parsed = ",\n    ".join(f"{_parse_expression(c)} AS p_{c.name}" for c in source.columns)
     problems = "\n        ".join(clause for c in source.columns for clause in _problem_clauses(c))
     reason = "row_reason"
@@ -246,6 +292,8 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
         PARTITION BY row_reason IS NULL, p_{key} ORDER BY source_file, source_line
     ) > 1 {already_staged}) THEN '{source.duplicate_reason}' ELSE row_reason END"""
     kept = ", ".join(f"p_{c.name}" for c in source.columns)
+    # A quarantined row keeps its RMA number: rule 0 holds the claims whose case may be in it.
+    rma_key = "p_rma_number" if "rma_number" in source.column_names else "NULL"
     return f"""
 WITH cleaned AS (
   SELECT *, {cleaned}
@@ -259,8 +307,9 @@ WITH cleaned AS (
     END) AS row_reason
   FROM parsed
 )
-SELECT source_file, source_line, folder, {kept}, reason,
-    CASE WHEN reason IS NOT NULL THEN raw END AS raw, CASE WHEN reason IS NOT NULL THEN detail END AS detail
+SELECT source_file, source_line, line_span, folder, {kept}, reason,
+    CASE WHEN reason IS NOT NULL THEN raw END AS raw, CASE WHEN reason IS NOT NULL THEN detail END AS detail,
+    CASE WHEN reason IS NOT NULL THEN {rma_key} END AS rma_key
 FROM (SELECT *, {reason} AS reason FROM judged)
 """
 
@@ -335,11 +384,11 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     report = SourceReport(source.name, files=len(input_files), files_staged=len(to_stage), rebuilt=rebuild)
 
     raw_columns = RAW_FIXED_COLUMNS + source.column_names
-    column_types = ", ".join(
-        f'"{name}" {"INTEGER" if name == "source_line" else "VARCHAR"}' for name in raw_columns
-    )
+    column_types = ", ".join(f'"{name}" {_RAW_TYPES.get(name, "VARCHAR")}' for name in raw_columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{source.name} ({column_types})")
-    manifest: list[tuple[str, str, str | None, int, str]] = []
+    # One row per file: source, file, sha256, records, staging fingerprint, and where its physical
+    # lines went (lines = header lines + blank lines + the lines of its records).
+    manifest: list[tuple] = []
     chunk: list[list] = []
     plain_files: list[list] = []
     plain_bodies: list[tuple[int, str]] = []
@@ -399,13 +448,15 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             sha256 = hashlib.sha256(data).hexdigest()
             data = _parse(source, input_file, data)
         if isinstance(data, list):
-            manifest.append((source.name, input_file.relative, sha256, 1, staging))
+            manifest.append((source.name, input_file.relative, sha256, 1, staging, 0, 0, 0))
             chunk.append(data)
             continue
         content = data
         verdict = _judge_header(source, input_file, content.header, known)
         if isinstance(content, PlainCsv):
-            manifest.append((source.name, input_file.relative, sha256, content.rows, staging))
+            manifest.append(
+                (source.name, input_file.relative, sha256, content.rows, staging, *_line_counts(content))
+            )
             plain_files.append(
                 [
                     file_id,
@@ -429,7 +480,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 flush()
-        manifest.append((source.name, input_file.relative, sha256, rows, staging))
+        manifest.append((source.name, input_file.relative, sha256, rows, staging, *_line_counts(content)))
     flush()
     flush_plain()
 
@@ -442,12 +493,12 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source, keep_staged_keys)}")
     con.register(
         "manifest_rows",
-        pd.DataFrame(manifest, columns=["source", "source_file", "sha256", "rows_read", "staging"]),
+        pd.DataFrame(manifest, columns=MANIFEST_COLUMNS),
     )
     loaded_columns = ", ".join(f"p_{name} AS {name}" for name in source.column_names)
     if source.folder_is_distributor:
         loaded_columns = "folder AS distributor_id, " + loaded_columns
-    loaded_rows = f"""SELECT source_file, source_line, {loaded_columns}
+    loaded_rows = f"""SELECT source_file, source_line, line_span, {loaded_columns}
         FROM judged_{source.name} WHERE reason IS NULL ORDER BY source_file, source_line"""
     dropped_files = f"source_file IN (SELECT source_file FROM restaged_{source.name})"
     if rebuild:
@@ -469,12 +520,13 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             *replace_rows,
             (
                 f"""INSERT INTO quarantine
-                SELECT ?, source_file, source_line, reason, raw, detail
+                    (source, source_file, source_line, reason, raw, detail, rma_number, line_span)
+                SELECT ?, source_file, source_line, reason, raw, detail, rma_key, line_span
                 FROM judged_{source.name} WHERE reason IS NOT NULL
                 ORDER BY source_file, source_line""",
                 [source.name],
             ),
-            ("INSERT INTO ingested_files SELECT * FROM manifest_rows", []),
+            ("INSERT INTO ingested_files BY NAME SELECT * FROM manifest_rows", []),
             (
                 """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0)
                 FROM ingested_files WHERE source = ?

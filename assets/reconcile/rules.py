@@ -26,6 +26,13 @@ class Rule:
 
 # The claim rules of §3, in order: the first that applies gives the claim its outcome.
 CLAIM_RULES: tuple[Rule, ...] = (
+    Rule(
+        0,
+        "CASE_QUARANTINED",
+        "held",
+        "case_rma_number IS NULL AND case_may_be_quarantined",
+        "The RMA case may be among the input rows in quarantine; held until they are fixed",
+    ),
     Rule(1, "UNKNOWN_RMA", "rejected", "case_rma_number IS NULL", "No RMA case with this number"),
     Rule(2, "NOT_DISTRIBUTOR_CHANNEL", "rejected", "channel = 'direct'", "The RMA is a direct-customer case"),
     Rule(
@@ -95,8 +102,10 @@ CLAIM_RULES: tuple[Rule, ...] = (
     ),
     Rule(14, "CREDITED", "credited", "TRUE", "Credited"),
 )
-# Rule 11 compares the claims still standing after rules 1-10, so it runs as a second pass.
+# Rule 11 compares the claims still standing after rules 0-10, so it runs as a second pass.
 _DUPLICATE_RULE = 11
+_FIRST_PASS = tuple(rule for rule in CLAIM_RULES if rule.number < _DUPLICATE_RULE)
+_SECOND_PASS = tuple(rule for rule in CLAIM_RULES if rule.number >= _DUPLICATE_RULE)
 
 RULE_BY_REASON = {rule.reason: rule for rule in CLAIM_RULES}
 
@@ -183,6 +192,18 @@ STEPS: tuple[tuple[str, str], ...] = (
         ) = 1""",
     ),
     (
+        # Rule 0: the RMA numbers of case rows in quarantine, and the case files quarantined whole
+        # (their rows are tied to no RMA number).
+        "quarantined_cases",
+        """SELECT DISTINCT rma_number FROM quarantine
+        WHERE source = 'rma_cases' AND rma_number IS NOT NULL""",
+    ),
+    (
+        "quarantined_case_files",
+        """SELECT DISTINCT source_file FROM quarantine
+        WHERE source = 'rma_cases' AND (source_line = 0 OR reason = 'MISSING_COLUMN:rma_number')""",
+    ),
+    (
         "claim_facts",
         """SELECT c.*,
             k.rma_number AS case_rma_number, k.channel, k.distributor_id AS case_distributor_id,
@@ -191,7 +212,9 @@ STEPS: tuple[tuple[str, str], ...] = (
             r.received_at, p.unit_credit,
             c.rma_number IN (
                 SELECT rma_number FROM closed_final_claims WHERE outcome = 'credited'
-            ) AS credited_in_closed_quarter
+            ) AS credited_in_closed_quarter,
+            c.rma_number IN (SELECT rma_number FROM quarantined_cases)
+                OR (SELECT count(*) > 0 FROM quarantined_case_files) AS case_may_be_quarantined
         FROM claims_in_scope c
         LEFT JOIN cases_as_of k ON k.rma_number = c.rma_number
         LEFT JOIN case_returns r ON r.rma_number = c.rma_number
@@ -200,7 +223,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     (
         "claim_rulings",
         f"""WITH first_pass AS (
-            SELECT *, {_case_of(CLAIM_RULES[: _DUPLICATE_RULE - 1])} AS early_reason
+            SELECT *, {_case_of(_FIRST_PASS)} AS early_reason
             FROM claim_facts
         ), standing AS (
             SELECT *, early_reason IS NULL AND row_number() OVER (
@@ -209,7 +232,7 @@ STEPS: tuple[tuple[str, str], ...] = (
             ) > 1 AS duplicate_of_earlier_claim
             FROM first_pass
         )
-        SELECT *, coalesce(early_reason, {_case_of(CLAIM_RULES[_DUPLICATE_RULE - 1 :])}) AS reason
+        SELECT *, coalesce(early_reason, {_case_of(_SECOND_PASS)}) AS reason
         FROM standing""",
     ),
     (

@@ -91,3 +91,27 @@ def test_claims_decided_in_a_closed_quarter_leave_the_next_quarters_scope(exampl
     ).fetchone()[0]
     assert passed and decided > 0
     assert figures["claims_in_scope"] == claims - decided == figures["claim_outcomes"]
+
+
+def test_a_line_no_record_accounts_for_fails_though_the_rows_add_up(warehouse):
+    report = "inbound/fulfillment_reports/NORTHSTAR/2026-04.csv"
+    with duckdb.connect(str(warehouse)) as con:
+        lines, other, spans = con.execute(
+            """SELECT lines, header_lines + blank_lines,
+                (SELECT sum(line_span) FROM stg_fulfillment_reports WHERE source_file = $f)
+            FROM ingested_files WHERE source_file = $f""",
+            {"f": report},
+        ).fetchone()
+        assert lines == other + spans  # every physical line of the example report is accounted for
+        # As if the reader had dropped a line inside a record: the record count still adds up.
+        con.execute(
+            "UPDATE stg_fulfillment_reports SET line_span = 0 WHERE source_file = ? AND source_line = 2",
+            [report],
+        )
+    result = run_check(warehouse, "fulfillment_reports")
+    assert not result.passed
+    assert (
+        result.metadata["rows_read"].value
+        == result.metadata["rows_loaded"].value + result.metadata["rows_quarantined"].value
+    )
+    assert report in result.metadata["files_not_adding_up"].value

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assets.ingest.readers import UnreadableFile, parse_csv_text
-from core.warehouse import prepare
+from core.warehouse import WHITESPACE, prepare
 
 field_text = st.text(
     alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12
@@ -103,10 +103,15 @@ def test_sql_timestamp_parser_agrees_with_the_reference(text):
     assert parsed == reference_parse(text)
 
 
-TRIMMED = " \t\n\x0b\x0c\r\xa0"
+TRIMMED = WHITESPACE  # Unicode white space, the no-break space included (rulebook §2)
 
 
-@given(st.text(alphabet=st.sampled_from([*TRIMMED, "a", "é", ",", "\u2003", "\x85"]), max_size=8))
+@given(
+    st.text(
+        alphabet=st.sampled_from([*" \t\n\x0b\x0c\r\xa0\u2003\x85\u3000", "a", "é", ",", "\u200b"]),
+        max_size=8,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_value_cleaning_trims_exactly_its_whitespace_set(text):
     (cleaned,) = _connection().execute("SELECT rma_clean(?)", [text]).fetchone()

@@ -112,3 +112,44 @@ def test_is_inside_with_a_shared_cache_of_folders(tmp_path):
     for relative, inside in cases.items():
         assert is_inside(root / relative, root, resolved) is inside, relative
         assert is_inside(root / relative, root) is inside, relative
+
+
+def _accounted(parsed) -> int:
+    return parsed.header_lines + parsed.blank_lines + sum(record.lines for record in parsed.records)
+
+
+def test_every_physical_line_is_accounted_for():
+    text = '\na,b\n1,2\n\n"x\r\ny",3\n , \r\n4,5\n6,7'
+    parsed = parse_csv_text(text)
+    assert (parsed.lines, parsed.header_lines, parsed.blank_lines) == (9, 2, 2)
+    assert [record.lines for record in parsed.records] == [1, 2, 1, 1]
+    assert _accounted(parsed) == parsed.lines
+
+
+def test_a_stray_quote_makes_one_record_of_the_lines_it_swallows():
+    text = 'a,b\n1,"2\n3,4\n5,6\n'
+    parsed = parse_csv_text(text)
+    [first] = parsed.records
+    assert (first.line, first.lines, first.raw) == (2, 3, '1,"2\n3,4\n5,6')
+    assert _accounted(parsed) == parsed.lines == 4
+
+
+def test_plain_files_account_for_their_lines_too():
+    from assets.ingest.readers import parse_csv_bytes
+
+    plain = parse_csv_bytes(b"\n\na,b\r\n1,2\r\n\r\n,\r\n3,4")
+    assert (plain.lines, plain.header_lines, plain.blank_lines, plain.rows) == (7, 3, 2, 2)
+    ends_with_newline = parse_csv_bytes(b"a,b\n1,2\n")
+    assert (ends_with_newline.lines, ends_with_newline.blank_lines) == (2, 0)
+
+
+def test_sheet_rows_are_accounted_for(tmp_path):
+    path = tmp_path / "r.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in ([], ["a", "b"], [1, 2], [], [3, 4]):
+        sheet.append(row)
+    workbook.save(path)
+    parsed = read_xlsx_file(path)
+    assert (parsed.lines, parsed.header_lines, parsed.blank_lines) == (5, 2, 1)
+    assert _accounted(parsed) == parsed.lines

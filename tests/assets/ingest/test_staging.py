@@ -312,3 +312,74 @@ def test_whitespace_constant_is_pythons():
     from assets.ingest.readers import WHITESPACE
 
     assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == WHITESPACE
+
+
+def test_a_line_break_is_a_bad_value_except_in_customer_name(con, data):
+    folder = data / "inbound/rma_cases"
+    folder.mkdir(parents=True)
+    header = ",".join(CASE_DEFAULTS)
+    good = ",".join(CASE_DEFAULTS.values())
+    broken_serial = good.replace("SN-1", '"SN-\n1"')
+    two_line_name = good.replace("Ann", '"Ann\r\nLee"')
+    (folder / "c.csv").write_text(f"{header}\n{broken_serial}\n{two_line_name}\n", newline="")
+    report = stage(con, data, "rma_cases")
+    assert quarantine(con) == [("inbound/rma_cases/c.csv", 2, "BAD_VALUE:serial_number")]
+    assert report.rows_loaded == 1
+    assert con.execute("SELECT customer_name FROM stg_rma_cases").fetchone() == ("Ann\r\nLee",)
+
+
+def test_unicode_separators_are_line_breaks_too(con, data):
+    path = data / "inbound/fulfillment_reports/D1/a.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(",".join(CLAIM_DEFAULTS) + "\nR-1,2026-05-01,SN-1,SN\u2028R1,SKU,\n")
+    stage(con, data, "fulfillment_reports")
+    assert quarantine(con) == [("inbound/fulfillment_reports/D1/a.csv", 2, "BAD_VALUE:replacement_serial")]
+
+
+def test_zero_width_characters_leave_rma_and_serial_numbers(con, data):
+    path = data / "inbound/fulfillment_reports/D1/a.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        ",".join(CLAIM_DEFAULTS) + "\n\ufeffr-1\u200b,2026-05-01,SN\u200c-\u2060\u200d1,SN-R1,,\n"
+    )
+    stage(con, data, "fulfillment_reports")
+    assert con.execute("SELECT rma_number, defective_serial FROM stg_fulfillment_reports").fetchall() == [
+        ("R-1", "SN-1")
+    ]
+
+
+def test_a_number_of_zero_width_characters_only_is_missing(con, data):
+    write_csv(
+        data / "inbound/receiving_logs/r.csv",
+        [{"receipt_id": "RC-1", "rma_number": "\u200b", "serial_number": "S", "received_at": "2026-05-01"}],
+    )
+    stage(con, data, "receiving_logs")
+    assert quarantine(con) == [("inbound/receiving_logs/r.csv", 2, "MISSING_VALUE:rma_number")]
+
+
+def test_values_are_trimmed_of_unicode_white_space(con, data):
+    write_csv(
+        data / "inbound/fulfillment_reports/D1/a.csv",
+        [{**CLAIM_DEFAULTS, "replacement_serial": "\u3000SN-R1\u2003"}],
+    )
+    stage(con, data, "fulfillment_reports")
+    assert con.execute("SELECT replacement_serial FROM stg_fulfillment_reports").fetchone() == ("SN-R1",)
+
+
+def test_a_stray_quote_puts_the_lines_it_swallows_in_quarantine(con, data):
+    from checks.conservation import rows_accounted_for
+
+    path = data / "inbound/fulfillment_reports/D1/a.csv"
+    path.parent.mkdir(parents=True)
+    lines = [",".join(CLAIM_DEFAULTS)] + [f"R-{n},2026-05-01,SN-{n},SN-R{n},SKU,10.00" for n in range(1, 6)]
+    lines[2] = lines[2].replace("SN-R2", '"SN-R2')
+    path.write_text("\n".join(lines) + "\n")
+    report = stage(con, data, "fulfillment_reports")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1)
+    [(line, reason, span, raw)] = con.execute(
+        "SELECT source_line, reason, line_span, raw FROM quarantine"
+    ).fetchall()
+    assert (line, reason, span) == (3, "BAD_VALUE:replacement_serial", 4)
+    assert raw.splitlines()[1:] == lines[3:]
+    passed, figures = rows_accounted_for(con, "fulfillment_reports")
+    assert passed, figures

@@ -19,12 +19,56 @@ def reasons(scenario: Scenario, **kwargs) -> list[str]:
 
 
 def test_rule_table_is_in_rulebook_order():
-    assert [rule.number for rule in CLAIM_RULES] == list(range(1, 15))
-    assert [rule.reason for rule in CLAIM_RULES][:3] == [
-        "UNKNOWN_RMA",
-        "NOT_DISTRIBUTOR_CHANNEL",
-        "WRONG_DISTRIBUTOR",
+    assert [(rule.number, rule.reason, rule.outcome) for rule in CLAIM_RULES] == [
+        (0, "CASE_QUARANTINED", "held"),
+        (1, "UNKNOWN_RMA", "rejected"),
+        (2, "NOT_DISTRIBUTOR_CHANNEL", "rejected"),
+        (3, "WRONG_DISTRIBUTOR", "rejected"),
+        (4, "RMA_CANCELLED", "rejected"),
+        (5, "SERIAL_MISMATCH", "rejected"),
+        (6, "NOT_DEFECTIVE", "rejected"),
+        (7, "OUT_OF_WARRANTY", "rejected"),
+        (8, "PENDING_VALIDATION", "held"),
+        (9, "FULFILLED_BEFORE_RMA", "rejected"),
+        (10, "ALREADY_CREDITED", "rejected"),
+        (11, "DUPLICATE_CLAIM", "rejected"),
+        (12, "AWAITING_RETURN", "held"),
+        (13, "NO_PRICE", "held"),
+        (14, "CREDITED", "credited"),
     ]
+
+
+def test_0_a_case_row_in_quarantine_holds_its_claims(scenario):
+    scenario.case(updated_at="last Tuesday").claim()
+    assert reasons(scenario) == ["CASE_QUARANTINED"]
+
+
+def test_0_holds_only_claims_whose_case_is_missing(scenario):
+    # Another version of R-1 stands, so rule 0 does not apply to it; R-2 is unknown and not in quarantine.
+    scenario.case().case(updated_at="garbage").claim().claim(rma_number="R-2")
+    assert reasons(scenario) == ["CREDITED", "UNKNOWN_RMA"]
+
+
+def test_0_a_case_file_quarantined_whole_holds_every_unknown_rma(scenario):
+    broken = scenario.root / "inbound/rma_cases/portal-2.csv"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes("rma_number,updated_at\nR-2,2026-04-03 M\xfcller\n".encode("cp1252"))
+    scenario.case().claim().claim(rma_number="R-2")
+    assert reasons(scenario) == ["CREDITED", "CASE_QUARANTINED"]
+
+
+def test_0_a_case_file_without_its_rma_number_column_holds_every_unknown_rma(scenario):
+    renamed = scenario.root / "inbound/rma_cases/portal-2.csv"
+    renamed.parent.mkdir(parents=True)
+    renamed.write_text("rma,updated_at\nR-2,2026-04-03\n")
+    scenario.case().claim(rma_number="R-2")
+    assert reasons(scenario) == ["CASE_QUARANTINED"]
+
+
+def test_0_a_quarantined_case_row_is_matched_like_a_case(scenario):
+    # Trimmed, upper-cased, without zero-width characters, as RMA numbers are compared.
+    scenario.case(rma_number=" r-9\u200b ", opened_at="soon").claim(rma_number="R-9")
+    assert reasons(scenario) == ["CASE_QUARANTINED"]
 
 
 def test_1_unknown_rma(scenario):
@@ -55,6 +99,11 @@ def test_4_cancelled(scenario):
 def test_5_serial_mismatch(scenario):
     scenario.case().claim(defective_serial="SN-2")
     assert reasons(scenario) == ["SERIAL_MISMATCH"]
+
+
+def test_5_a_zero_width_space_pasted_into_a_serial_is_no_mismatch(scenario):
+    scenario.case(serial_number="SN-1\ufeff").claim(defective_serial="sn\u200b-1", rma_number="R-1\u2060")
+    assert reasons(scenario) == ["CREDITED"]
 
 
 def test_5_serials_compare_trimmed_and_upper_cased(scenario):

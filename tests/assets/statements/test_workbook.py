@@ -115,7 +115,7 @@ def test_summary_header_block_and_reason_legend():
     assert labels["Vendor"] == "Acme & Co" and labels["Distributor"] == "D1" and labels["Currency"] == "USD"
     assert labels["Statement date"] == dt.datetime(2026, 6, 30)
     legend = {row[0]: (row[1], row[2]) for row in rows if row[0] in {rule.reason for rule in CLAIM_RULES}}
-    assert len(legend) == 14 and legend["NO_PRICE"][0] == "held"
+    assert len(legend) == 15 and legend["NO_PRICE"][0] == "held"
 
 
 def test_line_sheets_have_filters_frozen_headers_and_print_setup():
