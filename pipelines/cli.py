@@ -129,8 +129,11 @@ def run_quarter(args: argparse.Namespace) -> int:
     except QuarterError as error:
         raise UserError(str(error)) from None
     data_dir = Path(args.data_dir)
-    if not data_dir.is_dir():
-        raise UserError(f"data directory {str(data_dir)!r} does not exist")
+    from assets.ingest.sources import data_dir_problem
+
+    problem = data_dir_problem(data_dir)
+    if problem:
+        raise UserError(problem)
 
     from checks.expectations.validator import start_if_useful
 

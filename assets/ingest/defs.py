@@ -10,6 +10,7 @@ from assets.ingest.sources import (
     RECEIVING_LOGS,
     RMA_CASES,
     Source,
+    data_dir_problem,
 )
 from assets.ingest.staging import stage_source
 from assets.metadata import table_metadata
@@ -35,8 +36,9 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         settings: RunSettings,
         expectations: dg.ResourceParam[EarlyValidation],
     ) -> dg.MaterializeResult:
-        if not settings.data_path.is_dir():
-            raise dg.Failure(description=f"data directory {str(settings.data_path)!r} does not exist")
+        problem = data_dir_problem(settings.data_path)
+        if problem:
+            raise dg.Failure(description=problem)
         with duckdb.get_connection() as con:
             report = stage_source(con, settings.data_path, source)
             expectations.rows_written(con, source.name)  # validated while the next source is staged

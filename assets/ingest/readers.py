@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import os
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +96,8 @@ def parse_csv_text(text: str) -> RawFile:
         return RawFile([], [])
     return RawFile(header, records, lines.count, header_lines, blank_lines)
 
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xls", ".xlsb", ".ods")  # read alike (rulebook §2)
 
 # A line of white space and commas is blank, as `_is_blank` decides.
 BLANK_LINE_CHARS = WHITESPACE + ","
@@ -190,8 +191,9 @@ def read_xlsx_file(path: Path) -> RawFile:
     return parse_xlsx_bytes(path.read_bytes())
 
 
-def parse_xlsx_bytes(data: bytes) -> RawFile:
-    """First worksheet; its first non-empty row is the header; line = sheet row."""
+def parse_xlsx_bytes(data: bytes, kind: str = "XLSX") -> RawFile:
+    """A workbook (XLSX, XLS, XLSB or ODS): its first worksheet; its first non-empty row is the
+    header; line = sheet row."""
     from python_calamine import CalamineWorkbook  # reads workbooks in Rust, many times faster than openpyxl
 
     try:
@@ -202,7 +204,7 @@ def parse_xlsx_bytes(data: bytes) -> RawFile:
     except UnreadableFile:
         raise
     except Exception as error:  # calamine raises several kinds on malformed workbooks
-        raise UnreadableFile(f"not a valid XLSX workbook ({type(error).__name__})") from None
+        raise UnreadableFile(f"not a valid {kind} workbook ({type(error).__name__})") from None
     header: list[str] | None = None
     records: list[RawRecord] = []
     header_lines = blank_lines = 0
@@ -222,8 +224,8 @@ def parse_xlsx_bytes(data: bytes) -> RawFile:
 
 def parse_input_file(path: Path, data: bytes) -> RawFile | PlainCsv:
     """The content of a file already read (`data`), by the kind its name says."""
-    if path.suffix.lower() == ".xlsx":
-        return parse_xlsx_bytes(data)
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
+        return parse_xlsx_bytes(data, path.suffix[1:].upper())
     return parse_csv_bytes(data)
 
 
@@ -251,15 +253,3 @@ def _real_directory(directory: str, resolved: dict[str, str]) -> str:
     if real is None:
         real = resolved[directory] = os.path.realpath(directory)
     return real
-
-
-def iter_data_files(folder: Path, extensions: tuple[str, ...]) -> Iterator[Path]:
-    """Files in one folder with one of the extensions, in byte order of their names."""
-    if not folder.is_dir():
-        return iter(())
-    entries = [
-        entry
-        for entry in folder.iterdir()
-        if entry.suffix.lower() in extensions and (entry.is_file() or entry.is_symlink())
-    ]
-    return iter(sorted(entries, key=lambda entry: os.fsencode(entry.name)))

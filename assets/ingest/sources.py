@@ -10,10 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets.ingest.readers import iter_data_files
+from assets.ingest.readers import WORKBOOK_SUFFIXES, is_inside
 
 CSV_ONLY = (".csv",)
-CSV_OR_XLSX = (".csv", ".xlsx")
+CSV_OR_WORKBOOK = (".csv", *WORKBOOK_SUFFIXES)
+OUTSIDE_LINK = "symbolic link leading outside the data directory, not followed"
 
 
 @dataclass(frozen=True)
@@ -141,36 +142,91 @@ class InputFile:
     path: Path
     relative: str  # relative to the data directory, '/'-separated
     distributor_id: str | None = None
+    # (reason, detail) of a file quarantined as a whole without being read: UNSUPPORTED_FILE,
+    # or UNREADABLE_FILE for a link leading outside or a folder that cannot be listed.
+    problem: tuple[str, str] | None = None
+
+
+def _files_under(folder: Path, data_dir: Path, seen: set[str]) -> list[tuple[Path, tuple[str, str] | None]]:
+    """Every file below `folder`, with the problem of those that must not be read. Links inside the
+    data directory are followed (each real folder once); a folder that cannot be listed is one entry."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: os.fsencode(entry.name))
+    except OSError as error:
+        return [(folder, ("UNREADABLE_FILE", f"cannot list the folder: {error.strerror or error}"))]
+    found: list[tuple[Path, tuple[str, str] | None]] = []
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink() and not is_inside(path, data_dir):
+            found.append((path, ("UNREADABLE_FILE", OUTSIDE_LINK)))
+        elif entry.is_dir():
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                found += _files_under(path, data_dir, seen)
+        else:
+            found.append((path, None))
+    return found
+
+
+def _relative(path: Path, data_dir: Path) -> str:
+    return "/".join(path.relative_to(data_dir).parts)
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why `data_dir` cannot be the input folder, in one line; None when it can."""
+    if not data_dir.exists():
+        return f"data directory {str(data_dir)!r} does not exist"
+    if not data_dir.is_dir():
+        return f"data directory {str(data_dir)!r} is a file, not a folder"
+    return None
 
 
 def list_input_files(data_dir: Path, source: Source) -> list[InputFile]:
-    """The files of a source in byte order of their relative path."""
+    """The files of a source in byte order of their relative path.
+
+    Rulebook §2: what a source cannot read is quarantined, never skipped. Files of the wrong kind
+    or in the wrong place are UNSUPPORTED_FILE: in a case or receipt folder anything but a CSV
+    directly in it; in a distributor folder (subfolders included) anything but a CSV or a
+    workbook. The fulfillment reports' source also lists every file under `inbound/` outside the
+    three source folders.
+    """
     if source.name in ("distributors", "price_list"):
         path = data_dir / "reference" / f"{source.name}.csv"
-        files = (
-            [InputFile(path, f"reference/{source.name}.csv")] if path.exists() or path.is_symlink() else []
-        )
-    elif source.folder_is_distributor:
-        root = data_dir / "inbound" / source.name
-        folders = (
-            sorted((entry for entry in root.iterdir() if entry.is_dir()), key=lambda e: os.fsencode(e.name))
-            if root.is_dir()
-            else []
-        )
-        files = [
-            InputFile(path, f"inbound/{source.name}/{folder.name}/{path.name}", folder.name)
-            for folder in folders
-            for path in iter_data_files(folder, CSV_OR_XLSX)
-        ]
-        # A report outside any distributor folder has no submitter: quarantined, not ignored.
+        exists = path.exists() or path.is_symlink()
+        return [InputFile(path, f"reference/{source.name}.csv")] if exists else []
+    inbound = data_dir / "inbound"
+    root = inbound / source.name
+    seen = {os.path.realpath(root)}
+    found = _files_under(root, data_dir, seen) if root.is_dir() else []
+    files = []
+    for path, problem in found:
+        relative = _relative(path, data_dir)
+        parts = path.relative_to(root).parts
+        if source.folder_is_distributor:
+            distributor_id = parts[0] if len(parts) > 1 else None
+            readable = path.suffix.lower() in CSV_OR_WORKBOOK
+            where = f"inbound/{source.name}/<distributor_id>/"
+        else:
+            distributor_id = None
+            readable = len(parts) == 1 and path.suffix.lower() in CSV_ONLY
+            where = f"inbound/{source.name}/"
+        if problem is None and not readable:
+            kinds = "CSV files and workbooks" if source.folder_is_distributor else "CSV files directly"
+            problem = ("UNSUPPORTED_FILE", f"only {kinds} in {where} are read")
+        files.append(InputFile(path, relative, distributor_id, problem))
+    if source.name == "fulfillment_reports" and inbound.is_dir():
+        source_folders = {
+            os.path.realpath(inbound / name) for name in ("rma_cases", "receiving_logs", source.name)
+        }
+        elsewhere = _files_under(inbound, data_dir, source_folders | {os.path.realpath(inbound)})
         files += [
-            InputFile(path, f"inbound/{source.name}/{path.name}")
-            for path in iter_data_files(root, CSV_OR_XLSX)
-        ]
-    else:
-        folder = data_dir / "inbound" / source.name
-        files = [
-            InputFile(path, f"inbound/{source.name}/{path.name}")
-            for path in iter_data_files(folder, CSV_ONLY)
+            InputFile(
+                path,
+                _relative(path, data_dir),
+                problem=problem
+                or ("UNSUPPORTED_FILE", "not in inbound/rma_cases, receiving_logs or fulfillment_reports"),
+            )
+            for path, problem in elsewhere
         ]
     return sorted(files, key=lambda f: f.relative.encode("utf-8", "surrogateescape"))

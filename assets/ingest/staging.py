@@ -24,7 +24,7 @@ from assets.ingest.readers import (
     is_inside,
     parse_input_file,
 )
-from assets.ingest.sources import Column, InputFile, Source, list_input_files
+from assets.ingest.sources import OUTSIDE_LINK, Column, InputFile, Source, list_input_files
 from core import warehouse
 from core.warehouse import LINE_BREAKS, in_transaction, prepare
 
@@ -122,20 +122,28 @@ def _whole_file_row(source: Source, input_file: InputFile, reason: str, detail: 
 def _file_bytes(
     data_dir: Path, source: Source, input_file: InputFile, resolved: dict[str, str] | None = None
 ) -> bytes | list:
-    """The file's bytes, or the one quarantine row of a file that cannot be opened."""
+    """The file's bytes, or the one quarantine row of a file that is not read or cannot be opened."""
+    if input_file.problem is not None:
+        return _whole_file_row(source, input_file, *input_file.problem)
     if not is_inside(input_file.path, data_dir, resolved):
-        return _whole_file_row(
-            source,
-            input_file,
-            "UNREADABLE_FILE",
-            "symbolic link leading outside the data directory, not followed",
-        )
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", OUTSIDE_LINK)
     try:
         return input_file.path.read_bytes()
     except OSError as error:
         return _whole_file_row(
             source, input_file, "UNREADABLE_FILE", f"cannot open: {error.strerror or error}"
         )
+
+
+def _digest(data: bytes | list, input_file: InputFile) -> str | None:
+    """What the manifest keeps to tell an unchanged file: the SHA-256 of its bytes. A file that is
+    not read for what it is (its kind or place) keeps that verdict; one that could not be read
+    has none, so it is tried again on every run."""
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    if input_file.problem is not None and input_file.problem[0] == "UNSUPPORTED_FILE":
+        return "unsupported: " + input_file.problem[1]
+    return None
 
 
 def _parse(source: Source, input_file: InputFile, data: bytes) -> RawFile | PlainCsv | list:
@@ -347,8 +355,7 @@ def _plan(
     changed, unchanged = [], []
     resolved: dict[str, str] = {}  # real paths of the folders
     for input_file in input_files:
-        data = _file_bytes(data_dir, source, input_file, resolved)
-        sha256 = hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
+        sha256 = _digest(_file_bytes(data_dir, source, input_file, resolved), input_file)
         stored = previous.get(input_file.relative)
         (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(
             input_file
@@ -443,9 +450,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     for file_id, input_file in enumerate(to_stage):
         # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
         data = _file_bytes(data_dir, source, input_file)
-        sha256 = None
+        sha256 = _digest(data, input_file)
         if isinstance(data, bytes):
-            sha256 = hashlib.sha256(data).hexdigest()
             data = _parse(source, input_file, data)
         if isinstance(data, list):
             manifest.append((source.name, input_file.relative, sha256, 1, staging, 0, 0, 0))

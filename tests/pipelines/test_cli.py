@@ -19,6 +19,10 @@ from tests.conftest import EXAMPLE_ARGS
         (["run", "1999-Q4"], "unknown quarter 1999-Q4"),
         (["run", "2026-Q2", "--as-of", "2026-07-01"], "outside 2026-Q2"),
         (["run", "2026-Q2", "--data-dir", "no/such/dir"], "data directory 'no/such/dir' does not exist"),
+        (
+            ["run", "2026-Q2", "--data-dir", "pyproject.toml"],
+            "data directory 'pyproject.toml' is a file, not a folder",
+        ),
     ],
 )
 def test_user_errors(args, message, capsys, tmp_path):

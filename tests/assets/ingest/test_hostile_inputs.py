@@ -161,9 +161,10 @@ def test_symlinked_folder_pointing_outside_is_not_followed(con, data, tmp_path):
     )
     report, rows = stage_claims(con, data)
     assert report.rows_loaded == 1
+    # The link itself is the one row (rulebook §2): what lies outside is not even listed.
     assert rows == [
         (
-            "inbound/fulfillment_reports/D1-link/a.csv",
+            "inbound/fulfillment_reports/D1-link",
             0,
             "UNREADABLE_FILE",
             "symbolic link leading outside the data directory, not followed",

@@ -192,7 +192,7 @@ def test_symlink_outside_the_data_directory_is_not_followed(con, data, tmp_path)
     assert quarantine(con) == [("inbound/receiving_logs/link.csv", 0, "UNREADABLE_FILE")]
 
 
-def test_files_in_byte_order_and_other_extensions_ignored(con, data):
+def test_files_in_byte_order_and_other_kinds_quarantined(con, data):
     folder = data / "inbound/receiving_logs"
     for name in ("b.csv", "B.csv", "a.txt"):
         write_csv(
@@ -200,8 +200,11 @@ def test_files_in_byte_order_and_other_extensions_ignored(con, data):
             [{"receipt_id": "RC-1", "rma_number": "R", "serial_number": "S", "received_at": "2026-04-05"}],
         )
     report = stage(con, data, "receiving_logs")
-    assert report.files == 2
-    assert quarantine(con) == [("inbound/receiving_logs/b.csv", 2, "DUPLICATE_RECEIPT_ID")]
+    assert report.files == 3
+    assert quarantine(con) == [
+        ("inbound/receiving_logs/a.txt", 0, "UNSUPPORTED_FILE"),
+        ("inbound/receiving_logs/b.csv", 2, "DUPLICATE_RECEIPT_ID"),
+    ]
 
 
 def test_blank_rows_are_skipped_and_every_other_row_accounted_for(con, data):
