@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from assets.metadata import table_metadata
 from assets.partitions import quarterly_partitions
 from assets.reconcile.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
-from assets.reconcile.closing import RunRefused, check_run_allowed, is_closed
+from assets.reconcile.closing import RunRefused, changed_sealed_line, check_run_allowed, is_closed
 from assets.reconcile.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
 from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
 from core.markdown import markdown_table
@@ -106,6 +106,9 @@ def reconcile(
         if frozen:
             context.log.info(f"{quarter} is closed: its rows are frozen and re-emitted unchanged")
         else:
+            changed = changed_sealed_line(con)
+            if changed:
+                raise dg.Failure(description=f"cannot reconcile {quarter}: {changed}")
             import_in_background()  # the charts need it once the rules' SQL is done
             reconcile_quarter(con, params)
         for spec in RECONCILE_SPECS:  # validated while the charts are drawn

@@ -116,3 +116,28 @@ def test_a_statement_too_long_for_excel_fails_the_close_in_one_line(example_cwd,
         assert con.execute("SELECT state FROM quarter_runs WHERE quarter = '2026-Q2'").fetchone() == (
             "draft",
         )
+
+
+@pytest.mark.slow
+def test_a_line_inserted_into_a_closed_quarters_report_stops_the_run(closed_example_cwd, capsys):
+    report = closed_example_cwd / "data/inbound/fulfillment_reports/NORTHSTAR/2026-04.csv"
+    header, *lines = report.read_text().splitlines(keepends=True)
+    report.write_text(header + "R26-0099,2026-05-15,SN-NEW00001,SN-RNEW1,ROUTER-X1,120.00\n" + "".join(lines))
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        before = con.execute("SELECT * FROM claim_outcomes ORDER BY ALL").fetchall()
+    capsys.readouterr()
+    assert main(["run", "2026-Q3", "--close", *COMMON]) == 1
+    [error] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rma-recon: error:")]
+    assert (
+        "cannot reconcile 2026-Q3: inbound/fulfillment_reports/NORTHSTAR/2026-04.csv line 2 held a claim"
+        in error
+    )
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        assert con.execute("SELECT * FROM claim_outcomes ORDER BY ALL").fetchall() == before
+        assert con.execute("SELECT count(*) FROM quarter_runs WHERE quarter = '2026-Q3'").fetchone() == (0,)
+    # Put back as submitted, and the correction sent as a new file: the run goes on.
+    report.write_text(header + "".join(lines))
+    (report.parent / "2026-04-correction.csv").write_text(
+        header + "R26-0099,2026-05-15,SN-NEW00001,SN-RNEW1,,\n"
+    )
+    assert main(["run", "2026-Q3", *COMMON]) == 0
