@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS delivery_log (
     status VARCHAR, attempts INTEGER, last_attempt_at TIMESTAMP, detail VARCHAR,
     PRIMARY KEY (quarter, distributor_id, sha256)
 );
+-- The statement files the latest run of each quarter wrote (the rest of a quarter's folder is
+-- the user's).
+CREATE TABLE IF NOT EXISTS statement_files (
+    quarter VARCHAR, file_name VARCHAR, distributor_id VARCHAR, sha256 VARCHAR,
+    PRIMARY KEY (quarter, file_name)
+);
 CREATE TABLE IF NOT EXISTS closed_statements (
     quarter VARCHAR, file_name VARCHAR, distributor_id VARCHAR, content BLOB, sha256 VARCHAR,
     PRIMARY KEY (quarter, file_name)

@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument(
         "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
     )
+    status.add_argument(
+        "--statements-dir",
+        default="data/statements",
+        help="where the statements are, to check them against the warehouse (default: data/statements)",
+    )
 
     generate = commands.add_parser(
         "generate",
@@ -282,8 +287,10 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def status_text(warehouse: Path) -> str:
+def status_text(warehouse: Path, statements_dir: Path) -> str:
     import duckdb
+
+    from assets.statements.on_disk import disk_differences, expected_files
 
     if not warehouse.exists():
         raise UserError(f"no warehouse at {str(warehouse)!r} yet: run a quarter first")
@@ -293,11 +300,13 @@ def status_text(warehouse: Path) -> str:
         raise UserError(
             f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
         ) from None
-    with con:
+    with con:  # held only while reading: a run waiting for it can start
         rows = con.execute(
             """SELECT r.quarter, r.state, r.as_of, count(c.distributor_id),
                 coalesce(sum(c.credited_count), 0),
-                coalesce(sum(c.held_count), 0), coalesce(sum(c.rejected_count), 0)
+                coalesce(sum(c.held_count), 0), coalesce(sum(c.rejected_count), 0),
+                (SELECT min(later.quarter) FROM quarter_runs later
+                 WHERE later.state = 'closed' AND later.quarter > r.quarter) AS closed_later
             FROM quarter_runs r LEFT JOIN distributor_credits c USING (quarter)
             GROUP BY ALL ORDER BY r.quarter"""
         ).fetchall()
@@ -308,22 +317,33 @@ def status_text(warehouse: Path) -> str:
                 "GROUP BY ALL ORDER BY ALL"
             ).fetchall()
         }
+        expected = expected_files(con) if _has_table(con, "statement_files") else {}
     if not rows:
         return "no quarter has been run yet"
     lines = [
-        f"{'quarter':<8} {'state':<7} {'as of':<10} {'distr.':>6} "
+        f"{'quarter':<8} {'state':<10} {'as of':<10} {'distr.':>6} "
         f"{'credited':>8} {'held':>6} {'rejected':>8}  credit totals"
     ]
-    for quarter, state, as_of, distributors, credited, held, rejected in rows:
+    for quarter, state, as_of, distributors, credited, held, rejected, closed_later in rows:
         money = (
             ", ".join(f"{currency} {total:,.2f}" for (q, currency), total in totals.items() if q == quarter)
             or "-"
         )
+        if state == "superseded":  # its claims were settled again in the later close: not to be added up
+            money = f"(superseded by the close of {closed_later}; not counted)"
         lines.append(
-            f"{quarter:<8} {state:<7} {as_of!s:<10} {distributors:>6} "
+            f"{quarter:<8} {state:<10} {as_of!s:<10} {distributors:>6} "
             f"{credited:>8} {held:>6} {rejected:>8}  {money}"
         )
+    for quarter, problem in disk_differences(expected, statements_dir).items():
+        lines.append(f"{quarter}: {problem} (in {statements_dir / quarter})")
     return "\n".join(lines)
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return run_quarter(args)
         if args.command == "status":
-            print(status_text(Path(args.warehouse)))
+            print(status_text(Path(args.warehouse), Path(args.statements_dir)))
             return 0
         from synthetic.generate import generate_data
 

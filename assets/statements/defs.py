@@ -10,6 +10,13 @@ from assets.partitions import quarterly_partitions
 from assets.reconcile.closing import quarter_state
 from assets.resources import WAREHOUSE_POOL, RunSettings
 from assets.statements.finance_summary import build_finance_summary
+from assets.statements.on_disk import (
+    clear_leftovers,
+    record_written,
+    remove_superseded,
+    write_statement_files,
+    written_files,
+)
 from assets.statements.statement_files import (
     StatementTooLong,
     freeze_statements,
@@ -17,7 +24,6 @@ from assets.statements.statement_files import (
     load_statements,
     render_statements,
     rendering_work,
-    write_statement_files,
 )
 from core.markdown import markdown_table
 from core.quarters import Quarter
@@ -37,6 +43,8 @@ def credit_statements(
     Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, stores
     their bytes and closes the quarter; a closed quarter re-emits the stored bytes."""
     quarter, as_of = settings.quarter_and_as_of(context.partition_key)
+    for leftover in clear_leftovers(settings.statements_path):
+        context.log.info(f"removed {leftover}, left by a run that was killed")
     with duckdb.get_connection() as con:
         state, stored_as_of = quarter_state(con, quarter)
         if state == "closed":
@@ -64,7 +72,10 @@ def credit_statements(
             FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
             [str(quarter)],
         )
-    paths = write_statement_files(settings.statements_path, quarter, files)
+        paths = write_statement_files(settings.statements_path, quarter, files, written_files(con, quarter))
+        record_written(con, quarter, files)
+        for path in remove_superseded(con, settings.statements_path):
+            context.log.info(f"removed {path}: its quarter was superseded by a later close")
     context.log.info(
         f"{len(paths)} statement(s) for {quarter} written to "
         f"{settings.statements_path / str(quarter)}: {status}"

@@ -6,12 +6,10 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
-import shutil
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
@@ -25,7 +23,6 @@ from assets.statements.workbook import (
     line_row_sql,
     statement_file_name,
 )
-from core.faults import crash_point
 from core.quarters import Quarter
 from core.warehouse import in_transaction
 
@@ -192,7 +189,8 @@ def _statement_file(distributor_id: str, content: bytes) -> StatementFile:
 
 
 def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:
-    """Store the final bytes and mark the quarter closed, in one transaction."""
+    """Store the final bytes and mark the quarter closed (and earlier drafts superseded), in one
+    transaction."""
     in_transaction(
         con,
         [("DELETE FROM closed_statements WHERE quarter = ?", [str(quarter)])]
@@ -207,7 +205,12 @@ def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: l
             (
                 "UPDATE quarter_runs SET state = 'closed', closed_at = ? WHERE quarter = ?",
                 [dt.datetime.now(dt.UTC).replace(tzinfo=None), str(quarter)],
-            )
+            ),
+            # Rulebook §5: drafts of earlier quarters are settled in this quarter's scope.
+            (
+                "UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'",
+                [str(quarter)],
+            ),
         ],
         name="close",
     )
@@ -220,35 +223,3 @@ def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[
         [str(quarter)],
     ).fetchall()
     return [StatementFile(name, distributor_id, bytes(content)) for name, distributor_id, content in rows]
-
-
-def write_statement_files(statements_dir: Path, quarter: Quarter, files: list[StatementFile]) -> list[Path]:
-    """Write the quarter's statements into a folder aside, then swap it in for the old one.
-
-    A run killed at any point leaves the previous folder (or, between the two renames, its
-    copy `.<quarter>.previous`, which the next run puts back first).
-    """
-    statements_dir = Path(statements_dir)
-    statements_dir.mkdir(parents=True, exist_ok=True)
-    folder = statements_dir / str(quarter)
-    previous = statements_dir / f".{quarter}.previous"
-    partial = statements_dir / f".{quarter}.partial"
-    if previous.exists() and not folder.exists():
-        os.replace(previous, folder)  # a swap was interrupted: restore the last complete set
-    shutil.rmtree(previous, ignore_errors=True)
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
-    real_partial = os.path.realpath(partial)
-    for index, statement_file in enumerate(files):
-        target = partial / statement_file.file_name
-        if os.path.dirname(os.path.realpath(target)) != real_partial:
-            raise ValueError(f"statement file name {statement_file.file_name!r} would leave {folder}")
-        target.write_bytes(statement_file.content)
-        if index == len(files) // 2:
-            crash_point("statements-midway")
-    if folder.exists():
-        os.replace(folder, previous)
-    crash_point("statements-swap")
-    os.replace(partial, folder)
-    shutil.rmtree(previous, ignore_errors=True)
-    return [folder / statement_file.file_name for statement_file in files]

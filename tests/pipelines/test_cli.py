@@ -141,3 +141,41 @@ def test_a_line_inserted_into_a_closed_quarters_report_stops_the_run(closed_exam
         header + "R26-0099,2026-05-15,SN-NEW00001,SN-RNEW1,,\n"
     )
     assert main(["run", "2026-Q3", *COMMON]) == 0
+
+
+@pytest.mark.slow
+def test_a_rerun_leaves_the_users_own_files_in_a_statements_folder(closed_example_cwd):
+    for quarter in ("2026-Q2", "2026-Q3"):
+        folder = closed_example_cwd / "out" / quarter
+        (folder / "sent").mkdir(parents=True, exist_ok=True)
+        (folder / "approval_signed.pdf").write_bytes(b"%PDF signed by the controller")
+        (folder / "sent/NORTHSTAR.eml").write_text("sent on Monday")
+    assert main(["run", "2026-Q2", *COMMON]) == 0  # a closed quarter re-emitted
+    assert main(["run", "2026-Q3", *COMMON]) == 0
+    assert main(["run", "2026-Q3", "--as-of", "2026-07-15", *COMMON]) == 0  # a draft re-run
+    for quarter in ("2026-Q2", "2026-Q3"):
+        folder = closed_example_cwd / "out" / quarter
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "EUROPA-1.xlsx",
+            "NORTHSTAR.xlsx",
+            "approval_signed.pdf",
+            "sent",
+        ]
+        assert (folder / "sent/NORTHSTAR.eml").read_text() == "sent on Monday"
+
+
+@pytest.mark.slow
+def test_closing_a_later_quarter_supersedes_an_earlier_draft(example_cwd, capsys):
+    assert main(["run", "2026-Q2", *COMMON]) == 0
+    (example_cwd / "out/2026-Q2/approval_signed.pdf").write_bytes(b"%PDF")
+    assert main(["run", "2026-Q3", "--close", *COMMON]) == 0
+    assert sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir()) == ["approval_signed.pdf"]
+    assert not (example_cwd / "out/finance/2026-Q2-summary.xlsx").exists()
+    capsys.readouterr()
+    assert main(["status", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        lines[1].split()[:2] == ["2026-Q2", "superseded"] and "superseded by the close of 2026-Q3" in lines[1]
+    )
+    assert lines[2].split()[:2] == ["2026-Q3", "closed"] and len(lines) == 3
+    assert main(["run", "2026-Q2", *COMMON]) == 2  # earlier than the latest closed quarter

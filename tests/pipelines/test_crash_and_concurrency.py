@@ -123,3 +123,33 @@ def test_a_busy_warehouse_fails_cleanly_after_the_timeout(example, capsys):
         os.close(handle)
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("rma-recon: error: another run is using the warehouse")
+
+
+def test_a_close_killed_while_writing_statements_is_reported_then_restored(example, capsys):
+    killed = cli(example, "2026-Q3", "--close", crash="statements-midway")
+    assert killed.returncode == -9
+    assert snapshot(example)["state"][0] == "closed"  # the close committed; its files were not all written
+    assert list((example / "out/2026-Q3").glob(".*.partial"))
+    capsys.readouterr()
+    assert main(["status", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
+    assert "2026-Q3: its statements on disk do not match the warehouse" in capsys.readouterr().out
+    assert cli(example, "2026-Q3").returncode == 0  # re-emits the stored FINAL bytes
+    assert not list((example / "out/2026-Q3").glob(".*.partial"))
+    assert main(["status", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
+    assert "do not match" not in capsys.readouterr().out
+
+
+def test_a_kill_while_renaming_leaves_only_complete_files(example, capsys):
+    before = snapshot(example)["statements"]
+    killed = cli(example, "2026-Q3", "--as-of", "2026-07-15", crash="statements-renaming")
+    assert killed.returncode == -9
+    after = {p.name: p.read_bytes() for p in (example / "out/2026-Q3").glob("*.xlsx")}
+    assert set(after) == set(before)
+    assert (
+        after["EUROPA-1.xlsx"] != before["EUROPA-1.xlsx"]
+        and after["NORTHSTAR.xlsx"] == before["NORTHSTAR.xlsx"]
+    )
+    assert all(content.startswith(b"PK") for content in after.values())
+    capsys.readouterr()
+    assert main(["status", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
+    assert "2026-Q3: its statements on disk do not match the warehouse" in capsys.readouterr().out
