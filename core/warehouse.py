@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import time
+from pathlib import Path
+
 import duckdb
 
 from core.faults import crash_point
@@ -138,6 +143,86 @@ ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS blank_lines BIGINT;
 """
 
 
+_DUCKDB_MAGIC = (8, b"DUCK")  # where and what a DuckDB database file says it is
+
+
+def warehouse_problem(path: Path) -> str | None:
+    """Why `path` cannot be the warehouse, in one line; None for a DuckDB file or a new path.
+    (DuckDB would open a CSV file as a database of its own and lose every write.)"""
+    if not path.exists():
+        return None
+    if path.is_dir():
+        return f"the warehouse {str(path)!r} is a folder, not a DuckDB file"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as error:
+        return f"cannot read the warehouse {str(path)!r}: {error.strerror or error}"
+    offset, magic = _DUCKDB_MAGIC
+    if head and head[offset : offset + len(magic)] != magic:
+        return (
+            f"the warehouse {str(path)!r} exists and is not a DuckDB database; "
+            "name a new file or the right one"
+        )
+    return None
+
+
+def clear_empty_warehouse(path: Path) -> None:
+    """An empty file is what DuckDB leaves when it cannot create a database (a full disk); it holds
+    nothing, and DuckDB refuses to open it, so it goes before the next attempt."""
+    if path.is_file() and path.stat().st_size == 0:
+        path.unlink()
+
+
+# What the operating system (or DuckDB, quoting it) says, and what it means for the user.
+_FAULTS = (
+    ("No space left on device", "no space left on the disk"),
+    ("Disk quota exceeded", "the disk quota is used up"),
+    ("Read-only file system", "the file system is read-only"),
+    ("Permission denied", "permission denied"),
+    ("Not a directory", "a file stands where a folder is needed"),
+)
+_QUOTED_PATH = re.compile(r"""['"](/[^'"]+|[^'"]*/[^'"]*)['"]""")
+
+
+def fault_message(text: str) -> str | None:
+    """One line for a fault of the disk or its permissions in an error's text, naming the path;
+    None when the text is about something else."""
+    for words, meaning in _FAULTS:
+        if words in text:
+            path = _QUOTED_PATH.search(text)
+            where = f" at {path.group(1)}" if path else ""
+            return f"{meaning}{where}: fix that and run again; the warehouse keeps its last complete state"
+    return None
+
+
+class WarehouseHeld(Exception):
+    """Another program holds the warehouse file open (DuckDB allows one writer)."""
+
+
+def connect_waiting(path: Path, timeout_seconds: float, read_only: bool = False, on_wait=None):
+    """A connection to the warehouse, waiting up to the timeout while another program (a reader
+    such as the DuckDB CLI or a BI tool) holds the file; raises WarehouseHeld after that."""
+    deadline = time.monotonic() + timeout_seconds
+    waited = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                holder = str(error).split("Conflicting lock is held in ")[-1].split(". See also")[0]
+                raise WarehouseHeld(
+                    f"the warehouse {str(path)!r} is held open by another program ({holder}); "
+                    f"gave up after {timeout_seconds:g}s (close it, or raise --lock-timeout)"
+                ) from None
+            if not waited and on_wait:
+                on_wait()
+            waited = True
+            time.sleep(0.2)
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Create the public tables if missing (or add their new columns) and this connection's macros."""
     con.execute(PUBLIC_TABLES_DDL)
@@ -156,5 +241,7 @@ def in_transaction(
         crash_point(f"{name}-before-commit")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # A failed write (a full disk) can end the transaction itself; the first error says why.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise

@@ -22,6 +22,11 @@ class UserError(Exception):
     """A mistake in what the user asked for; printed as one line, exit code 2."""
 
 
+class RunFault(Exception):
+    """The disk or the file system failed the run (full, read-only, no permission); printed as one
+    line, exit code 1. The warehouse keeps its last complete state."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rma-recon",
@@ -117,6 +122,11 @@ def _failure_reason(result) -> str:
             error = event.step_failure_data.error
             while error.cause is not None and error.cls_name != "Failure":
                 error = error.cause
+            from core.warehouse import fault_message
+
+            fault = fault_message(error.message)
+            if fault:
+                return fault
             lines = [line.strip() for line in error.message.strip().splitlines() if line.strip()]
             if lines:
                 # A Failure carries its description last; any other error says what it is first.
@@ -157,19 +167,31 @@ def run_quarter(args: argparse.Namespace) -> int:
 
 
 def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, expectations) -> int:
-    warehouse = Path(args.warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    from contextlib import ExitStack
 
     from core.locking import WarehouseBusy, warehouse_lock
+    from core.warehouse import clear_empty_warehouse, fault_message, warehouse_problem
+
+    warehouse = Path(args.warehouse)
+    problem = warehouse_problem(warehouse)  # before anything is written anywhere
+    if problem:
+        raise UserError(problem)
 
     def tell_waiting() -> None:
         print(f"rma-recon: waiting for another run on {warehouse} to finish ...", file=sys.stderr, flush=True)
 
-    try:
-        with warehouse_lock(warehouse, args.lock_timeout, on_wait=tell_waiting):
-            return _run_locked(args, quarter, as_of, data_dir, warehouse, expectations)
-    except WarehouseBusy as busy:
-        raise UserError(str(busy)) from None
+    with ExitStack() as held:
+        try:
+            warehouse.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(warehouse_lock(warehouse, args.lock_timeout, on_wait=tell_waiting))
+            clear_empty_warehouse(warehouse)
+        except WarehouseBusy as busy:
+            raise UserError(str(busy)) from None
+        except OSError as error:
+            raise RunFault(
+                fault_message(str(error)) or f"cannot use the warehouse {str(warehouse)!r}: {error}"
+            ) from None
+        return _run_locked(args, quarter, as_of, data_dir, warehouse, expectations)
 
 
 def _run_locked(
@@ -178,17 +200,24 @@ def _run_locked(
     import duckdb
 
     from assets.reconcile.closing import RunRefused, check_run_allowed
+    from core.warehouse import WarehouseHeld, connect_waiting, fault_message
     from pipelines.definitions import build_definitions
     from pipelines.jobs import quarterly_reconciliation
     from pipelines.progress import stage_progress
     from pipelines.resources import build_resources
 
+    def tell_waiting() -> None:
+        print(f"rma-recon: waiting for another program to close {warehouse} ...", file=sys.stderr, flush=True)
+
     try:
-        with duckdb.connect(str(warehouse)) as con:
+        with connect_waiting(warehouse, args.lock_timeout, on_wait=tell_waiting) as con:
             check_run_allowed(con, quarter, as_of, args.close, dt.date.today())
-    except RunRefused as refused:
+    except (RunRefused, WarehouseHeld) as refused:
         raise UserError(str(refused)) from None
     except duckdb.IOException as error:
+        fault = fault_message(str(error))
+        if fault:
+            raise RunFault(fault) from None
         raise UserError(
             f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
         ) from None
@@ -291,12 +320,21 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
     import duckdb
 
     from assets.statements.on_disk import disk_differences, expected_files
+    from core.locking import WarehouseBusy, warehouse_lock
+    from core.warehouse import warehouse_problem
 
     if not warehouse.exists():
         raise UserError(f"no warehouse at {str(warehouse)!r} yet: run a quarter first")
+    problem = warehouse_problem(warehouse)
+    if problem:
+        raise UserError(problem)
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as error:
+        # A run waits for this shared lock; status does not wait for a run.
+        with warehouse_lock(warehouse, 0, shared=True):
+            con = duckdb.connect(str(warehouse), read_only=True)
+    except WarehouseBusy as busy:
+        raise UserError(str(busy)) from None
+    except (duckdb.Error, OSError) as error:
         raise UserError(
             f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
         ) from None
@@ -369,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"rma-recon: error: {error}", file=sys.stderr)
         return 2
+    except RunFault as fault:
+        print(f"rma-recon: error: {fault}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("rma-recon: interrupted", file=sys.stderr)
         return 130

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from assets.statements.statement_files import StatementFile
+from core.files import replace_file
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -39,9 +39,7 @@ class Transport:
             folder = self.outbox_dir / quarter
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{Path(file_name).stem}.eml"
-            partial = folder / f".{path.name}.partial"
-            partial.write_bytes(bytes(message))
-            os.replace(partial, path)
+            replace_file(path, bytes(message))
             return f"written to {path}"
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
             smtp.ehlo()

@@ -1,8 +1,6 @@
 """Statement assets: one XLSX per distributor per quarter (closing the quarter freezes them),
 and the quarter's finance summary."""
 
-import os
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -25,6 +23,7 @@ from assets.statements.statement_files import (
     render_statements,
     rendering_work,
 )
+from core.files import replace_file
 from core.markdown import markdown_table
 from core.quarters import Quarter
 
@@ -43,6 +42,10 @@ def credit_statements(
     Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, stores
     their bytes and closes the quarter; a closed quarter re-emits the stored bytes."""
     quarter, as_of = settings.quarter_and_as_of(context.partition_key)
+    try:  # before anything is closed: a folder that cannot be written fails the run here
+        (settings.statements_path / str(quarter)).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise dg.Failure(description=f"cannot write the statements: {error}") from None
     for leftover in clear_leftovers(settings.statements_path):
         context.log.info(f"removed {leftover}, left by a run that was killed")
     with duckdb.get_connection() as con:
@@ -114,9 +117,7 @@ def finance_summary(
     folder = settings.statements_path / "finance"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{quarter}-summary.xlsx"
-    partial = folder / f".{path.name}.partial"
-    partial.write_bytes(content)
-    os.replace(partial, path)
+    replace_file(path, content)
     return dg.MaterializeResult(
         metadata={"quarter": str(quarter), "path": dg.MetadataValue.path(str(path)), "bytes": len(content)}
     )

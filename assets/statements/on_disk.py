@@ -21,6 +21,7 @@ import duckdb
 
 from assets.statements.statement_files import StatementFile
 from core.faults import crash_point
+from core.files import write_file
 from core.quarters import Quarter
 from core.warehouse import in_transaction, prepare
 
@@ -44,7 +45,7 @@ def write_statement_files(
         if os.path.dirname(os.path.realpath(target)) != real_folder:
             raise ValueError(f"statement file name {statement_file.file_name!r} would leave {folder}")
         partial = folder / f".{statement_file.file_name}{PARTIAL_SUFFIX}"
-        partial.write_bytes(statement_file.content)
+        write_file(partial, statement_file.content)
         staged.append((partial, target))
         if index == len(files) // 2:
             crash_point("statements-midway")

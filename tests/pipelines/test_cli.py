@@ -179,3 +179,41 @@ def test_closing_a_later_quarter_supersedes_an_earlier_draft(example_cwd, capsys
     )
     assert lines[2].split()[:2] == ["2026-Q3", "closed"] and len(lines) == 3
     assert main(["run", "2026-Q2", *COMMON]) == 2  # earlier than the latest closed quarter
+
+
+def test_a_warehouse_that_is_not_a_duckdb_file_is_refused_before_anything_is_written(example_cwd, capsys):
+    csv = example_cwd / "data/reference/distributors.csv"
+    before = sorted(p.relative_to(example_cwd) for p in example_cwd.rglob("*"))
+    assert (
+        main(
+            [
+                "run",
+                "2026-Q2",
+                "--close",
+                "--data-dir",
+                "data",
+                "--warehouse",
+                str(csv),
+                "--statements-dir",
+                "out",
+            ]
+        )
+        == 2
+    )
+    [error] = capsys.readouterr().err.strip().splitlines()
+    assert error == (
+        f"rma-recon: error: the warehouse {str(csv)!r} exists and is not a DuckDB database; "
+        "name a new file or the right one"
+    )
+    assert sorted(p.relative_to(example_cwd) for p in example_cwd.rglob("*")) == before  # no lock, no outbox
+    assert main(["status", "--warehouse", str(csv)]) == 2
+
+
+def test_an_empty_file_left_by_a_failed_creation_is_taken_for_a_new_warehouse(tmp_path):
+    from core.warehouse import clear_empty_warehouse, warehouse_problem
+
+    empty = tmp_path / "wh.duckdb"
+    empty.touch()
+    assert warehouse_problem(empty) is None
+    clear_empty_warehouse(empty)
+    assert not empty.exists()
