@@ -151,6 +151,9 @@ def run_quarter(args: argparse.Namespace) -> int:
         raise UserError(problem)
 
     from checks.expectations.validator import start_if_useful
+    from core.files import remove_abandoned_temp_folders
+
+    remove_abandoned_temp_folders("gx")  # left by validator processes of killed runs
 
     validator = start_if_useful()  # before Dagster loads: it imports Great Expectations meanwhile
     from checks.expectations.runner import Expectations

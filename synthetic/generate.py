@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.files import remove_abandoned_temp_folders, temp_folder_prefix
 from core.quarters import Quarter
 
 CASE_COLUMNS = [
@@ -146,6 +147,7 @@ def generate_data(
     start_quarter: str = "2026-Q1",
     quarters: int = 3,
 ) -> dict[str, int]:
+    remove_abandoned_temp_folders("generate")  # spill folders of generators that were killed
     rng = np.random.default_rng(seed)
     out = Path(out)
     first = Quarter.parse(start_quarter)
@@ -433,7 +435,7 @@ def generate_data(
     # DuckDB formats and sorts, spilling to disk beyond its limit; the lines stream out a chunk
     # at a time, so memory stays bounded by the arrays above, not by the text of every file.
     with (
-        tempfile.TemporaryDirectory(prefix="rma-generate-") as spill,
+        tempfile.TemporaryDirectory(prefix=temp_folder_prefix("generate")) as spill,
         duckdb.connect(config={"memory_limit": SORT_MEMORY, "temp_directory": spill}) as con,
     ):
         con.execute(_FORMAT_MACROS)

@@ -22,6 +22,8 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING
 
+from core.files import temp_folder_prefix
+
 if TYPE_CHECKING:
     from checks.expectations.gx import Problems
 
@@ -35,7 +37,7 @@ class ValidatorProcess:
         # spawn, not fork: a fork would copy whatever threads and locks the caller holds.
         context = multiprocessing.get_context("spawn")
         self._connection, child_end = context.Pipe()
-        self._folder = tempfile.mkdtemp(prefix="rma-gx-")
+        self._folder = tempfile.mkdtemp(prefix=temp_folder_prefix("gx"))
         self._process = context.Process(
             target=_serve, args=(child_end,), name="rma-gx-validator", daemon=True
         )

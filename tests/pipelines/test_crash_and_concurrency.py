@@ -25,10 +25,14 @@ def example(closed_example_with_draft_cwd):
     return closed_example_with_draft_cwd
 
 
-def cli(example: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+def cli(
+    example: Path, *args: str, crash: str | None = None, tmpdir: Path | None = None
+) -> subprocess.CompletedProcess:
     env = (
         {**os.environ, CRASH_ENV: crash} if crash else {k: v for k, v in os.environ.items() if k != CRASH_ENV}
     )
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", *args, *COMMON],
         cwd=example,
@@ -153,3 +157,13 @@ def test_a_kill_while_renaming_leaves_only_complete_files(example, capsys):
     capsys.readouterr()
     assert main(["status", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
     assert "2026-Q3: its statements on disk do not match the warehouse" in capsys.readouterr().out
+
+
+def test_the_next_run_removes_the_temporary_folder_a_killed_run_left(example, tmp_path):
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    assert cli(example, "2026-Q3", crash="reconcile-before-commit", tmpdir=tmpdir).returncode == -9
+    left = list(tmpdir.glob("rma-gx-*"))
+    assert left, "the validator process of the killed run left its folder"
+    assert cli(example, "2026-Q3", tmpdir=tmpdir).returncode == 0
+    assert not any(folder.exists() for folder in left)
