@@ -540,6 +540,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 [source.name, source.name],
             ),
         ],
+        name=f"staging {source.name}",
     )
     con.unregister("manifest_rows")
     for name in (f"raw_{source.name}", f"judged_{source.name}", f"restaged_{source.name}"):

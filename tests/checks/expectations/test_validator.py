@@ -10,6 +10,9 @@ from checks.expectations.runner import Expectations
 from checks.expectations.suites import SUITE_NAMES, Expect, build_suites, read_references
 from checks.expectations.validator import ValidatorProcess, start_if_useful
 
+# Each test here waits on a process that imports Great Expectations: seconds, not milliseconds.
+pytestmark = pytest.mark.slow
+
 DAMAGE = {
     "clean": [],
     "broken": [
