@@ -106,6 +106,14 @@ LAST_NAMES = [
 DIAGNOSES = ["pending", "defective", "no_fault_found", "not_covered"]
 DISPOSITIONS = ["", "repair", "replace", "credit", "none"]
 STATUSES = ["open", "closed", "cancelled"]
+VENDOR_COLUMNS = ["legal_name", "email", "address", "phone", "tax_id"]
+VENDOR_ROW = [
+    "Sample Networks Inc.",
+    "credits@samplenetworks.example",
+    "1 Sample Way, San Jose, CA 95110, USA",
+    "+1 408 555 0199",
+    "US-00-0000000",
+]
 SORT_MEMORY = "2GB"
 HOUR = 3600
 DAY = 86400
@@ -173,15 +181,17 @@ def generate_data(
                 f"credits@dist{index:03d}.example",
                 country,
                 currency,
+                f"{index} Commerce Street, {country}",
             ]
         )
     distributor_ids = np.asarray([row[0] for row in distributor_rows], dtype=object)
     distributor_currency = [row[4] for row in distributor_rows]
     _write_csv(
         out / "reference/distributors.csv",
-        ["distributor_id", "name", "email", "country", "currency"],
+        ["distributor_id", "name", "email", "country", "currency", "address"],
         distributor_rows,
     )
+    _write_csv(out / "reference/vendor.csv", VENDOR_COLUMNS, [VENDOR_ROW])  # a fictional vendor
 
     price_rows = []
     change_day = first.next().first_day if quarters > 1 else first.first_day

@@ -6,9 +6,12 @@ from dagster_duckdb import DuckDBResource
 from assets.ingest.sources import (
     DISTRIBUTORS,
     FULFILLMENT_REPORTS,
+    GL_ACCOUNTS,
     PRICE_LIST,
+    REASON_CODE_MAP,
     RECEIVING_LOGS,
     RMA_CASES,
+    VENDOR,
     Source,
     data_dir_problem,
 )
@@ -85,6 +88,21 @@ distributors = _build_ingest_asset(
 price_list = _build_ingest_asset(
     PRICE_LIST, "Credit price per SKU, currency and validity period, from reference/price_list.csv.", []
 )
+vendor = _build_ingest_asset(
+    VENDOR,
+    "Who the statements are from: legal name, address, contact, credit terms (reference/vendor.csv).",
+    [],
+)
+gl_accounts = _build_ingest_asset(
+    GL_ACCOUNTS,
+    "Ledger accounts of the journal by role (reference/gl_accounts.csv; defaults without it).",
+    [],
+)
+reason_code_map = _build_ingest_asset(
+    REASON_CODE_MAP,
+    "The distributors' own codes for our reason codes, in remittance files (reference/reason_code_map.csv).",
+    [],
+)
 rma_cases = _build_ingest_asset(
     RMA_CASES,
     "Every version of every RMA case from the portal exports (inbound/rma_cases/*.csv).",
@@ -100,4 +118,13 @@ fulfillment_reports = _build_ingest_asset(
     ["distributors"],
 )
 
-INGEST_ASSETS = [distributors, price_list, rma_cases, receiving_logs, fulfillment_reports]
+INGEST_ASSETS = [
+    distributors,
+    price_list,
+    vendor,
+    gl_accounts,
+    reason_code_map,
+    rma_cases,
+    receiving_logs,
+    fulfillment_reports,
+]

@@ -20,22 +20,24 @@ OUTSIDE_LINK = "symbolic link leading outside the data directory, not followed"
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str = "text"  # text | key | timestamp | date | enum | flag | money | country | currency
+    kind: str = "text"  # text | key | timestamp | date | enum | flag | money | integer | country | currency
     required: bool = True
     required_when: str | None = None  # SQL over parsed values, e.g. "p_channel = 'distributor'"
     values: tuple[str, ...] = ()
     non_negative: bool = False
     not_before: str | None = None  # another column this one may not precede
     must_be_distributor: bool = False
+    case_sensitive: bool = False  # enums match case-insensitively and are stored lower-case, unless this
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
     columns: tuple[Column, ...]
-    unique_column: str | None = None
+    unique_column: str | None = None  # "*": the file holds one row, every later one is a duplicate
     duplicate_reason: str | None = None
     folder_is_distributor: bool = False
+    reference: bool = False  # reference/<name>.csv, one file (else inbound/<name>/)
 
     @property
     def table(self) -> str:
@@ -59,9 +61,11 @@ DISTRIBUTORS = Source(
         Column("email", required=False),
         Column("country", "country", required=False),
         Column("currency", "currency"),
+        Column("address", required=False),
     ),
     unique_column="distributor_id",
     duplicate_reason="DUPLICATE_DISTRIBUTOR",
+    reference=True,
 )
 
 PRICE_LIST = Source(
@@ -73,6 +77,7 @@ PRICE_LIST = Source(
         Column("valid_from", "date"),
         Column("valid_to", "date", required=False, not_before="valid_from"),
     ),
+    reference=True,
 )
 
 RMA_CASES = Source(
@@ -131,9 +136,51 @@ FULFILLMENT_REPORTS = Source(
     folder_is_distributor=True,
 )
 
+# Rulebook §7.4: who the statements are from; one data row.
+VENDOR = Source(
+    "vendor",
+    (
+        Column("legal_name"),
+        Column("email"),
+        Column("address", required=False),
+        Column("phone", required=False),
+        Column("tax_id", required=False),
+        Column("credit_terms", required=False),
+        Column("dispute_days", "integer", required=False),
+    ),
+    unique_column="*",
+    duplicate_reason="DUPLICATE_VENDOR",
+    reference=True,
+)
+
+GL_ROLES = ("warranty_expense", "credits_payable", "accrued_liability")
+# Rulebook §7.3: the ledger's accounts by role; without the file, the defaults.
+GL_ACCOUNTS = Source(
+    "gl_accounts",
+    (Column("role", "enum", values=GL_ROLES), Column("account")),
+    unique_column="role",
+    duplicate_reason="DUPLICATE_ROLE",
+    reference=True,
+)
+
+# Rulebook §3's reason codes, for the reason map (a test checks they are CLAIM_RULES' in order).
+REASON_CODES = (
+    "CASE_QUARANTINED", "UNKNOWN_RMA", "NOT_DISTRIBUTOR_CHANNEL", "WRONG_DISTRIBUTOR", "RMA_CANCELLED",
+    "SERIAL_MISMATCH", "NOT_DEFECTIVE", "OUT_OF_WARRANTY", "PENDING_VALIDATION", "FULFILLED_BEFORE_RMA",
+    "ALREADY_CREDITED", "DUPLICATE_CLAIM", "AWAITING_RETURN", "NO_PRICE", "CREDITED",
+)  # fmt: skip
+# Rulebook §7.5: the distributors' own codes for ours, in their remittance files.
+REASON_CODE_MAP = Source(
+    "reason_code_map",
+    (Column("reason", "enum", values=REASON_CODES, case_sensitive=True), Column("external_code")),
+    unique_column="reason",
+    duplicate_reason="DUPLICATE_REASON",
+    reference=True,
+)
+
+REFERENCE_SOURCES = (DISTRIBUTORS, PRICE_LIST, VENDOR, GL_ACCOUNTS, REASON_CODE_MAP)
 SOURCES = {
-    source.name: source
-    for source in (DISTRIBUTORS, PRICE_LIST, RMA_CASES, RECEIVING_LOGS, FULFILLMENT_REPORTS)
+    source.name: source for source in (*REFERENCE_SOURCES, RMA_CASES, RECEIVING_LOGS, FULFILLMENT_REPORTS)
 }
 
 
@@ -191,7 +238,7 @@ def list_input_files(data_dir: Path, source: Source) -> list[InputFile]:
     workbook. The fulfillment reports' source also lists every file under `inbound/` outside the
     three source folders.
     """
-    if source.name in ("distributors", "price_list"):
+    if source.reference:
         path = data_dir / "reference" / f"{source.name}.csv"
         exists = path.exists() or path.is_symlink()
         return [InputFile(path, f"reference/{source.name}.csv")] if exists else []

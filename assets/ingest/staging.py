@@ -241,7 +241,11 @@ def _parse_expression(column: Column) -> str:
         return f"rma_parse_money({value})"
     if column.kind == "enum":
         allowed = ", ".join(f"'{v}'" for v in column.values)
+        if column.case_sensitive:
+            return f"CASE WHEN {value} IN ({allowed}) THEN {value} END"
         return f"CASE WHEN lower({value}) IN ({allowed}) THEN lower({value}) END"
+    if column.kind == "integer":
+        return f"CASE WHEN regexp_full_match({value}, '\\d{{1,9}}') THEN CAST({value} AS INTEGER) END"
     if column.kind in ("country", "currency"):
         letters = 2 if column.kind == "country" else 3
         return f"CASE WHEN regexp_full_match({value}, '[A-Za-z]{{{letters}}}') THEN upper({value}) END"
@@ -280,9 +284,9 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
     from the other files (all earlier in path order) hold keys these rows must not repeat.
     """
     cleaned = ",\n    ".join(
-        f"rma_clean(rma_without_zero_width({c.name})) AS t_{c.name}"
+        f"rma_clean(rma_without_zero_width(c_{c.name})) AS t_{c.name}"
         if c.kind == "key"
-        else f"rma_clean({c.name}) AS t_{c.name}"
+        else f"rma_clean(c_{c.name}) AS t_{c.name}"
         for c in source.columns
     )
     parsed = ",\n    ".join(f"{_parse_expression(c)} AS p_{c.name}" for c in source.columns)
@@ -291,13 +295,20 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
     if source.unique_column:
         # "Already loaded" = an earlier valid row with the same key (path byte order, then line).
         key = source.unique_column
-        already_staged = ""
-        if keep_staged_keys:
-            already_staged = f"""OR p_{key} IN (
-            SELECT {key} FROM {source.table}
-            WHERE source_file NOT IN (SELECT source_file FROM restaged_{source.name}))"""
+        kept_rows = (
+            f"FROM {source.table} WHERE source_file NOT IN (SELECT source_file FROM restaged_{source.name})"
+        )
+        if key == "*":  # one row per source: every valid row after the first is a duplicate
+            partition, already_staged = "row_reason IS NULL", f"OR EXISTS (SELECT 1 {kept_rows})"
+        else:
+            partition, already_staged = (
+                f"row_reason IS NULL, p_{key}",
+                f"OR p_{key} IN (SELECT {key} {kept_rows})",
+            )
+        if not keep_staged_keys:
+            already_staged = ""
         reason = f"""CASE WHEN row_reason IS NULL AND (row_number() OVER (
-        PARTITION BY row_reason IS NULL, p_{key} ORDER BY source_file, source_line
+        PARTITION BY {partition} ORDER BY source_file, source_line
     ) > 1 {already_staged}) THEN '{source.duplicate_reason}' ELSE row_reason END"""
     kept = ", ".join(f"p_{c.name}" for c in source.columns)
     # A quarantined row keeps its RMA number: rule 0 holds the claims whose case may be in it.
@@ -390,7 +401,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     to_stage, dropped, rebuild = _plan(con, data_dir, source, input_files, staging)
     report = SourceReport(source.name, files=len(input_files), files_staged=len(to_stage), rebuilt=rebuild)
 
-    raw_columns = RAW_FIXED_COLUMNS + source.column_names
+    # Source columns as c_<name>: a column named like a fixed one (reason, detail, raw) stays apart.
+    raw_columns = RAW_FIXED_COLUMNS + [f"c_{name}" for name in source.column_names]
     column_types = ", ".join(f'"{name}" {_RAW_TYPES.get(name, "VARCHAR")}' for name in raw_columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{source.name} ({column_types})")
     # One row per file: source, file, sha256, records, staging fingerprint, and where its physical

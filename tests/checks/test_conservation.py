@@ -23,8 +23,8 @@ ROWS_CHECKS = {
 def warehouse(tmp_path):
     path = tmp_path / "wh.duckdb"
     with duckdb.connect(str(path)) as con:
-        for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"):
-            stage_source(con, EXAMPLE_DATA, SOURCES[name])
+        for source in SOURCES.values():
+            stage_source(con, EXAMPLE_DATA, source)
     return path
 
 

@@ -19,6 +19,9 @@ def test_asset_graph_grouped_by_stage():
     assert groups == {
         "distributors": "ingest",
         "price_list": "ingest",
+        "vendor": "ingest",
+        "gl_accounts": "ingest",
+        "reason_code_map": "ingest",
         "rma_cases": "ingest",
         "receiving_logs": "ingest",
         "fulfillment_reports": "ingest",

@@ -386,3 +386,66 @@ def test_a_stray_quote_puts_the_lines_it_swallows_in_quarantine(con, data):
     assert raw.splitlines()[1:] == lines[3:]
     passed, figures = rows_accounted_for(con, "fulfillment_reports")
     assert passed, figures
+
+
+def test_a_second_vendor_row_is_a_duplicate(con, data):
+    write_csv(
+        data / "reference/vendor.csv",
+        [
+            {"legal_name": "Example Networks Inc.", "email": "credits@example.net", "dispute_days": "45"},
+            {"legal_name": "Other Inc.", "email": "x@other.example", "dispute_days": ""},
+        ],
+    )
+    stage(con, data, "vendor")
+    assert quarantine(con) == [("reference/vendor.csv", 3, "DUPLICATE_VENDOR")]
+    assert con.execute("SELECT legal_name, dispute_days FROM stg_vendor").fetchall() == [
+        ("Example Networks Inc.", 45)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"legal_name": "", "email": "a@b.example"}, "MISSING_VALUE:legal_name"),
+        ({"legal_name": "V", "email": ""}, "MISSING_VALUE:email"),
+        ({"legal_name": "V", "email": "a@b.example", "dispute_days": "thirty"}, "BAD_VALUE:dispute_days"),
+        ({"legal_name": "V", "email": "a@b.example", "dispute_days": "-5"}, "BAD_VALUE:dispute_days"),
+    ],
+)
+def test_vendor_row_reasons(con, data, row, reason):
+    write_csv(data / "reference/vendor.csv", [{"legal_name": "", "email": "", "dispute_days": "", **row}])
+    stage(con, data, "vendor")
+    assert quarantine(con) == [("reference/vendor.csv", 2, reason)]
+
+
+def test_gl_accounts_roles_are_known_and_once_each(con, data):
+    rows = [
+        {"role": "Warranty_Expense", "account": "6100"},
+        {"role": "credits_payable", "account": "2200"},
+        {"role": "credits_payable", "account": "2201"},
+        {"role": "rebates", "account": "9999"},
+    ]
+    write_csv(data / "reference/gl_accounts.csv", rows)
+    stage(con, data, "gl_accounts")
+    assert quarantine(con) == [
+        ("reference/gl_accounts.csv", 4, "DUPLICATE_ROLE"),
+        ("reference/gl_accounts.csv", 5, "BAD_VALUE:role"),
+    ]
+    assert con.execute("SELECT role, account FROM stg_gl_accounts ORDER BY 1").fetchall() == [
+        ("credits_payable", "2200"),
+        ("warranty_expense", "6100"),
+    ]
+
+
+def test_the_reason_map_knows_only_our_reasons(con, data):
+    rows = [
+        {"reason": "NO_PRICE", "external_code": "NP"},
+        {"reason": "no_price", "external_code": "np"},  # reason codes are written as the rulebook does
+        {"reason": "NO_PRICE", "external_code": "NP2"},
+    ]
+    write_csv(data / "reference/reason_code_map.csv", rows)
+    stage(con, data, "reason_code_map")
+    assert quarantine(con) == [
+        ("reference/reason_code_map.csv", 3, "BAD_VALUE:reason"),
+        ("reference/reason_code_map.csv", 4, "DUPLICATE_REASON"),
+    ]

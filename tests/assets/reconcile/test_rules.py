@@ -38,6 +38,12 @@ def test_rule_table_is_in_rulebook_order():
     ]
 
 
+def test_the_reason_map_knows_every_reason_in_rule_order():
+    from assets.ingest.sources import REASON_CODES
+
+    assert tuple(rule.reason for rule in CLAIM_RULES) == REASON_CODES
+
+
 def test_0_a_case_row_in_quarantine_holds_its_claims(scenario):
     scenario.case(updated_at="last Tuesday").claim()
     assert reasons(scenario) == ["CASE_QUARANTINED"]
