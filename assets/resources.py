@@ -8,6 +8,7 @@ These are the classes; which instance a run gets (from the CLI's options or the 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -38,8 +39,12 @@ class RunSettings(dg.ConfigurableResource):
     )
     as_of: str = Field(default="", description="YYYY-MM-DD inside the quarter; blank = its last day")
     close: bool = Field(default=False, description="Close the quarter: freeze outcomes and FINAL statements")
-    vendor_name: str = Field(
-        default="", description="name on the statements; blank = $RMA_VENDOR_NAME or 'Vendor'"
+    by: str = Field(
+        default="", description="who closes or releases the quarter; blank = the operating-system user"
+    )
+    four_eyes: bool = Field(
+        default=True,
+        description="a release needs another person than the closer ($RMA_FOUR_EYES=false turns it off)",
     )
     home_country: str = Field(
         default="US", description="Vendor's home country; other ship-to countries are CIP"
@@ -61,8 +66,13 @@ class RunSettings(dg.ConfigurableResource):
         return Path(self.data_dir or os.environ.get("RMA_DATA_DIR", DEFAULT_DATA_DIR))
 
     @property
-    def vendor(self) -> str:
-        return self.vendor_name or os.environ.get("RMA_VENDOR_NAME", "Vendor")
+    def person(self) -> str:
+        """Who closes or releases: the name given, else the operating-system user."""
+        return self.by.strip() or getpass.getuser()
+
+    @property
+    def four_eyes_rule(self) -> bool:
+        return self.four_eyes and os.environ.get("RMA_FOUR_EYES", "true").strip().lower() != "false"
 
     @property
     def statements_path(self) -> Path:

@@ -21,6 +21,10 @@ def replace_file(path: Path, content: bytes) -> None:
     """Write `content` beside `path` and rename it into place: a reader never sees half a file."""
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, os.fspath(path.parent)) from None
     write_file(partial, content)
     os.replace(partial, path)
 

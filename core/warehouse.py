@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS sla_status (
 );
 CREATE TABLE IF NOT EXISTS distributor_credits (
     quarter VARCHAR, distributor_id VARCHAR, currency VARCHAR, credited_count INTEGER,
-    credit_total {MONEY}, held_count INTEGER, rejected_count INTEGER
+    credit_total {MONEY}, held_count INTEGER, rejected_count INTEGER, credit_memo VARCHAR
 );
 CREATE TABLE IF NOT EXISTS exceptions (
     quarter VARCHAR, kind VARCHAR, source_file VARCHAR, source_line INTEGER,
@@ -49,7 +49,23 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     lines BIGINT, header_lines BIGINT, blank_lines BIGINT
 );
 CREATE TABLE IF NOT EXISTS quarter_runs (
-    quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP
+    quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP,
+    closed_by VARCHAR, released_by VARCHAR, released_at TIMESTAMP, four_eyes BOOLEAN, run_at TIMESTAMP
+);
+-- Rulebook §7.2: one gap-free sequence of credit memo numbers per warehouse, never reused.
+CREATE TABLE IF NOT EXISTS credit_memos (
+    credit_memo VARCHAR PRIMARY KEY, quarter VARCHAR, distributor_id VARCHAR, currency VARCHAR,
+    amount {MONEY}
+);
+-- Rulebook §7.3: a closed quarter's journal, re-emitted byte for byte.
+CREATE TABLE IF NOT EXISTS closed_journals (quarter VARCHAR PRIMARY KEY, content BLOB, sha256 VARCHAR);
+-- Rulebook §7.1: what a release approved; delivery sends only these bytes.
+CREATE TABLE IF NOT EXISTS released_files (
+    quarter VARCHAR, file_name VARCHAR, sha256 VARCHAR, PRIMARY KEY (quarter, file_name)
+);
+-- Rulebook §7.1: every close, release, refused release and delivery attempt. Append only.
+CREATE TABLE IF NOT EXISTS audit_log (
+    happened_at TIMESTAMP, who VARCHAR, action VARCHAR, quarter VARCHAR, outcome VARCHAR, detail VARCHAR
 );
 CREATE TABLE IF NOT EXISTS delivery_log (
     quarter VARCHAR, distributor_id VARCHAR, file_name VARCHAR, sha256 VARCHAR, recipient VARCHAR,
@@ -141,6 +157,12 @@ ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS line_span INTEGER;
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS lines BIGINT;
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS header_lines BIGINT;
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS blank_lines BIGINT;
+ALTER TABLE distributor_credits ADD COLUMN IF NOT EXISTS credit_memo VARCHAR;
+ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS closed_by VARCHAR;
+ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS released_by VARCHAR;
+ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS released_at TIMESTAMP;
+ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS four_eyes BOOLEAN;
+ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS run_at TIMESTAMP;
 """
 
 

@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   rma-recon run 2026-Q3                         draft run of 2026-Q3 on data/
   rma-recon run 2026-Q2 --close                 close 2026-Q2: FINAL statements, frozen books
   rma-recon run 2026-Q3 --as-of 2026-08-31      draft as of a day inside the quarter
+  rma-recon release 2026-Q2 --by "Jo Smith"      a second person releases: statements are sent
   rma-recon status                              quarters so far: draft or closed, totals
   rma-recon generate --out /tmp/sample --cases 500 --distributors 4
 """
@@ -59,12 +60,26 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)"
     )
     run.add_argument(
-        "--lock-timeout",
-        type=float,
-        default=600,
-        metavar="SECONDS",
-        help="wait this long for another run on the same warehouse (default: 600)",
+        "--by", default="", metavar="NAME", help="who closes the quarter (default: the operating-system user)"
     )
+    _add_outbox_and_lock(run)
+
+    release = commands.add_parser(
+        "release",
+        help="release a closed quarter (a second person): only then are its statements sent",
+        description="Release QUARTER, closed by someone else, and send each distributor its FINAL "
+        "statement and remittance file. Releasing a released quarter changes nothing.",
+    )
+    release.add_argument("quarter", metavar="QUARTER", help="calendar quarter like 2026-Q2")
+    release.add_argument("--by", required=True, metavar="NAME", help="who releases (not who closed)")
+    release.add_argument("--data-dir", default="data", help="input folder (default: data)")
+    release.add_argument(
+        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
+    )
+    release.add_argument(
+        "--statements-dir", default="data/statements", help="output folder (default: data/statements)"
+    )
+    _add_outbox_and_lock(release)
 
     status = commands.add_parser(
         "status",
@@ -96,6 +111,22 @@ def _parser() -> argparse.ArgumentParser:
         "--quarters", type=int, default=3, help="how many quarters of activity (default: 3)"
     )
     return parser
+
+
+def _add_outbox_and_lock(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--outbox",
+        default="",
+        metavar="DIR",
+        help="where outbox mode writes e-mails (default: <statements dir>/outbox, or $RMA_OUTBOX_DIR)",
+    )
+    command.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="wait this long for another run on the same warehouse (default: 600)",
+    )
 
 
 def _dagster_instance():
@@ -170,6 +201,14 @@ def run_quarter(args: argparse.Namespace) -> int:
 
 
 def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, expectations) -> int:
+    return _holding_warehouse(
+        args, lambda warehouse: _run_locked(args, quarter, as_of, data_dir, warehouse, expectations)
+    )
+
+
+def _holding_warehouse(args: argparse.Namespace, body) -> int:
+    """`body(warehouse)` while this process holds the warehouse's lock; refusals and faults of the
+    lock and the path as one line."""
     from contextlib import ExitStack
 
     from core.locking import WarehouseBusy, warehouse_lock
@@ -194,29 +233,22 @@ def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Pa
             raise RunFault(
                 fault_message(str(error)) or f"cannot use the warehouse {str(warehouse)!r}: {error}"
             ) from None
-        return _run_locked(args, quarter, as_of, data_dir, warehouse, expectations)
+        return body(warehouse)
 
 
-def _run_locked(
-    args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, warehouse: Path, expectations
-) -> int:
+def _connected(warehouse: Path, timeout: float):
+    """A connection to the warehouse, waiting for other programs; refusals and faults as one line."""
     import duckdb
 
-    from assets.reconcile.closing import RunRefused, check_run_allowed
     from core.warehouse import WarehouseHeld, connect_waiting, fault_message
-    from pipelines.definitions import build_definitions
-    from pipelines.jobs import quarterly_reconciliation
-    from pipelines.progress import stage_progress
-    from pipelines.resources import build_resources
 
     def tell_waiting() -> None:
         print(f"rma-recon: waiting for another program to close {warehouse} ...", file=sys.stderr, flush=True)
 
     try:
-        with connect_waiting(warehouse, args.lock_timeout, on_wait=tell_waiting) as con:
-            check_run_allowed(con, quarter, as_of, args.close, dt.date.today())
-    except (RunRefused, WarehouseHeld) as refused:
-        raise UserError(str(refused)) from None
+        return connect_waiting(warehouse, timeout, on_wait=tell_waiting)
+    except WarehouseHeld as held:
+        raise UserError(str(held)) from None
     except duckdb.IOException as error:
         fault = fault_message(str(error))
         if fault:
@@ -225,28 +257,58 @@ def _run_locked(
             f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
         ) from None
 
+
+def _execute(resources: dict, job_name: str, quarter, tags: dict):
+    """The job run in this process for the quarter's partition, one line per finished step."""
+    from pipelines.definitions import build_definitions
+    from pipelines.progress import stage_progress
+
+    definitions = build_definitions(resources, loggers={"progress": stage_progress})
+    gc.freeze()
+    instance = _dagster_instance()
+    try:
+        return definitions.resolve_job_def(job_name).execute_in_process(
+            partition_key=quarter.partition_key,
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
+            tags={"rma/quarter": str(quarter), **tags},
+        )
+    finally:
+        gc.unfreeze()
+
+
+def _run_locked(
+    args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, warehouse: Path, expectations
+) -> int:
+    import duckdb
+
+    from assets.delivery.defs import StatementDelivery
+    from assets.reconcile.closing import RunRefused, check_run_allowed
+    from pipelines.jobs import quarterly_reconciliation
+    from pipelines.resources import build_resources
+
+    with _connected(warehouse, args.lock_timeout) as con:
+        try:
+            check_run_allowed(con, quarter, as_of, args.close, dt.date.today())
+        except RunRefused as refused:
+            raise UserError(str(refused)) from None
+
     resources = build_resources(
         data_dir=str(data_dir),
         warehouse=str(warehouse),
         statements_dir=args.statements_dir,
         as_of=args.as_of,
         close=args.close,
+        by=args.by,
+        delivery=StatementDelivery(outbox_dir=args.outbox),
         expectations=expectations,
     )
     print(f"rma-recon: {'closing' if args.close else 'draft run of'} {quarter} as of {as_of} ...", flush=True)
-    definitions = build_definitions(resources, loggers={"progress": stage_progress})
-    gc.freeze()
-    instance = _dagster_instance()
-    try:
-        result = definitions.resolve_job_def(quarterly_reconciliation.name).execute_in_process(
-            partition_key=quarter.partition_key,
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
-            tags={"rma/quarter": str(quarter), "rma/close": str(args.close).lower()},
-        )
-    finally:
-        gc.unfreeze()
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    result = _execute(
+        resources, quarterly_reconciliation.name, quarter, {"rma/close": str(args.close).lower()}
+    )
     if not result.success:
         print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
         return 1
@@ -257,7 +319,7 @@ def _run_locked(
     ]
     failed = [evaluation for evaluation in evaluations if not evaluation.passed]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        print(summary_text(con, quarter, Path(args.statements_dir)))
+        print(summary_text(con, quarter, Path(args.statements_dir), _outbox(resources), started))
     print(f"Checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for evaluation in failed:
         level = "error" if evaluation.severity.value == "ERROR" else "warning"
@@ -269,7 +331,105 @@ def _run_locked(
     return 1 if any(evaluation.severity.value == "ERROR" for evaluation in failed) else 0
 
 
-def summary_text(con, quarter, statements_dir: Path) -> str:
+def release_quarter(args: argparse.Namespace) -> int:
+    from core.quarters import Quarter, QuarterError
+
+    try:
+        quarter = Quarter.parse(args.quarter)
+    except QuarterError as error:
+        raise UserError(str(error)) from None
+    if not Path(args.warehouse).exists():
+        raise UserError(f"no warehouse at {str(args.warehouse)!r}: close a quarter first")
+    return _holding_warehouse(args, lambda warehouse: _release_locked(args, quarter, warehouse))
+
+
+def _release_locked(args: argparse.Namespace, quarter, warehouse: Path) -> int:
+    import duckdb
+
+    from assets.delivery.defs import StatementDelivery
+    from assets.delivery.release import log_audit, refusal, released
+    from assets.resources import RunSettings
+    from pipelines.jobs import quarterly_release
+    from pipelines.resources import build_resources
+
+    settings = RunSettings(by=args.by)
+    with _connected(warehouse, args.lock_timeout) as con:
+        done = released(con, quarter)
+        if done is not None:
+            print(
+                f"rma-recon: {quarter} was released by {done.released_by} on "
+                f"{done.released_at:%Y-%m-%d %H:%M} UTC; nothing changed, nothing sent again"
+            )
+            return 0
+        refused = refusal(con, quarter, settings.person, settings.four_eyes_rule)
+        if refused:  # the attempt stays in the audit log
+            log_audit(
+                con,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                settings.person,
+                "release",
+                str(quarter),
+                "refused",
+                refused,
+            )
+            raise UserError(refused)
+    resources = build_resources(
+        data_dir=args.data_dir,
+        warehouse=str(warehouse),
+        statements_dir=args.statements_dir,
+        by=args.by,
+        delivery=StatementDelivery(outbox_dir=args.outbox),
+    )
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    result = _execute(resources, quarterly_release.name, quarter, {"rma/release": "true"})
+    if not result.success:
+        print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        done = released(con, quarter)
+        print(
+            f"{quarter} released by {done.released_by} (closed by {done.closed_by})"
+            + ("" if done.four_eyes else "; the four-eyes rule is off in this deployment")
+        )
+        print(delivery_line(con, quarter, _outbox(resources), started))
+    return 0
+
+
+def _outbox(resources: dict) -> Path:
+    return resources["delivery"].outbox_path(resources["settings"].statements_path)
+
+
+def delivery_line(con, quarter, outbox: Path, since: dt.datetime) -> str:
+    """What delivery did for the quarter in this run, in one line."""
+    q = str(quarter)
+    state, released_at = con.execute(
+        "SELECT state, released_at FROM quarter_runs WHERE quarter = ?", [q]
+    ).fetchone()
+    if state != "closed":
+        return "Delivery: nothing sent (a draft)"
+    if released_at is None:
+        return f"Delivery: nothing sent until a second person releases it: rma-recon release {q} --by NAME"
+    now = dict(
+        con.execute(
+            """SELECT status, count(*) FROM delivery_log
+            WHERE quarter = ? AND last_attempt_at >= ? GROUP BY status""",
+            [q, since],
+        ).fetchall()
+    )
+    if not now:
+        return "Delivery: already sent, nothing new"
+    sent_detail = con.execute(
+        """SELECT any_value(detail) FROM delivery_log
+        WHERE quarter = ? AND status = 'sent' AND last_attempt_at >= ?""",
+        [q, since],
+    ).fetchone()[0]
+    where = f"written to {outbox / q}" if (sent_detail or "").startswith("written to") else "sent by e-mail"
+    parts = [f"{now.pop('sent')} {where}"] if "sent" in now else []
+    parts += [f"{count} {status.replace('_', ' ')}" for status, count in sorted(now.items())]
+    return "Delivery: " + ", ".join(parts)
+
+
+def summary_text(con, quarter, statements_dir: Path, outbox: Path, since: dt.datetime) -> str:
     q = str(quarter)
     state, as_of = con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = ?", [q]).fetchone()
     lines = [
@@ -302,20 +462,14 @@ def summary_text(con, quarter, statements_dir: Path) -> str:
         [q],
     ).fetchone()
     quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    deliveries = con.execute(
-        "SELECT status, count(*) FROM delivery_log WHERE quarter = ? GROUP BY status ORDER BY status", [q]
-    ).fetchall()
     lines += [
         "",
         f"Held claims: {held}   Rejected claims: {rejected}",
         f"SLA breaches: {breaches}   At risk: {at_risk}",
         f"Quarantined input rows: {quarantined}",
         f"Statements: {statements_dir / q}",
+        delivery_line(con, quarter, outbox, since),
     ]
-    if deliveries:
-        lines.append(
-            "Delivery: " + ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in deliveries)
-        )
     return "\n".join(lines)
 
 
@@ -392,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run_quarter(args)
+        if args.command == "release":
+            return release_quarter(args)
         if args.command == "status":
             print(status_text(Path(args.warehouse), Path(args.statements_dir)))
             return 0

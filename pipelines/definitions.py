@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.delivery.defs import statement_delivery
+from assets.delivery.defs import quarter_release, statement_delivery
 from assets.ingest.defs import INGEST_ASSETS
 from assets.reconcile.defs import reconcile
 from assets.statements.defs import credit_statements, finance_summary
 from checks.defs import ASSET_CHECKS
-from pipelines.jobs import quarterly_reconciliation
+from pipelines.jobs import quarterly_reconciliation, quarterly_release
 from pipelines.resources import build_resources
 from pipelines.schedules import quarter_close, weekly_draft
 from pipelines.sensors import inbound_files
 
-ALL_ASSETS = [*INGEST_ASSETS, reconcile, credit_statements, finance_summary, statement_delivery]
+ALL_ASSETS = [
+    *INGEST_ASSETS,
+    reconcile,
+    credit_statements,
+    finance_summary,
+    quarter_release,
+    statement_delivery,
+]
 
 
 def build_definitions(resources: dict[str, object], loggers: dict | None = None) -> dg.Definitions:
@@ -22,7 +29,7 @@ def build_definitions(resources: dict[str, object], loggers: dict | None = None)
     return dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[quarterly_reconciliation],
+        jobs=[quarterly_reconciliation, quarterly_release],
         schedules=[weekly_draft, quarter_close],
         sensors=[inbound_files],
         resources=resources,

@@ -27,6 +27,7 @@ def build_resources(
     statements_dir: str | None = None,
     as_of: str = "",
     close: bool = False,
+    by: str = "",
     delivery: StatementDelivery | None = None,
     expectations: Expectations | None = None,
 ) -> dict[str, object]:
@@ -37,7 +38,7 @@ def build_resources(
     return {
         "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
         "settings": RunSettings(
-            data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close
+            data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close, by=by
         ),
         "delivery": delivery or StatementDelivery(),
         "expectations": expectations or Expectations(),

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from assets.delivery.transport import Transport, build_message
+from assets.delivery.transport import Parcel, Transport, build_message
+from assets.ingest.reference import Vendor
 from assets.statements.statement_files import StatementFile
 from core.warehouse import in_transaction, prepare
 
@@ -30,15 +31,64 @@ class DeliveryResult:
     detail: str
 
 
+class DeliveryRefused(Exception):
+    """Files that are not what the release approved: nothing is sent."""
+
+
+def parcels(con: duckdb.DuckDBPyConnection, quarter: str, files: list[StatementFile]) -> list[Parcel]:
+    """One parcel per distributor: its statement and remittance file, memo and totals."""
+    by_distributor: dict[str, dict[str, StatementFile]] = {}
+    for f in files:
+        by_distributor.setdefault(f.distributor_id, {})[f.file_name.rsplit(".", 1)[-1]] = f
+    credits = {
+        row[0]: row[1:]
+        for row in con.execute(
+            """SELECT c.distributor_id, d.name, c.credit_memo, c.credit_total, c.currency,
+                c.credited_count, c.held_count, c.rejected_count
+            FROM distributor_credits c LEFT JOIN stg_distributors d USING (distributor_id)
+            WHERE c.quarter = ?""",
+            [quarter],
+        ).fetchall()
+    }
+    result = []
+    for distributor_id, kinds in sorted(by_distributor.items()):
+        name, memo, total, currency, credited, held, rejected = credits[distributor_id]
+        result.append(
+            Parcel(
+                distributor_id,
+                name,
+                kinds["xlsx"],
+                kinds.get("csv"),
+                memo,
+                total,
+                currency,
+                (credited, held, rejected),
+            )
+        )
+    return result
+
+
+def check_released(files: list[StatementFile], approved: dict[str, str]) -> None:
+    """Raise DeliveryRefused unless every file is byte for byte what the release approved."""
+    differing = [f.file_name for f in files if approved.get(f.file_name) != f.sha256]
+    if differing:
+        raise DeliveryRefused(
+            f"{len(differing)} file(s) differ from what the release approved "
+            f"(first: {differing[0]}); nothing sent"
+        )
+
+
 def deliver_statements(
     con: duckdb.DuckDBPyConnection,
     quarter: str,
     files: list[StatementFile],
     transport: Transport,
     sender: str,
-    vendor: str,
+    vendor: Vendor,
+    who: str,
 ) -> list[DeliveryResult]:
-    """Send each statement not yet sent to its distributor's email; log every attempt."""
+    """Send each distributor's statement and remittance file not yet sent; log every attempt (in
+    the delivery log, and as a row of the audit log by `who`)."""
     prepare(con)
     emails = dict(con.execute("SELECT distributor_id, email FROM stg_distributors").fetchall())
     sent = {
@@ -52,35 +102,34 @@ def deliver_statements(
     # Writing .eml files is Python's work: the close's writes are checkpointed meanwhile. An SMTP
     # send is logged before the next one starts, so it does not wait for a checkpoint.
     with checkpointing_meanwhile(con) if transport.idempotent else nullcontext():
-        for statement in files:
-            recipient = emails.get(statement.distributor_id)
-            if (statement.distributor_id, statement.sha256) in sent:
+        for parcel in parcels(con, quarter, files):
+            statement = parcel.statement
+            recipient = emails.get(parcel.distributor_id)
+            if (parcel.distributor_id, statement.sha256) in sent:
                 results.append(
-                    DeliveryResult(
-                        statement.distributor_id, recipient, "already_sent", "sent in an earlier run"
-                    )
+                    DeliveryResult(parcel.distributor_id, recipient, "already_sent", "sent in an earlier run")
                 )
                 continue
             if not recipient:
                 results.append(
-                    DeliveryResult(statement.distributor_id, None, "no_email", "no email in distributors.csv")
+                    DeliveryResult(parcel.distributor_id, None, "no_email", "no email in distributors.csv")
                 )
             else:
                 try:
-                    message = build_message(statement, quarter, recipient, sender, vendor)
+                    message = build_message(parcel, quarter, recipient, sender, vendor)
                     detail = transport.send(message, quarter, statement.file_name)
-                    results.append(DeliveryResult(statement.distributor_id, recipient, "sent", detail))
+                    results.append(DeliveryResult(parcel.distributor_id, recipient, "sent", detail))
                 except (OSError, smtplib.SMTPException, ValueError) as error:
                     results.append(
                         DeliveryResult(
-                            statement.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"
+                            parcel.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"
                         )
                     )
             result = results[-1]
             attempts.append(
                 [
                     quarter,
-                    statement.distributor_id,
+                    parcel.distributor_id,
                     statement.file_name,
                     statement.sha256,
                     result.recipient,
@@ -91,10 +140,10 @@ def deliver_statements(
             )
             if not transport.idempotent:
                 # Logged before the next send: a crash must not make a sent e-mail look unsent.
-                _log_attempts(con, attempts)
+                _log_attempts(con, attempts, who)
                 attempts.clear()
     if attempts:
-        _log_attempts(con, attempts)
+        _log_attempts(con, attempts, who)
     return results
 
 
@@ -122,8 +171,9 @@ def checkpointing_meanwhile(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         cursor.close()
 
 
-def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list]) -> None:
-    """Record send attempts in one statement (one upsert per row costs milliseconds each)."""
+def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list], who: str) -> None:
+    """Record send attempts in one statement (one upsert per row costs milliseconds each), and each
+    as a row of the audit log, in the same transaction."""
     columns = [
         "quarter",
         "distributor_id",
@@ -149,7 +199,14 @@ def _log_attempts(con: duckdb.DuckDBPyConnection, attempts: list[list]) -> None:
                     attempts = delivery_log.attempts + 1,
                     last_attempt_at = excluded.last_attempt_at, detail = excluded.detail""",
                     [],
-                )
+                ),
+                (
+                    """INSERT INTO audit_log
+                    SELECT CAST(last_attempt_at AS TIMESTAMP), ?, 'delivery', quarter, status,
+                        distributor_id || ' to ' || coalesce(recipient, '(no e-mail)') || ': ' || detail
+                    FROM delivery_attempts""",
+                    [who],
+                ),
             ],
             name="delivery",
         )

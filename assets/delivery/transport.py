@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from assets.ingest.reference import Vendor
 from assets.statements.statement_files import StatementFile
 from core.files import replace_file
 
@@ -52,21 +55,64 @@ class Transport:
         return f"sent via {self.host}:{self.port}"
 
 
-def build_message(
-    statement: StatementFile, quarter: str, recipient: str, sender: str, vendor: str
-) -> EmailMessage:
+CSV_TYPE = ("text", "csv")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """What one distributor gets for a released quarter: its statement and remittance file."""
+
+    distributor_id: str
+    distributor_name: str | None
+    statement: StatementFile
+    remittance: StatementFile | None
+    credit_memo: str | None
+    credit_total: Decimal
+    currency: str
+    counts: tuple[int, int, int]  # credited, held, rejected
+
+
+def attachment_name(vendor: Vendor, distributor_id: str, quarter: str, what: str, suffix: str) -> str:
+    """`<vendor>-<distributor>-<quarter>-<what>.<suffix>`, safe as a file name on any system: the
+    plain distributor id collides in a recipient's downloads."""
+    parts = (vendor.legal_name, distributor_id, quarter, what)
+    return "-".join(_UNSAFE.sub("-", part).strip("-.") or "x" for part in parts)[:150] + suffix
+
+
+def build_message(parcel: Parcel, quarter: str, recipient: str, sender: str, vendor: Vendor) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = f"{vendor}: credit statement {quarter} for {statement.distributor_id}"
+    message["Reply-To"] = vendor.email
+    message["Subject"] = f"{vendor.legal_name}: credit statement {quarter} for {parcel.distributor_id}"
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    credited, held, rejected = parcel.counts
+    memo = f"Credit memo:   {parcel.credit_memo}\n" if parcel.credit_memo else "No credit this quarter.\n"
+    contact = " or ".join(part for part in (vendor.email, vendor.phone) if part)
+    signature = "\n".join(part for part in (vendor.legal_name, vendor.address) if part)
     message.set_content(
-        f"Hello,\n\nattached is your FINAL credit statement for {quarter} "
-        f"(distributor {statement.distributor_id}).\nThe Summary sheet holds the credit total; the Credited, "
-        f"Held and Rejected sheets list every claim with its reason.\n\n{vendor} finance\n"
+        f"Hello {parcel.distributor_name or parcel.distributor_id},\n\n"
+        f"attached are your FINAL credit statement for {quarter} (distributor {parcel.distributor_id}) "
+        "and its remittance file, one line per claim for your systems.\n\n"
+        f"{memo}Credit total:  {parcel.credit_total:,.2f} {parcel.currency}\n"
+        f"Claims: {credited} credited, {held} held, {rejected} rejected; "
+        "the statement gives each one's reason.\n\n"
+        f"{vendor.credit_terms}\nTo dispute a line, write within {vendor.dispute_days} days of the statement "
+        f"date to {contact}, quoting its source file and line.\n\n{signature}\n"
     )
     message.add_attachment(
-        statement.content, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=statement.file_name
+        parcel.statement.content,
+        maintype=XLSX_TYPE[0],
+        subtype=XLSX_TYPE[1],
+        filename=attachment_name(vendor, parcel.distributor_id, quarter, "credit-statement", ".xlsx"),
     )
+    if parcel.remittance is not None:
+        message.add_attachment(
+            parcel.remittance.content,
+            maintype=CSV_TYPE[0],
+            subtype=CSV_TYPE[1],
+            filename=attachment_name(vendor, parcel.distributor_id, quarter, "remittance", ".csv"),
+        )
     return message

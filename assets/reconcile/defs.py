@@ -9,6 +9,7 @@ import datetime as dt
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.ingest.reference import close_blocker
 from assets.metadata import table_metadata
 from assets.partitions import quarterly_partitions
 from assets.reconcile.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
@@ -109,6 +110,9 @@ def reconcile(
             changed = changed_sealed_line(con)
             if changed:
                 raise dg.Failure(description=f"cannot reconcile {quarter}: {changed}")
+            blocker = close_blocker(con) if settings.close else None
+            if blocker:  # before the quarter's rows change: the close is refused as a whole
+                raise dg.Failure(description=f"cannot close {quarter}: {blocker}")
             import_in_background()  # the charts need it once the rules' SQL is done
             reconcile_quarter(con, params)
         for spec in RECONCILE_SPECS:  # validated while the charts are drawn

@@ -316,7 +316,8 @@ STEPS: tuple[tuple[str, str], ...] = (
             CAST(count(*) FILTER (WHERE outcome = 'credited') AS INTEGER) AS credited_count,
             CAST(coalesce(sum(credit_amount), 0) AS DECIMAL(18,2)) AS credit_total,
             CAST(count(*) FILTER (WHERE outcome = 'held') AS INTEGER) AS held_count,
-            CAST(count(*) FILTER (WHERE outcome = 'rejected') AS INTEGER) AS rejected_count
+            CAST(count(*) FILTER (WHERE outcome = 'rejected') AS INTEGER) AS rejected_count,
+            CAST(NULL AS VARCHAR) AS credit_memo  -- given at the close
         FROM quarter_claim_outcomes
         GROUP BY quarter, distributor_id
         ORDER BY distributor_id""",
@@ -389,9 +390,10 @@ def reconcile_quarter(con: duckdb.DuckDBPyConnection, params: RunParameters) -> 
         statements.append((f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {computed}", []))
     statements.append(
         (
-            """INSERT INTO quarter_runs (quarter, state, as_of) VALUES (?, 'draft', ?)
-            ON CONFLICT (quarter) DO UPDATE SET state = 'draft', as_of = excluded.as_of""",
-            [quarter, params.as_of],
+            """INSERT INTO quarter_runs (quarter, state, as_of, run_at) VALUES (?, 'draft', ?, ?)
+            ON CONFLICT (quarter) DO UPDATE
+            SET state = 'draft', as_of = excluded.as_of, run_at = excluded.run_at""",
+            [quarter, params.as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
         )
     )
     in_transaction(con, statements, name="reconcile")

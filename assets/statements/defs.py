@@ -4,10 +4,12 @@ and the quarter's finance summary."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.ingest.reference import close_blocker, gl_accounts, load_vendor
 from assets.partitions import quarterly_partitions
 from assets.reconcile.closing import quarter_state
 from assets.resources import WAREHOUSE_POOL, RunSettings
 from assets.statements.finance_summary import build_finance_summary
+from assets.statements.ledger import build_journal, next_credit_memos
 from assets.statements.on_disk import (
     clear_leftovers,
     record_written,
@@ -15,14 +17,18 @@ from assets.statements.on_disk import (
     write_statement_files,
     written_files,
 )
+from assets.statements.remittance import remittance_files
 from assets.statements.statement_files import (
+    StatementFile,
     StatementTooLong,
     freeze_statements,
+    frozen_journal,
     frozen_statements,
     load_statements,
     render_statements,
     rendering_work,
 )
+from assets.statements.workbook import remittance_file_name
 from core.files import replace_file
 from core.markdown import markdown_table
 from core.quarters import Quarter
@@ -39,8 +45,10 @@ def credit_statements(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: RunSettings
 ) -> dg.MaterializeResult:
     """Excel credit statements `<statements dir>/<quarter>/<distributor_id>.xlsx` (Summary,
-    Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, stores
-    their bytes and closes the quarter; a closed quarter re-emits the stored bytes."""
+    Credited, Held, Rejected). Draft runs mark them DRAFT; a close run marks them FINAL, writes
+    the remittance files beside them and the journal in `finance/`, stores all their bytes and
+    closes the quarter (sending nothing: a second person releases it); a closed quarter re-emits
+    the stored bytes."""
     quarter, as_of = settings.quarter_and_as_of(context.partition_key)
     try:  # before anything is closed: a folder that cannot be written fails the run here
         (settings.statements_path / str(quarter)).mkdir(parents=True, exist_ok=True)
@@ -51,7 +59,7 @@ def credit_statements(
     with duckdb.get_connection() as con:
         state, stored_as_of = quarter_state(con, quarter)
         if state == "closed":
-            files = frozen_statements(con, quarter)
+            files, journal = frozen_statements(con, quarter), frozen_journal(con, quarter)
             status = "FINAL (closed quarter, stored bytes re-emitted)"
         else:
             if stored_as_of != as_of:
@@ -59,16 +67,8 @@ def credit_statements(
                     description=f"{quarter} was last reconciled as of {stored_as_of}, not {as_of}: "
                     "materialize the reconcile assets for this run first"
                 )
-            statements = load_statements(con, quarter, as_of, final=settings.close, vendor=settings.vendor)
-            try:
-                files = render_statements(statements, rendering_work(con, quarter))
-            except StatementTooLong as error:
-                raise dg.Failure(description=str(error)) from None
-            if settings.close:
-                freeze_statements(con, quarter, files)
-                status = "FINAL (quarter closed by this run)"
-            else:
-                status = "DRAFT"
+            files, journal = _render(con, quarter, as_of, settings)
+            status = "FINAL (quarter closed by this run)" if settings.close else "DRAFT"
         totals = markdown_table(
             con,
             """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
@@ -76,6 +76,8 @@ def credit_statements(
             [str(quarter)],
         )
         paths = write_statement_files(settings.statements_path, quarter, files, written_files(con, quarter))
+        if journal is not None:
+            replace_file(settings.statements_path / "finance" / f"{quarter}-journal.csv", journal)
         record_written(con, quarter, files)
         for path in remove_superseded(con, settings.statements_path):
             context.log.info(f"removed {path}: its quarter was superseded by a later close")
@@ -93,6 +95,31 @@ def credit_statements(
             "preview": dg.MetadataValue.md(f"**{status}** statements for {quarter}\n\n{totals}"),
         }
     )
+
+
+def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list[StatementFile], bytes | None]:
+    """A draft's statements; or, closing, the FINAL statements, remittance files and journal,
+    frozen with the quarter's close (credit memo numbers given, who closed recorded)."""
+    final = settings.close
+    if final:
+        blocker = close_blocker(con)
+        if blocker:
+            raise dg.Failure(description=f"cannot close {quarter}: {blocker}")
+    memos = next_credit_memos(con, quarter) if final else {}
+    statements = load_statements(con, quarter, as_of, final, load_vendor(con), memos)
+    try:
+        files = render_statements(statements, rendering_work(con, quarter))
+    except StatementTooLong as error:
+        raise dg.Failure(description=str(error)) from None
+    if not final:
+        return files, None
+    files += [
+        StatementFile(remittance_file_name(distributor_id), distributor_id, content)
+        for distributor_id, content in remittance_files(con, quarter, memos)
+    ]
+    journal = build_journal(con, quarter, memos, gl_accounts(con))
+    freeze_statements(con, quarter, files, journal, memos, settings.person)
+    return files, journal
 
 
 @dg.asset(

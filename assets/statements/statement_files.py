@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from assets.reconcile.rules import CLAIM_RULES
+from assets.ingest.reference import Vendor
+from assets.reconcile.rules import ACCRUED_LIABILITY_SQL, CLAIM_RULES
 from assets.statements.sheet_rows import SHEET_ROWS, SheetRows, install_sql_macros
 from assets.statements.workbook import (
     LINE_COLUMNS,
@@ -47,7 +48,12 @@ BATCH_LINES = 200_000
 
 
 def load_statements(
-    con: duckdb.DuckDBPyConnection, quarter: Quarter, as_of: dt.date, final: bool, vendor: str = "Vendor"
+    con: duckdb.DuckDBPyConnection,
+    quarter: Quarter,
+    as_of: dt.date,
+    final: bool,
+    vendor: Vendor | None = None,
+    credit_memos: dict[str, str] | None = None,
 ) -> Iterator[Statement]:
     """One statement per distributor with claims in scope, from the quarter's public tables.
 
@@ -68,17 +74,21 @@ def load_statements(
             f"an Excel sheet holds {SHEET_ROWS - 1:,} under its header row"
         )
     credits = con.execute(
-        """SELECT c.distributor_id, d.name, c.currency, c.credit_total,
+        f"""WITH held_value AS ({ACCRUED_LIABILITY_SQL})
+        SELECT c.distributor_id, d.name, d.address, c.currency, c.credit_total,
+            coalesce(h.accrued_liability, 0) AS accrued_liability,
             c.credited_count + c.held_count + c.rejected_count AS lines
         FROM distributor_credits c LEFT JOIN stg_distributors d USING (distributor_id)
-        WHERE c.quarter = ? ORDER BY c.distributor_id""",
-        [str(quarter)],
+        LEFT JOIN held_value h USING (distributor_id)
+        WHERE c.quarter = $quarter ORDER BY c.distributor_id""",
+        {"quarter": str(quarter)},
     ).fetchall()
+    credit_memos = credit_memos or {}
     install_sql_macros(con)
     statement_date = quarter.last_day if final else as_of
     for batch in _batches(credits, BATCH_LINES):
         line_rows = _line_rows(con, quarter, final, [row[0] for row in batch])
-        for distributor_id, name, currency, credit_total, _ in batch:
+        for distributor_id, name, address, currency, credit_total, accrued, _ in batch:
             yield Statement(
                 distributor_id=distributor_id,
                 distributor_name=name,
@@ -89,6 +99,9 @@ def load_statements(
                 statement_date=statement_date,
                 credit_total=credit_total,
                 vendor=vendor,
+                distributor_address=address,
+                credit_memo=credit_memos.get(distributor_id),
+                accrued_liability=accrued,
                 line_rows={
                     sheet: line_rows.get(
                         (distributor_id, outcome), SheetRows("", 1, len(LINE_COLUMNS[sheet]))
@@ -188,28 +201,67 @@ def _statement_file(distributor_id: str, content: bytes) -> StatementFile:
     return StatementFile(statement_file_name(distributor_id), distributor_id, content)
 
 
-def freeze_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:
-    """Store the final bytes and mark the quarter closed (and earlier drafts superseded), in one
-    transaction."""
+def freeze_statements(
+    con: duckdb.DuckDBPyConnection,
+    quarter: Quarter,
+    files: list[StatementFile],
+    journal: bytes,
+    credit_memos: dict[str, str],
+    closed_by: str,
+) -> None:
+    """Close the quarter in one transaction: store the FINAL bytes (statements, remittance files,
+    the journal), give the credit memo numbers, record who closed, mark earlier drafts
+    superseded, and write the close to the audit log."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    q = str(quarter)
+    memo_statements = (
+        [
+            (
+                """INSERT INTO credit_memos
+                    SELECT m.credit_memo, c.quarter, c.distributor_id, c.currency, c.credit_total
+                    FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
+                    JOIN distributor_credits c USING (distributor_id) WHERE c.quarter = ?""",
+                [list(credit_memos), list(credit_memos.values()), q],
+            ),
+            (
+                """UPDATE distributor_credits c SET credit_memo = m.credit_memo
+                    FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
+                    WHERE c.distributor_id = m.distributor_id AND c.quarter = ?""",
+                [list(credit_memos), list(credit_memos.values()), q],
+            ),
+        ]
+        if credit_memos
+        else []
+    )
     in_transaction(
         con,
-        [("DELETE FROM closed_statements WHERE quarter = ?", [str(quarter)])]
-        + [
+        [
+            ("DELETE FROM closed_statements WHERE quarter = ?", [q]),
             (
-                "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
-                [str(quarter), f.file_name, f.distributor_id, f.content, f.sha256],
-            )
-            for f in files
-        ]
-        + [
+                "INSERT INTO closed_statements SELECT ?, unnest(?), unnest(?), unnest(?), unnest(?)",
+                [
+                    q,
+                    [f.file_name for f in files],
+                    [f.distributor_id for f in files],
+                    [f.content for f in files],
+                    [f.sha256 for f in files],
+                ],
+            ),
+            ("DELETE FROM closed_journals WHERE quarter = ?", [q]),
             (
-                "UPDATE quarter_runs SET state = 'closed', closed_at = ? WHERE quarter = ?",
-                [dt.datetime.now(dt.UTC).replace(tzinfo=None), str(quarter)],
+                "INSERT INTO closed_journals VALUES (?, ?, ?)",
+                [q, journal, hashlib.sha256(journal).hexdigest()],
+            ),
+            *memo_statements,
+            (
+                "UPDATE quarter_runs SET state = 'closed', closed_at = ?, closed_by = ? WHERE quarter = ?",
+                [now, closed_by, q],
             ),
             # Rulebook §5: drafts of earlier quarters are settled in this quarter's scope.
+            ("UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'", [q]),
             (
-                "UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'",
-                [str(quarter)],
+                "INSERT INTO audit_log VALUES (?, ?, 'close', ?, 'closed', ?)",
+                [now, closed_by, q, f"{len(credit_memos)} credit memo(s), {len(files)} file(s)"],
             ),
         ],
         name="close",
@@ -223,3 +275,9 @@ def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[
         [str(quarter)],
     ).fetchall()
     return [StatementFile(name, distributor_id, bytes(content)) for name, distributor_id, content in rows]
+
+
+def frozen_journal(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> bytes | None:
+    """The journal a closed quarter's close wrote, or None."""
+    row = con.execute("SELECT content FROM closed_journals WHERE quarter = ?", [str(quarter)]).fetchone()
+    return bytes(row[0]) if row else None

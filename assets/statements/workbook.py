@@ -18,10 +18,12 @@ from decimal import Decimal
 
 import xlsxwriter
 
+from assets.ingest.reference import DEFAULT_CREDIT_TERMS, DEFAULT_DISPUTE_DAYS, Vendor
 from assets.reconcile.rules import CLAIM_RULES, RULE_BY_REASON
 from assets.statements.sheet_rows import SheetRows, SqlColumn, row_xml_sql, rows_xml, splice_rows, style_index
 
 SHEETS = ("Summary", "Credited", "Held", "Rejected")
+VENDOR_NOT_SET = "vendor not set"  # on drafts without reference/vendor.csv
 LINE_SHEETS = {"Credited": "credited", "Held": "held", "Rejected": "rejected"}  # sheet -> claim outcome
 
 WORKBOOK_OPTIONS = {
@@ -62,7 +64,10 @@ class Statement:
     credited: list[ClaimLine] = field(default_factory=list)
     held: list[ClaimLine] = field(default_factory=list)
     rejected: list[ClaimLine] = field(default_factory=list)
-    vendor: str = "Vendor"
+    vendor: Vendor | None = None  # None: reference/vendor.csv not set (drafts only)
+    distributor_address: str | None = None
+    credit_memo: str | None = None  # FINAL statements with a credit
+    accrued_liability: Decimal | None = None  # the value of the held claims that have a price
     # The line sheets' rows already written as XML (statement_files.py writes them in
     # DuckDB for big quarters), by sheet name; a sheet not given is written from its lines.
     line_rows: dict[str, SheetRows] = field(default_factory=dict)
@@ -85,6 +90,11 @@ def statement_file_name(distributor_id: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", distributor_id).strip("._")[:60] or "distributor"
     digest = hashlib.sha256(distributor_id.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return f"{readable}-{digest}.xlsx"
+
+
+def remittance_file_name(distributor_id: str) -> str:
+    """The remittance file beside the statement: the same name, ending in .csv."""
+    return statement_file_name(distributor_id).removesuffix(".xlsx") + ".csv"
 
 
 def _money(value: Decimal | None) -> float | None:
@@ -181,7 +191,7 @@ def _line_values(sheet_name: str, line: ClaimLine) -> tuple[object, ...]:
     )
 
 
-def _printable(sheet, statement: Statement, landscape: bool) -> None:
+def _printable(sheet, statement: Statement, sheet_name: str, landscape: bool) -> None:
     if landscape:
         sheet.set_landscape()
     sheet.set_paper(9)  # A4
@@ -189,14 +199,26 @@ def _printable(sheet, statement: Statement, landscape: bool) -> None:
     sheet.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
     status = "FINAL" if statement.final else "DRAFT"
     sheet.set_header(
-        f"&L{_header_text(statement.vendor)}"
-        f"&C{_header_text(statement.distributor_id)} {statement.quarter}&R{status}"
+        f"&L{_header_text(vendor_name(statement.vendor))}"
+        f"&C{_header_text(statement.distributor_id)} {statement.quarter}: {sheet_name}&R{status}"
     )
     sheet.set_footer("&LCredit statement&RPage &P of &N")
 
 
+def vendor_name(vendor: Vendor | None) -> str:
+    return vendor.legal_name if vendor else VENDOR_NOT_SET
+
+
 def _header_text(text: str) -> str:
     return text.replace("&", "&&")[:60]  # '&' starts a control code in Excel headers
+
+
+def _dispute_text(vendor: Vendor | None) -> str:
+    days = vendor.dispute_days if vendor else DEFAULT_DISPUTE_DAYS
+    where = f" to {vendor.email}" if vendor else ""
+    return (
+        f"Dispute a line within {days} days of the statement date{where}, quoting its source file and line."
+    )
 
 
 def build_statement(statement: Statement) -> bytes:
@@ -210,7 +232,7 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
     workbook.set_properties(
         {
             "title": f"Credit statement {statement.quarter} {statement.distributor_id}",
-            "author": statement.vendor,
+            "author": vendor_name(statement.vendor),
             "created": dt.datetime.combine(statement.statement_date, dt.time(0)),
         }
     )
@@ -234,23 +256,38 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
     summary.write_string(
         0, 1, "FINAL" if statement.final else "DRAFT", final_mark if statement.final else draft_mark
     )
+    vendor = statement.vendor
+    contact = " · ".join(part for part in (vendor.email, vendor.phone) if part) if vendor else ""
+    if statement.credit_memo:
+        memo = statement.credit_memo
+    else:
+        memo = "none: no credit this quarter" if statement.final else "given when the quarter is closed"
     rows: list[tuple[str, object, object]] = [
-        ("Vendor", statement.vendor, None),
+        ("Vendor", vendor_name(vendor), None),
+        ("Vendor address", vendor.address if vendor else "", wrap),
+        ("Vendor contact", contact, None),
+        ("Vendor tax id", vendor.tax_id if vendor else "", None),
         ("Distributor", statement.distributor_id, None),
         ("Distributor name", statement.distributor_name or "", None),
+        ("Distributor address", statement.distributor_address or "", wrap),
         ("Quarter", statement.quarter, None),
         ("Status", "FINAL" if statement.final else "DRAFT", None),
         ("As of", statement.as_of, date),
         ("Statement date", statement.statement_date, date),
         ("Currency", statement.currency, None),
+        ("Credit memo", memo, bold),
         ("Credited claims", statement.line_count("Credited"), None),
         ("Credit total", statement.credit_total, bold_money),
         ("Held claims", statement.line_count("Held"), None),
+        ("Value of held claims", statement.accrued_liability or Decimal("0.00"), money),
         ("Rejected claims", statement.line_count("Rejected"), None),
+        ("Credit terms", vendor.credit_terms if vendor else DEFAULT_CREDIT_TERMS, wrap),
+        ("Disputes", _dispute_text(vendor), wrap),
     ]
     for row, (label, value, cell_format) in enumerate(rows, start=2):
         summary.write_string(row, 0, label, bold)
-        write_cell(summary, row, 1, value, cell_format)
+        # Every row written, blank or not: formats are numbered in order of first use (line_styles).
+        write_cell(summary, row, 1, "" if value is None else value, cell_format)
     row = len(rows) + 3
     if not statement.final:
         summary.write_string(row, 0, "DRAFT: figures may change until the quarter is closed.", draft_mark)
@@ -264,7 +301,7 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
         summary.write_string(row, 0, rule.reason)
         summary.write_string(row, 1, rule.outcome)
         summary.write_string(row, 2, rule.meaning, wrap)
-    _printable(summary, statement, landscape=False)
+    _printable(summary, statement, "Summary", landscape=False)
 
     column_formats = {"text": None, "date": date, "money": money}
     for sheet_name in LINE_SHEETS:
@@ -276,7 +313,7 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(statement.line_count(sheet_name), 1), len(columns) - 1)
         sheet.repeat_rows(0)
-        _printable(sheet, statement, landscape=True)
+        _printable(sheet, statement, sheet_name, landscape=True)
     workbook.close()
     # The lines go in as XML text after XlsxWriter is done (sheet_rows.py: 10x faster).
     rows_by_sheet, styles_by_sheet = {}, {}

@@ -45,7 +45,7 @@ def test_pandas_rules_match_sql_on_generated_data_after_a_close(con, tmp_path):
     stage_all(con, tmp_path)
     compute_quarter(con, RunParameters(Quarter(2026, 2), dt.date(2026, 6, 30)))
     con.execute("INSERT INTO claim_outcomes BY NAME SELECT * FROM quarter_claim_outcomes")
-    con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL)")
+    con.execute("INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q2', 'closed', '2026-06-30')")
     sql, in_pandas = sql_and_pandas(con, Quarter(2026, 3))
     assert {row[3] for row in sql} >= {
         "CREDITED",

@@ -153,14 +153,11 @@ def test_a_rerun_leaves_the_users_own_files_in_a_statements_folder(closed_exampl
     assert main(["run", "2026-Q2", *COMMON]) == 0  # a closed quarter re-emitted
     assert main(["run", "2026-Q3", *COMMON]) == 0
     assert main(["run", "2026-Q3", "--as-of", "2026-07-15", *COMMON]) == 0  # a draft re-run
+    ours = {"2026-Q2": ["EUROPA-1.csv", "EUROPA-1.xlsx", "NORTHSTAR.csv", "NORTHSTAR.xlsx"]}  # closed
+    ours["2026-Q3"] = ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]  # a draft has no remittance files
     for quarter in ("2026-Q2", "2026-Q3"):
         folder = closed_example_cwd / "out" / quarter
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "EUROPA-1.xlsx",
-            "NORTHSTAR.xlsx",
-            "approval_signed.pdf",
-            "sent",
-        ]
+        assert sorted(p.name for p in folder.iterdir()) == [*ours[quarter], "approval_signed.pdf", "sent"]
         assert (folder / "sent/NORTHSTAR.eml").read_text() == "sent on Monday"
 
 

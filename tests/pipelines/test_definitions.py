@@ -30,6 +30,7 @@ def test_asset_graph_grouped_by_stage():
         "exceptions": "reconcile",
         "distributor_credits": "reconcile",
         "credit_statements": "statements",
+        "quarter_release": "statements",
         "statement_delivery": "statements",
         "finance_summary": "statements",
     }
@@ -60,9 +61,17 @@ def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd
     # Built as pipelines/definitions.py builds `defs`, under these variables.
     ui_defs = build_definitions(build_resources())
     result = ui_defs.resolve_job_def("quarterly_reconciliation").execute_in_process(
-        partition_key="2026-04-01", run_config={"resources": {"settings": {"config": {"close": True}}}}
+        partition_key="2026-04-01",
+        run_config={"resources": {"settings": {"config": {"close": True, "by": "Ann"}}}},
     )
-    assert result.success
+    assert result.success and not (example_cwd / "mail").exists()  # a close sends nothing
     statements = sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir())
-    mails = sorted(p.name for p in (example_cwd / "mail/2026-Q2").iterdir())
-    assert statements == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"] and mails == ["EUROPA-1.eml", "NORTHSTAR.eml"]
+    assert statements == ["EUROPA-1.csv", "EUROPA-1.xlsx", "NORTHSTAR.csv", "NORTHSTAR.xlsx"]
+    release = ui_defs.resolve_job_def("quarterly_release").execute_in_process(
+        partition_key="2026-04-01", run_config={"resources": {"settings": {"config": {"by": "Bo"}}}}
+    )
+    assert release.success
+    assert sorted(p.name for p in (example_cwd / "mail/2026-Q2").iterdir()) == [
+        "EUROPA-1.eml",
+        "NORTHSTAR.eml",
+    ]

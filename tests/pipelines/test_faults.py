@@ -135,7 +135,9 @@ def test_statements_on_a_full_disk_fail_the_run_and_a_rerun_restores_them(
         )
         == 0
     )
-    assert sorted(p.name for p in (out / "2026-Q3").iterdir()) == ["EUROPA-1.xlsx", "NORTHSTAR.xlsx"]
+    files = ["EUROPA-1.csv", "EUROPA-1.xlsx", "NORTHSTAR.csv", "NORTHSTAR.xlsx"]  # the close's, restored
+    assert sorted(p.name for p in (out / "2026-Q3").iterdir()) == files
+    assert (out / "finance/2026-Q3-journal.csv").exists()
 
 
 def test_a_read_only_file_system_is_named(closed_example_cwd, small_disk, capsys):

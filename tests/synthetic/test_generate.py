@@ -26,7 +26,7 @@ def test_generated_data_covers_every_outcome_and_status(tmp_path):
             statuses |= {row[0] for row in con.execute("SELECT status FROM quarter_sla_status").fetchall()}
             if quarter == Quarter(2026, 2):  # close Q2 so that ALREADY_CREDITED can happen in Q3
                 con.execute("INSERT INTO claim_outcomes SELECT * FROM quarter_claim_outcomes")
-                con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL)")
+                con.execute("INSERT INTO quarter_runs (quarter, state) VALUES ('2026-Q2', 'closed')")
     assert reasons == {rule.reason for rule in CLAIM_RULES}
     assert statuses == {"met", "open", "at_risk", "breached", "awaiting_return"}
 

@@ -10,11 +10,18 @@ from aiosmtpd.controller import Controller
 
 from assets.delivery.delivery_log import checkpointing_meanwhile, deliver_statements
 from assets.delivery.transport import Transport
+from assets.ingest.reference import Vendor
 from assets.statements.statement_files import StatementFile
+from core.warehouse import prepare
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
 
 STATEMENT = StatementFile("NORTHSTAR.xlsx", "NORTHSTAR", b"PK-not-really-a-workbook")
+VENDOR = Vendor("Vendor Inc.", "credits@v.example")
+
+
+def deliver(con, files, transport):
+    return deliver_statements(con, "2026-Q2", files, transport, "c@v.example", VENDOR, "Bo Releaser")
 
 
 class Inbox:
@@ -46,22 +53,29 @@ def smtp_server():
 @pytest.fixture
 def con():
     with duckdb.connect() as connection:
+        prepare(connection)
         connection.execute(
             "CREATE TABLE stg_distributors AS "
-            "SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email"
+            "SELECT 'NORTHSTAR' AS distributor_id, 'ap@northstar.example' AS email, 'Northstar' AS name"
+        )
+        connection.execute(
+            """INSERT INTO distributor_credits BY NAME
+            SELECT '2026-Q2' AS quarter, unnest(['NORTHSTAR', 'EUROPA-1']) AS distributor_id,
+                'USD' AS currency, 1 AS credited_count, 10.00 AS credit_total, 0 AS held_count,
+                0 AS rejected_count"""
         )
         yield connection
 
 
 def attachment(message) -> bytes:
     [part] = list(message.iter_attachments())
-    assert part.get_filename() == "NORTHSTAR.xlsx"
+    assert part.get_filename() == "Vendor-Inc-NORTHSTAR-2026-Q2-credit-statement.xlsx"
     return part.get_payload(decode=True)
 
 
 def test_outbox_writes_an_eml_with_the_statement(con, tmp_path):
     transport = Transport(mode="outbox", outbox_dir=tmp_path)
-    [result] = deliver_statements(con, "2026-Q2", [STATEMENT], transport, "credits@v.example", "Vendor")
+    [result] = deliver(con, [STATEMENT], transport)
     assert result.status == "sent"
     message = email.message_from_bytes(
         (tmp_path / "2026-Q2/NORTHSTAR.eml").read_bytes(), policy=email.policy.default
@@ -73,12 +87,8 @@ def test_outbox_writes_an_eml_with_the_statement(con, tmp_path):
 def test_smtp_sends_once(con, smtp_server):
     controller, inbox = smtp_server
     transport = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
-    assert [
-        r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")
-    ] == ["sent"]
-    assert [
-        r.status for r in deliver_statements(con, "2026-Q2", [STATEMENT], transport, "c@v.example", "V")
-    ] == ["already_sent"]
+    assert [r.status for r in deliver(con, [STATEMENT], transport)] == ["sent"]
+    assert [r.status for r in deliver(con, [STATEMENT], transport)] == ["already_sent"]
     [(recipients, message)] = inbox.messages
     assert recipients == ["ap@northstar.example"] and attachment(message) == STATEMENT.content
 
@@ -86,45 +96,40 @@ def test_smtp_sends_once(con, smtp_server):
 def test_failed_send_is_retried_on_the_next_run(con, smtp_server):
     controller, inbox = smtp_server
     down = Transport(mode="smtp", host="127.0.0.1", port=free_port(), starttls=False, timeout_seconds=2)
-    [failed] = deliver_statements(con, "2026-Q2", [STATEMENT], down, "c@v.example", "V")
+    [failed] = deliver(con, [STATEMENT], down)
     assert failed.status == "failed" and "Connection" in failed.detail
     up = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
-    [sent] = deliver_statements(con, "2026-Q2", [STATEMENT], up, "c@v.example", "V")
+    [sent] = deliver(con, [STATEMENT], up)
     assert sent.status == "sent" and len(inbox.messages) == 1
     assert con.execute("SELECT status, attempts FROM delivery_log").fetchall() == [("sent", 2)]
 
 
 def test_an_email_sent_before_a_crash_stays_logged_as_sent(con, smtp_server, monkeypatch):
     controller, inbox = smtp_server
-    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example')")
+    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example', 'Europa')")
     second = StatementFile("EUROPA-1.xlsx", "EUROPA-1", b"PK-another")
     transport = Transport(mode="smtp", host="127.0.0.1", port=controller.port, starttls=False)
     real_send = Transport.send
 
     def send_then_die(self, message, quarter, file_name):
-        if file_name == "EUROPA-1.xlsx":
+        if file_name == "NORTHSTAR.xlsx":  # sent second: distributors go in byte order
             raise KeyboardInterrupt  # the process dies between two sends
         return real_send(self, message, quarter, file_name)
 
     monkeypatch.setattr(Transport, "send", send_then_die)
     with pytest.raises(KeyboardInterrupt):
-        deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
-    assert con.execute("SELECT distributor_id, status FROM delivery_log").fetchall() == [
-        ("NORTHSTAR", "sent")
-    ]
+        deliver(con, [STATEMENT, second], transport)
+    assert con.execute("SELECT distributor_id, status FROM delivery_log").fetchall() == [("EUROPA-1", "sent")]
     monkeypatch.setattr(Transport, "send", real_send)
-    statuses = [
-        r.status
-        for r in deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
-    ]
+    statuses = [r.status for r in deliver(con, [STATEMENT, second], transport)]
     assert statuses == ["already_sent", "sent"] and len(inbox.messages) == 2
 
 
 def test_outbox_logs_every_statement_of_a_run(con, tmp_path):
-    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example')")
+    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example', 'Europa')")
     second = StatementFile("EUROPA-1.xlsx", "EUROPA-1", b"PK-another")
     transport = Transport(outbox_dir=tmp_path)
-    results = deliver_statements(con, "2026-Q2", [STATEMENT, second], transport, "c@v.example", "V")
+    results = deliver(con, [STATEMENT, second], transport)
     assert [r.status for r in results] == ["sent", "sent"]
     assert con.execute("SELECT distributor_id, attempts FROM delivery_log ORDER BY 1").fetchall() == [
         ("EUROPA-1", 1),
@@ -135,15 +140,13 @@ def test_outbox_logs_every_statement_of_a_run(con, tmp_path):
 
 def test_distributor_without_email_is_logged_not_sent(con, tmp_path):
     con.execute("UPDATE stg_distributors SET email = NULL")
-    [result] = deliver_statements(
-        con, "2026-Q2", [STATEMENT], Transport(outbox_dir=tmp_path), "c@v.example", "V"
-    )
+    [result] = deliver(con, [STATEMENT], Transport(outbox_dir=tmp_path))
     assert result.status == "no_email" and not (tmp_path / "2026-Q2").exists()
 
 
 @pytest.mark.slow
-def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(
-    example_cwd, smtp_server, monkeypatch
+def test_a_close_mails_nothing_and_a_second_persons_release_mails_statement_and_remittance(
+    example_cwd, smtp_server, monkeypatch, capsys
 ):
     controller, inbox = smtp_server
     monkeypatch.setenv("RMA_DELIVERY_MODE", "smtp")
@@ -152,17 +155,32 @@ def test_closing_a_quarter_mails_final_statements_and_drafts_mail_nothing(
     monkeypatch.setenv("RMA_SMTP_STARTTLS", "false")
     common = EXAMPLE_ARGS
     assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *common]) == 0
+    assert main(["run", "2026-Q2", "--close", "--by", "Ann Closer", *common]) == 0
+    assert inbox.messages == []  # rulebook §7.1: closing sends nothing
+    assert main(["release", "2026-Q2", "--by", " ann closer", *common]) == 2
+    assert "a second person must release it" in capsys.readouterr().err
     assert inbox.messages == []
-    assert main(["run", "2026-Q2", "--close", *common]) == 0
+    assert main(["release", "2026-Q2", "--by", "Bo Releaser", *common]) == 0
     assert main(["run", "2026-Q2", *common]) == 0
-    received = {
-        recipients[0]: attachment_bytes
-        for recipients, attachment_bytes in (
-            (r, next(iter(m.iter_attachments())).get_payload(decode=True)) for r, m in inbox.messages
-        )
-    }
+    assert main(["release", "2026-Q2", "--by", "Cy Third", *common]) == 0  # released already: nothing sent
+    received = {recipients[0]: list(message.iter_attachments()) for recipients, message in inbox.messages}
     assert sorted(received) == ["ap@northstar.example", "billing@europa1.example"]
-    assert received["ap@northstar.example"] == (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").read_bytes()
+    statement, remittance = received["ap@northstar.example"]
+    assert statement.get_filename() == "Example-Networks-Inc-NORTHSTAR-2026-Q2-credit-statement.xlsx"
+    assert statement.get_payload(decode=True) == (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").read_bytes()
+    assert remittance.get_filename() == "Example-Networks-Inc-NORTHSTAR-2026-Q2-remittance.csv"
+    assert remittance.get_payload(decode=True) == (example_cwd / "out/2026-Q2/NORTHSTAR.csv").read_bytes()
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        audit = con.execute(
+            "SELECT who, action, outcome FROM audit_log ORDER BY happened_at, detail"
+        ).fetchall()
+    assert audit == [
+        ("Ann Closer", "close", "closed"),
+        ("ann closer", "release", "refused"),
+        ("Bo Releaser", "release", "released"),
+        ("Bo Releaser", "delivery", "sent"),
+        ("Bo Releaser", "delivery", "sent"),
+    ]
 
 
 def test_the_checkpoint_runs_while_the_block_does(tmp_path):

@@ -13,8 +13,8 @@ TODAY = dt.date(2026, 11, 28)
 def warehouse(con):
     prepare(con)
     con.execute(
-        "INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL), "
-        "('2026-Q3', 'draft', '2026-09-30', NULL)"
+        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q2', 'closed', '2026-06-30'), "
+        "('2026-Q3', 'draft', '2026-09-30')"
     )
     return con
 

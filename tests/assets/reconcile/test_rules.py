@@ -162,7 +162,9 @@ def test_10_already_credited_in_a_closed_quarter(scenario):
         "INSERT INTO claim_outcomes (quarter, source_file, source_line, rma_number, outcome, reason)"
         " VALUES ('2026-Q1', 'inbound/fulfillment_reports/D1/old.csv', 2, 'R-1', 'credited', 'CREDITED')"
     )
-    scenario.con.execute("INSERT INTO quarter_runs VALUES ('2026-Q1', 'closed', '2026-03-31', NULL)")
+    scenario.con.execute(
+        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q1', 'closed', '2026-03-31')"
+    )
     assert reasons(scenario) == ["ALREADY_CREDITED"]
 
 
@@ -173,7 +175,9 @@ def test_10_credit_in_a_draft_quarter_does_not_count(scenario):
         "INSERT INTO claim_outcomes (quarter, source_file, source_line, rma_number, outcome, reason)"
         " VALUES ('2026-Q1', 'x.csv', 2, 'R-1', 'credited', 'CREDITED')"
     )
-    scenario.con.execute("INSERT INTO quarter_runs VALUES ('2026-Q1', 'draft', '2026-03-31', NULL)")
+    scenario.con.execute(
+        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q1', 'draft', '2026-03-31')"
+    )
     assert reasons(scenario) == ["CREDITED"]
 
 
@@ -276,7 +280,9 @@ def test_scope_excludes_final_outcomes_of_closed_quarters_but_keeps_held(scenari
     scenario.con.execute(
         "UPDATE claim_outcomes SET outcome = 'held', reason = 'NO_PRICE' WHERE rma_number = 'R-404'"
     )
-    scenario.con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'closed', '2026-06-30', NULL)")
+    scenario.con.execute(
+        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q2', 'closed', '2026-06-30')"
+    )
     assert [row[0] for row in scenario.outcomes("2026-Q3")] == ["R-404"]
 
 

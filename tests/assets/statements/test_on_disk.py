@@ -68,7 +68,9 @@ def test_superseded_drafts_lose_their_statements_and_summary_only(con, folder):
     record_written(con, Q2, [statement("A")])
     (folder / "finance").mkdir()
     (folder / "finance/2026-Q2-summary.xlsx").write_bytes(b"draft summary")
-    con.execute("INSERT INTO quarter_runs VALUES ('2026-Q2', 'superseded', '2026-06-30', NULL)")
+    con.execute(
+        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q2', 'superseded', '2026-06-30')"
+    )
     removed = remove_superseded(con, folder)
     assert sorted(p.name for p in removed) == ["2026-Q2-summary.xlsx", "A.xlsx"]
     assert sorted(p.name for p in (folder / "2026-Q2").iterdir()) == ["approval_signed.pdf", "sent"]

@@ -60,8 +60,18 @@ AWKWARD = [
 @pytest.fixture
 def quarter_with_awkward_lines(con):
     prepare(con)
-    con.execute("CREATE TABLE stg_distributors (distributor_id VARCHAR, name VARCHAR)")
-    con.execute("INSERT INTO stg_distributors VALUES ('D1', '=HYPERLINK(\"x\")'), ('D2', NULL)")
+    con.execute(
+        "CREATE TABLE stg_distributors "
+        "(distributor_id VARCHAR, name VARCHAR, address VARCHAR, currency VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO stg_distributors VALUES "
+        "('D1', '=HYPERLINK(\"x\")', '=1+1 Main St', 'USD'), ('D2', NULL, NULL, 'USD')"
+    )
+    con.execute(  # what the held claims would cost: the value of held claims on the Summary
+        "CREATE TABLE stg_price_list AS SELECT 'SKU' AS sku, 'USD' AS currency, 7.50 AS unit_credit, "
+        "DATE '2025-01-01' AS valid_from, NULL::DATE AS valid_to, 'p.csv' AS source_file, 2 AS source_line"
+    )
     reasons = list(CLAIM_RULES)
     rows = []
     for index, text in enumerate(AWKWARD * 3):
@@ -93,7 +103,8 @@ def quarter_with_awkward_lines(con):
         )
     con.executemany(f"INSERT INTO claim_outcomes VALUES ({', '.join(['?'] * 19)})", rows)
     con.execute(
-        """INSERT INTO distributor_credits
+        """INSERT INTO distributor_credits (quarter, distributor_id, currency, credited_count, credit_total,
+            held_count, rejected_count)
         SELECT quarter, distributor_id, 'USD', count(*) FILTER (WHERE outcome = 'credited'),
             coalesce(sum(credit_amount), 0), count(*) FILTER (WHERE outcome = 'held'),
             count(*) FILTER (WHERE outcome = 'rejected')
@@ -102,13 +113,11 @@ def quarter_with_awkward_lines(con):
     return con
 
 
-def statements_from_python_lines(con, final: bool) -> list[Statement]:
-    """The statements as build_statement writes them from ClaimLine objects, one value at a time."""
+def statements_from_python_lines(con, from_sql: list[Statement]) -> list[Statement]:
+    """The same statements with their lines as build_statement writes them from ClaimLine objects,
+    one value at a time (the Summary's figures as the SQL statements have them)."""
     statements = []
-    for distributor_id, name, credit_total in con.execute(
-        """SELECT c.distributor_id, d.name, c.credit_total FROM distributor_credits c
-        LEFT JOIN stg_distributors d USING (distributor_id) ORDER BY 1"""
-    ).fetchall():
+    for statement in from_sql:
         lines = {}
         for outcome in ("credited", "held", "rejected"):
             lines[outcome] = [
@@ -119,22 +128,10 @@ def statements_from_python_lines(con, final: bool) -> list[Statement]:
                     source_file, source_line
                 FROM claim_outcomes WHERE distributor_id = ? AND outcome = ?
                 ORDER BY source_file, source_line""",
-                    [distributor_id, outcome],
+                    [statement.distributor_id, outcome],
                 ).fetchall()
             ]
-        statements.append(
-            Statement(
-                distributor_id,
-                name,
-                "USD",
-                "2026-Q2",
-                final,
-                AS_OF,
-                QUARTER.last_day if final else AS_OF,
-                credit_total,
-                **lines,
-            )
-        )
+        statements.append(dataclasses.replace(statement, line_rows={}, **lines))
     return statements
 
 
@@ -152,8 +149,9 @@ def test_lines_written_by_duckdb_give_the_bytes_python_gives(
     from_sql = list(load_statements(con, QUARTER, AS_OF, final))
     assert [s.distributor_id for s in from_sql] == ["D1", "D2"] and all(s.line_rows for s in from_sql)
     assert [build_statement(s) for s in from_sql] == [
-        build_statement(s) for s in statements_from_python_lines(con, final)
+        build_statement(s) for s in statements_from_python_lines(con, from_sql)
     ]
+    assert from_sql[0].distributor_address == "=1+1 Main St" and from_sql[0].accrued_liability > 0
     assert rendering_work(con, QUARTER) == len(AWKWARD) * 3 + 2 * LINES_PER_WORKBOOK
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from assets.ingest.reference import Vendor
 from assets.reconcile.rules import CLAIM_RULES
 from assets.statements.workbook import ClaimLine, Statement, build_statement, statement_file_name
 
@@ -110,7 +111,8 @@ def test_file_name_keeps_plain_ids():
 
 
 def test_summary_header_block_and_reason_legend():
-    rows = list(load(build_statement(statement(vendor="Acme & Co")))["Summary"].iter_rows(values_only=True))
+    vendor = Vendor("Acme & Co", "credits@acme.example", "1 Main St", dispute_days=45)
+    rows = list(load(build_statement(statement(vendor=vendor)))["Summary"].iter_rows(values_only=True))
     labels = {row[0]: row[1] for row in rows if row[0]}
     assert labels["Vendor"] == "Acme & Co" and labels["Distributor"] == "D1" and labels["Currency"] == "USD"
     assert labels["Statement date"] == dt.datetime(2026, 6, 30)
