@@ -10,6 +10,8 @@ from dagster_duckdb import DuckDBResource
 
 from assets.ingest.sources import SOURCES
 from assets.resources import RunSettings
+from assets.statements.ledger import journal_problems
+from assets.statements.statement_files import frozen_journal
 from checks.conservation import claims_conservation, rows_accounted_for
 from checks.expectations.runner import Expectations
 from checks.expectations.suites import SUITE_NAMES, build_suites, read_references
@@ -76,6 +78,32 @@ def statement_totals_match(
     )
 
 
+@dg.asset_check(
+    asset="credit_statements",
+    blocking=True,
+    description="Rulebook §7.3: in a closed quarter's journal every entry balances (debits = credits, per "
+    "currency) and the credit memo entries add up to distributor_credits. Drafts write no journal.",
+)
+def journal_balances(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    quarter = Quarter.from_partition_key(context.partition_key)
+    with duckdb.get_connection() as con:
+        journal = frozen_journal(con, quarter)
+        credits = dict(
+            con.execute(
+                "SELECT distributor_id, credit_total FROM distributor_credits WHERE quarter = ?",
+                [str(quarter)],
+            ).fetchall()
+        )
+    if journal is None:
+        return dg.AssetCheckResult(passed=True, description=f"{quarter} is not closed: no journal")
+    problems = journal_problems(journal, credits)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description=problems[0] if problems else f"{len(journal.splitlines()) - 1} journal lines balance",
+        metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "_none_")},
+    )
+
+
 def _expectations_check(suite_name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=suite_name,
@@ -113,4 +141,4 @@ def _expectations_check(suite_name: str) -> dg.AssetChecksDefinition:
 
 EXPECTATION_CHECKS = [_expectations_check(name) for name in SUITE_NAMES]
 
-ASSET_CHECKS = [*CONSERVATION_CHECKS, *EXPECTATION_CHECKS, statement_totals_match]
+ASSET_CHECKS = [*CONSERVATION_CHECKS, *EXPECTATION_CHECKS, statement_totals_match, journal_balances]

@@ -43,8 +43,8 @@ def example_q2_warehouse(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("example_q2") / "wh.duckdb"
     with duckdb.connect(str(path)) as built:
-        for name in ("distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"):
-            stage_source(built, EXAMPLE_DATA, SOURCES[name])
+        for source in SOURCES.values():
+            stage_source(built, EXAMPLE_DATA, source)
         reconcile_quarter(built, RunParameters(Quarter(2026, 2), dt.date(2026, 6, 30)))
     return path
 

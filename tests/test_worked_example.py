@@ -127,3 +127,14 @@ def test_closed_quarter_rerun_is_byte_identical(example_run: Path):
     after = {p.name: p.read_bytes() for p in (example_run / "out/2026-Q2").glob("*.xlsx")}
     assert after == before and len(after) == 2
     assert outcomes_after == outcomes_before
+
+
+def test_the_journal_is_the_expected_one(example_run: Path):
+    with (example_run / "out/finance/2026-Q2-journal.csv").open(newline="") as handle:
+        journal = [{k: v for k, v in row.items() if k != "description"} for row in csv.DictReader(handle)]
+    with (example_run / "expected_journal_2026-Q2.csv").open(newline="") as handle:
+        expected = list(csv.DictReader(handle))
+    assert journal == expected  # in order: per distributor, each entry's debit line first
+    raw = (example_run / "out/finance/2026-Q2-journal.csv").read_bytes()
+    assert b"\r\n" not in raw and raw.decode("utf-8").count("\n") == len(expected) + 1
+    assert not (example_run / "out/finance/2026-Q3-journal.csv").exists()  # drafts write none

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -214,3 +215,52 @@ def test_an_empty_file_left_by_a_failed_creation_is_taken_for_a_new_warehouse(tm
     assert warehouse_problem(empty) is None
     clear_empty_warehouse(empty)
     assert not empty.exists()
+
+
+@pytest.mark.slow
+def test_credit_memo_numbers_are_gap_free_and_never_change(closed_example_cwd):
+    final = closed_example_cwd / "out/2026-Q2"
+    before = {p.name: p.read_bytes() for p in final.iterdir()}
+    journal = (closed_example_cwd / "out/finance/2026-Q2-journal.csv").read_bytes()
+    assert main(["run", "2026-Q3", "--close", *COMMON]) == 0
+    assert main(["run", "2026-Q2", *COMMON]) == 0  # a closed quarter re-emitted
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        memos = con.execute(
+            "SELECT quarter, distributor_id, credit_memo FROM distributor_credits ORDER BY 1, 2"
+        ).fetchall()
+        assert con.execute("SELECT credit_memo, amount FROM credit_memos ORDER BY 1").fetchall() == [
+            ("CM-000001", Decimal("169.99")),
+            ("CM-000002", Decimal("289.99")),
+        ]
+    assert memos == [
+        ("2026-Q2", "EUROPA-1", None),  # no credit, no memo
+        ("2026-Q2", "NORTHSTAR", "CM-000001"),
+        ("2026-Q3", "EUROPA-1", None),
+        ("2026-Q3", "NORTHSTAR", "CM-000002"),
+    ]
+    assert {p.name: p.read_bytes() for p in final.iterdir()} == before  # statements and remittance files
+    assert (closed_example_cwd / "out/finance/2026-Q2-journal.csv").read_bytes() == journal
+    remittance = (closed_example_cwd / "out/2026-Q3/NORTHSTAR.csv").read_text().splitlines()
+    assert remittance[0].split(",")[-1] == "credit_memo" and remittance[1].endswith(",CM-000002")
+
+
+@pytest.mark.slow
+def test_a_close_without_a_vendor_is_refused_in_one_line(example_cwd, capsys):
+    (example_cwd / "data/reference/vendor.csv").unlink()
+    assert main(["run", "2026-Q2", *COMMON]) == 0  # drafts run without it
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 1
+    [error] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rma-recon: error:")]
+    assert error.startswith(
+        "rma-recon: error: cannot close 2026-Q2: reference/vendor.csv is missing: add it with"
+    )
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        assert con.execute("SELECT state FROM quarter_runs").fetchall() == [("draft",)]
+        assert con.execute("SELECT count(*) FROM closed_journals").fetchone() == (0,)
+
+
+@pytest.mark.slow
+def test_a_ledger_file_without_every_role_refuses_the_close(example_cwd, capsys):
+    (example_cwd / "data/reference/gl_accounts.csv").write_text("role,account\nwarranty_expense,6100\n")
+    assert main(["run", "2026-Q2", "--close", *COMMON]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "reference/gl_accounts.csv has no account for credits_payable, accrued_liability" in error
