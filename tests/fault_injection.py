@@ -38,7 +38,11 @@ CRASH_POINTS = [
 ]
 TIME_FRACTIONS = [0.15, 0.35, 0.55, 0.75, 0.9]
 # Columns that say when, not what: they differ between any two runs.
-WHEN_COLUMNS = {"quarter_runs": ["closed_at"], "delivery_log": ["last_attempt_at"]}
+WHEN_COLUMNS = {
+    "quarter_runs": ["closed_at", "released_at", "run_at"],
+    "audit_log": ["happened_at"],
+    "delivery_log": ["last_attempt_at"],
+}
 CACHES = {"suite_batches", "suite_batch_files"}  # GX results kept by file: a cache, rebuilt as needed
 
 
