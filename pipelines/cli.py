@@ -501,7 +501,11 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
                 coalesce(sum(c.credited_count), 0),
                 coalesce(sum(c.held_count), 0), coalesce(sum(c.rejected_count), 0),
                 (SELECT min(later.quarter) FROM quarter_runs later
-                 WHERE later.state = 'closed' AND later.quarter > r.quarter) AS closed_later
+                 WHERE later.state = 'closed' AND later.quarter > r.quarter) AS closed_later,
+                r.closed_by, r.closed_at, r.released_by, r.released_at,
+                (SELECT max(earlier.quarter) FROM quarter_runs earlier
+                 WHERE r.state = 'draft' AND earlier.state = 'closed' AND earlier.quarter < r.quarter
+                   AND earlier.closed_at > coalesce(r.run_at, TIMESTAMP '-infinity')) AS closed_since
             FROM quarter_runs r LEFT JOIN distributor_credits c USING (quarter)
             GROUP BY ALL ORDER BY r.quarter"""
         ).fetchall()
@@ -519,7 +523,9 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
         f"{'quarter':<8} {'state':<10} {'as of':<10} {'distr.':>6} "
         f"{'credited':>8} {'held':>6} {'rejected':>8}  credit totals"
     ]
-    for quarter, state, as_of, distributors, credited, held, rejected, closed_later in rows:
+    for row in rows:
+        quarter, state, as_of, distributors, credited, held, rejected, closed_later = row[:8]
+        closed_by, closed_at, released_by, released_at, closed_since = row[8:]
         money = (
             ", ".join(f"{currency} {total:,.2f}" for (q, currency), total in totals.items() if q == quarter)
             or "-"
@@ -530,6 +536,15 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
             f"{quarter:<8} {state:<10} {as_of!s:<10} {distributors:>6} "
             f"{credited:>8} {held:>6} {rejected:>8}  {money}"
         )
+        who = [f"closed by {closed_by or 'unknown'} at {closed_at:%Y-%m-%d %H:%M}"] if closed_at else []
+        if released_at:
+            who.append(f"released by {released_by} at {released_at:%Y-%m-%d %H:%M}")
+        elif state == "closed":
+            who.append("not released yet")
+        if closed_since:
+            who.append(f"STALE: {closed_since} was closed after this draft ran; run {quarter} again")
+        if who:
+            lines.append(f"{'':<8} {'; '.join(who)}")
     for quarter, problem in disk_differences(expected, statements_dir).items():
         lines.append(f"{quarter}: {problem} (in {statements_dir / quarter})")
     return "\n".join(lines)

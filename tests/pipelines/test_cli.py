@@ -90,14 +90,39 @@ def test_draft_rerun_replaces_only_its_quarter(closed_example_cwd):
         ).fetchone() == (0,)
 
 
+def _status(capsys) -> dict[str, list[str]]:
+    """`rma-recon status`, its lines by quarter: the quarter's row and the line under it."""
+    assert main(["status", "--warehouse", "wh.duckdb"]) == 0
+    by_quarter: dict[str, list[str]] = {}
+    for line in capsys.readouterr().out.splitlines()[1:]:
+        if line.startswith("20"):
+            by_quarter[line.split()[0]] = [line]
+        else:
+            by_quarter[list(by_quarter)[-1]].append(line.strip())
+    return by_quarter
+
+
 @pytest.mark.slow
-def test_status_lists_quarters_with_state_and_totals(closed_example_cwd, capsys):
+def test_status_shows_who_closed_and_released_and_a_stale_draft(example_cwd, capsys):
+    assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *COMMON]) == 0
+    assert main(["run", "2026-Q2", "--close", "--by", "alice", *COMMON]) == 0
+    capsys.readouterr()
+    status = _status(capsys)
+    assert status["2026-Q2"][0].split()[:3] == ["2026-Q2", "closed", "2026-06-30"]
+    assert "USD 169.99" in status["2026-Q2"][0]
+    assert (
+        status["2026-Q2"][1].startswith("closed by alice at ") and "not released yet" in status["2026-Q2"][1]
+    )
+    assert status["2026-Q3"][1] == "STALE: 2026-Q2 was closed after this draft ran; run 2026-Q3 again"
+
+    assert main(["release", "2026-Q2", "--by", "bob", *COMMON]) == 0
     assert main(["run", "2026-Q3", "--as-of", "2026-08-31", *COMMON]) == 0
     capsys.readouterr()
-    assert main(["status", "--warehouse", "wh.duckdb"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split()[:3] == ["2026-Q2", "closed", "2026-06-30"] and "USD 169.99" in lines[1]
-    assert lines[2].split()[:3] == ["2026-Q3", "draft", "2026-08-31"] and "USD 289.99" in lines[2]
+    status = _status(capsys)
+    assert "released by bob at " in status["2026-Q2"][1]
+    assert status["2026-Q3"] == [status["2026-Q3"][0]]  # fresh again: nothing under it
+    assert status["2026-Q3"][0].split()[:3] == ["2026-Q3", "draft", "2026-08-31"]
+    assert "USD 289.99" in status["2026-Q3"][0]
 
 
 def test_status_without_a_warehouse(tmp_path, capsys):
@@ -175,7 +200,8 @@ def test_closing_a_later_quarter_supersedes_an_earlier_draft(example_cwd, capsys
     assert (
         lines[1].split()[:2] == ["2026-Q2", "superseded"] and "superseded by the close of 2026-Q3" in lines[1]
     )
-    assert lines[2].split()[:2] == ["2026-Q3", "closed"] and len(lines) == 3
+    assert lines[2].split()[:2] == ["2026-Q3", "closed"] and lines[3].lstrip().startswith("closed by ")
+    assert len(lines) == 4  # no line about files on disk
     assert main(["run", "2026-Q2", *COMMON]) == 2  # earlier than the latest closed quarter
 
 
