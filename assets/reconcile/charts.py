@@ -42,36 +42,55 @@ def import_in_background() -> None:
 CHART_DISTRIBUTORS = 25  # more bars than this are unreadable (and a 10,000-pixel image)
 
 
+def credits_panels(
+    rows: list[tuple[str, str, float, float]],
+) -> dict[str, list[tuple[str, str, float, float]]]:
+    """The bars of the credits chart, one panel per currency (amounts of two currencies never share
+    an axis): in each, the distributors with the most credited plus held value."""
+    panels: dict[str, list[tuple[str, str, float, float]]] = {}
+    for row in rows:
+        panels.setdefault(row[1] or "?", []).append(row)
+    return {
+        currency: sorted(panel, key=lambda r: (-(r[2] + r[3]), r[0]))[:CHART_DISTRIBUTORS]
+        for currency, panel in sorted(panels.items())
+    }
+
+
 def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> bytes:
-    """Bars per distributor: credit total and accrued liability, each in its own currency.
+    """Bars per distributor: credit total and accrued liability, a panel per currency.
 
     Only the distributors with the most credited plus held value are drawn; the preview table
     and the finance summary list them all.
     """
     plt = _pyplot()
-    total = len(rows)
-    shown = set(sorted(rows, key=lambda r: (-(r[2] + r[3]), r[0]))[:CHART_DISTRIBUTORS])
-    rows = [r for r in rows if r in shown]
-    labels = [f"{distributor} ({currency})" for distributor, currency, _, _ in rows]
-    figure, axis = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
-    positions = range(len(rows))
-    axis.barh(
-        [p + 0.2 for p in positions], [r[2] for r in rows], height=0.4, label="credited", color="#1565c0"
+    panels = credits_panels(rows)
+    heights = [0.45 * len(panel) + 0.9 for panel in panels.values()]
+    figure, axes = plt.subplots(
+        len(panels), 1, figsize=(7, sum(heights) + 0.6), height_ratios=heights, squeeze=False
     )
-    axis.barh(
-        [p - 0.2 for p in positions],
-        [r[3] for r in rows],
-        height=0.4,
-        label="accrued liability (held)",
-        color="#ffa000",
-    )
-    axis.set_yticks(list(positions), labels)
-    axis.invert_yaxis()
-    axis.set_title(
-        f"Credits by distributor, {quarter}"
-        + (f" (top {len(rows)} of {total} by value)" if total > len(rows) else "")
-    )
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    for axis, (currency, panel) in zip(axes[:, 0], panels.items(), strict=True):
+        shown = len(panel)
+        total = sum(1 for row in rows if (row[1] or "?") == currency)
+        positions = range(shown)
+        axis.barh(
+            [p + 0.2 for p in positions], [r[2] for r in panel], height=0.4, label="credited", color="#1565c0"
+        )
+        axis.barh(
+            [p - 0.2 for p in positions],
+            [r[3] for r in panel],
+            height=0.4,
+            label="accrued liability (held)",
+            color="#ffa000",
+        )
+        axis.set_yticks(list(positions), [r[0] for r in panel])
+        axis.invert_yaxis()
+        axis.set_xlabel(currency)
+        axis.set_title(
+            f"{currency}" + (f" (top {shown} of {total} by value)" if total > shown else ""), fontsize=10
+        )
+    axes[0, 0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    figure.suptitle(f"Credits by distributor, {quarter}")
+    figure.tight_layout()
     try:
         return _png(figure)
     finally:

@@ -56,9 +56,10 @@ RECONCILE_SPECS = [
 _PREVIEWS = {
     "claim_outcomes": (
         "### Rejected and held claims by reason",
-        """SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
+        # Money per currency: a sum across currencies means nothing.
+        """SELECT outcome, reason, currency, count(*) AS claims, sum(claimed_amount) AS claimed
         FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited'
-        GROUP BY outcome, reason ORDER BY outcome, claims DESC, reason""",
+        GROUP BY outcome, reason, currency ORDER BY outcome, reason, currency""",
     ),
     "sla_status": (
         "### Breached and at-risk cases",

@@ -3,7 +3,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assets.reconcile.charts import credits_chart, markdown_image, sla_mix_chart
+from assets.reconcile.charts import (
+    CHART_DISTRIBUTORS,
+    credits_chart,
+    credits_panels,
+    markdown_image,
+    sla_mix_chart,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -26,6 +32,17 @@ def test_credits_chart_draws_only_the_largest_distributors():
     many = credits_chart(rows, "2026-Q2")
     height = lambda png: int.from_bytes(png[20:24], "big")  # noqa: E731 (PNG IHDR height)
     assert height(many) == height(few) < 1500
+
+
+def test_each_currency_has_its_own_panel_and_its_own_ranking():
+    # Yen amounts are large numbers: ranked together with dollars they would crowd every USD bar out.
+    rows = [(f"JP{i:03d}", "JPY", 1_000_000.0 + i, 0.0) for i in range(40)]
+    rows += [("US-SMALL", "USD", 10.0, 0.0), ("US-BIG", "USD", 90.0, 5.0), ("EU-1", "EUR", 0.0, 30.0)]
+    panels = credits_panels(rows)
+    assert list(panels) == ["EUR", "JPY", "USD"]
+    assert [r[0] for r in panels["USD"]] == ["US-BIG", "US-SMALL"]
+    assert len(panels["JPY"]) == CHART_DISTRIBUTORS and panels["JPY"][0][0] == "JP039"
+    assert credits_chart(rows, "2026-Q2").startswith(PNG_MAGIC)
 
 
 def test_a_chart_drawn_while_matplotlib_imports_in_the_background():

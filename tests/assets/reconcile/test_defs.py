@@ -26,5 +26,12 @@ def test_sla_preview_shows_days_left_and_days_late(example_q2):
 
 def test_rejections_by_reason(example_q2):
     rows = preview_rows(example_q2, "claim_outcomes")
-    assert ("held", "AWAITING_RETURN", 1, Decimal("120.00")) in rows
+    assert ("held", "AWAITING_RETURN", "USD", 1, Decimal("120.00")) in rows
+    # One row per currency: amounts of two currencies are never added up.
+    expected = example_q2.execute(
+        """SELECT outcome, reason, currency, count(*), sum(claimed_amount) FROM claim_outcomes
+        WHERE quarter = '2026-Q2' AND outcome <> 'credited' GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    assert sorted(rows, key=str) == sorted(expected, key=str)
+    assert len({row[2] for row in rows}) > 1
     assert all(row[0] != "credited" for row in rows)
