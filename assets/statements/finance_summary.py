@@ -1,7 +1,8 @@
 """The finance summary workbook of a quarter: one place for the close meeting.
 
-Sheets: Distributors (credits, holds, accrued liability, late credits) with a native Excel
-chart, Reasons (holds and rejections), Late credits, SLA. Built from the warehouse tables only.
+Sheets: Distributors (credits, holds, accrued liability, late credits), Charts (a native Excel
+chart per currency, each on its own printed page), Reasons (holds and rejections), Late credits,
+SLA. Built from the warehouse tables only. Every sheet prints landscape, one page wide.
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ LEFT JOIN stg_distributors d USING (distributor_id)
 LEFT JOIN late l USING (distributor_id)
 LEFT JOIN held_value h USING (distributor_id)
 WHERE c.quarter = $quarter
-ORDER BY c.distributor_id
+ORDER BY c.currency, c.distributor_id
 """
 FIRST_DATA_ROW = 4  # under the title, a blank row and the header row
 # The other tables: (query, the order of its rows, which is a unique key).
 REASON_SQL = (
-    """SELECT outcome, reason, count(*) AS claims, sum(claimed_amount) AS claimed
-    FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited' GROUP BY outcome, reason""",
-    "outcome, claims DESC, reason",
+    # Money per currency: a sum across currencies means nothing.
+    """SELECT outcome, reason, currency, count(*) AS claims, sum(claimed_amount) AS claimed
+    FROM claim_outcomes WHERE quarter = $quarter AND outcome <> 'credited'
+    GROUP BY outcome, reason, currency""",
+    "outcome, reason, currency",
 )
 LATE_SQL = (
     """SELECT distributor_id, rma_number, fulfilled_on, due_quarter, credit_amount, currency,
@@ -50,12 +53,44 @@ SLA_SQL = (
     FROM sla_status WHERE quarter = $quarter""",
     "status, days_late DESC, rma_number",
 )
+CHART_PAGE_ROWS = 32  # a chart 560 pixels high and a margin, in 20-pixel rows
+WIDEST_COLUMN = 60  # characters; longer text wraps on screen and in print
+
+
+def column_widths(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict, headers: list[str], money_columns: set[str]
+) -> list[int]:
+    """Each column as wide as its longest value (money with its thousands separators) or the
+    longest word of its header, whichever is wider."""
+    longest = con.execute(
+        "SELECT "
+        + ", ".join(f'max(length(CAST("{header}" AS VARCHAR)))' for header in headers)
+        + f" FROM ({sql})",
+        params,
+    ).fetchone()
+    widths = []
+    for header, length in zip(headers, longest, strict=True):
+        length = length or 0
+        if header in money_columns:
+            length += length // 3  # "," every three digits
+        words = max(len(word) for word in header.split("_"))
+        widths.append(min(max(length, words, 8) + 3, WIDEST_COLUMN))
+    return widths
+
+
+def print_setup(sheet, title: str) -> None:
+    """Landscape, one page wide, the header row on every page, and each page naming its sheet."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_header(f"&L{title.replace('&', '&&')}&R&A")
+    sheet.set_footer("&CPage &P of &N")
 
 
 def build_finance_summary(
     con: duckdb.DuckDBPyConnection, quarter: Quarter, final: bool, as_of: dt.date
 ) -> bytes:
     params = {"quarter": str(quarter)}
+    stage = "FINAL" if final else "DRAFT"
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
     workbook.set_properties(
@@ -89,17 +124,19 @@ def build_finance_summary(
             cell_format(header, column[1], money_columns)
             for header, column in zip(headers, described, strict=True)
         ]
+        widths = column_widths(con, sql, params, headers, money_columns)
 
         def titled_sheet(sheet_name: str, part: str, count: int):
             sheet = workbook.add_worksheet(sheet_name)
-            sheet.write_string(
-                0, 0, f"{note}: {quarter} ({'FINAL' if final else 'DRAFT'}, as of {as_of}){part}", title
-            )
+            sheet_title = f"{note}: {quarter} ({stage}, as of {as_of}){part}"
+            sheet.write_string(0, 0, sheet_title, title)
             for column, text in enumerate(headers):
                 sheet.write_string(2, column, text.replace("_", " "), heading)
-                sheet.set_column(column, column, 16 if column else 20, column_formats[column])
+                sheet.set_column(column, column, widths[column], column_formats[column])
             sheet.freeze_panes(3, 0)
             sheet.autofilter(2, 0, max(count, 1) + 2, len(headers) - 1)
+            sheet.repeat_rows(2)
+            print_setup(sheet, sheet_title)
             return sheet
 
         if order_by is None:
@@ -122,33 +159,41 @@ def build_finance_summary(
             )
         return sheet, total
 
-    distributors, count = table(
+    _, count = table(
         "Distributors",
         DISTRIBUTOR_SQL,
         {"credit_total", "accrued_liability", "late_total"},
         "Credits by distributor",
     )
     if count:
-        chart = workbook.add_chart({"type": "column"})
-        chart.add_series(
-            {
-                "name": "Credit total",
-                "categories": ["Distributors", 3, 0, count + 2, 0],
-                "values": ["Distributors", 3, 4, count + 2, 4],
-            }
+        charts = workbook.add_worksheet("Charts")
+        print_setup(
+            charts, f"Credits and accrued liability by distributor: {quarter} ({stage}, as of {as_of})"
         )
-        chart.add_series(
-            {
-                "name": "Accrued liability (held)",
-                "categories": ["Distributors", 3, 0, count + 2, 0],
-                "values": ["Distributors", 3, 6, count + 2, 6],
-            }
-        )
-        chart.set_title(
-            {"name": f"Credits and accrued liability by distributor, {quarter} (each in its own currency)"}
-        )
-        chart.set_y_axis({"num_format": "#,##0"})
-        distributors.insert_chart(count + 5, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+        rows = con.execute(DISTRIBUTOR_SQL, params).fetchall()
+        currencies = sorted({row[2] for row in rows}, key=lambda currency: currency or "")
+        for index, currency in enumerate(currencies):
+            # Distributors are ordered by currency: each currency's rows are one block of cells.
+            first = 3 + next(i for i, row in enumerate(rows) if row[2] == currency)
+            last = 3 + max(i for i, row in enumerate(rows) if row[2] == currency)
+            chart = workbook.add_chart({"type": "column"})
+            for name, column in (("Credit total", 4), ("Accrued liability (held)", 6)):
+                chart.add_series(
+                    {
+                        "name": name,
+                        "categories": ["Distributors", first, 0, last, 0],
+                        "values": ["Distributors", first, column, last, column],
+                    }
+                )
+            chart.set_title({"name": f"Credits and accrued liability by distributor, {quarter}, {currency}"})
+            chart.set_y_axis({"num_format": "#,##0", "name": currency})
+            chart.set_legend({"position": "bottom"})
+            chart.set_size({"width": 1000, "height": 560})
+            top = index * CHART_PAGE_ROWS
+            charts.insert_chart(top, 0, chart)
+        # One chart per printed page.
+        charts.set_h_pagebreaks([index * CHART_PAGE_ROWS for index in range(1, len(currencies))])
+        charts.print_area(0, 0, len(currencies) * CHART_PAGE_ROWS - 1, 15)
     table("Reasons", REASON_SQL[0], {"claimed"}, "Holds and rejections by reason", REASON_SQL[1])
     table(
         "Late credits", LATE_SQL[0], {"credit_amount"}, "Credits that missed their due quarter", LATE_SQL[1]

@@ -1,5 +1,6 @@
 import datetime as dt
 import io
+import re
 import zipfile
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ def summary_bytes(example_q2) -> bytes:
 
 def test_sheets_totals_and_accrued_liability(summary_bytes):
     workbook = openpyxl.load_workbook(io.BytesIO(summary_bytes))
-    assert workbook.sheetnames == ["Distributors", "Reasons", "Late credits", "SLA"]
+    assert workbook.sheetnames == ["Distributors", "Charts", "Reasons", "Late credits", "SLA"]
     rows = list(workbook["Distributors"].iter_rows(min_row=4, values_only=True))
     northstar = next(row for row in rows if row[0] == "NORTHSTAR")
     assert Decimal(str(northstar[4])) == Decimal("169.99") and northstar[6] == 240
@@ -29,9 +30,56 @@ def test_sheets_totals_and_accrued_liability(summary_bytes):
     assert sla["R26-0120"][1:3] == ("breached", dt.datetime(2026, 4, 20, 8, 0))
 
 
-def test_has_a_native_excel_chart(summary_bytes):
-    names = zipfile.ZipFile(io.BytesIO(summary_bytes)).namelist()
-    assert "xl/charts/chart1.xml" in names
+def test_a_native_excel_chart_per_currency_each_on_its_own_page(example_q2):
+    con = example_q2
+    currencies = con.execute(
+        "SELECT DISTINCT currency FROM distributor_credits WHERE quarter = '2026-Q2' ORDER BY 1"
+    ).fetchall()
+    assert len(currencies) > 1
+    summary = build_finance_summary(con, Quarter(2026, 2), final=True, as_of=dt.date(2026, 6, 30))
+    archive = zipfile.ZipFile(io.BytesIO(summary))
+    charts = sorted(name for name in archive.namelist() if name.startswith("xl/charts/chart"))
+    assert len(charts) == len(currencies)
+    for chart, (currency,) in zip(charts, currencies, strict=True):
+        xml = archive.read(chart).decode()
+        assert f"2026-Q2, {currency}<" in xml  # the title
+        # Its series read only the rows of its currency.
+        rows = {
+            row[0]
+            for row in openpyxl.load_workbook(io.BytesIO(summary))["Distributors"].iter_rows(
+                min_row=4, values_only=True
+            )
+            if row[2] == currency
+        }
+        first, last = re.search(r"Distributors!\$A\$(\d+)(?::\$A\$(\d+))?<", xml).groups()
+        assert int(last or first) - int(first) + 1 == len(rows)
+    charts_sheet = openpyxl.load_workbook(io.BytesIO(summary))["Charts"]
+    assert len(charts_sheet.row_breaks.brk) == len(currencies) - 1
+
+
+def test_sums_of_money_are_per_currency(summary_bytes, example_q2):
+    header, *reasons = openpyxl.load_workbook(io.BytesIO(summary_bytes))["Reasons"].iter_rows(
+        min_row=3, values_only=True
+    )
+    assert header == ("outcome", "reason", "currency", "claims", "claimed")
+    expected = example_q2.execute(
+        """SELECT outcome, reason, currency, count(*), sum(claimed_amount) FROM claim_outcomes
+        WHERE quarter = '2026-Q2' AND outcome <> 'credited' GROUP BY ALL ORDER BY outcome, reason, currency"""
+    ).fetchall()
+    assert [(o, r, c, n, None if m is None else Decimal(str(m))) for o, r, c, n, m in reasons] == expected
+
+
+def test_prints_landscape_one_page_wide_with_columns_as_wide_as_their_values(summary_bytes):
+    workbook = openpyxl.load_workbook(io.BytesIO(summary_bytes))
+    for sheet in workbook.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth or 1, sheet.page_setup.fitToHeight) == (1, 0)  # 1 is the default
+        assert sheet.oddHeader.right.text == "&A"  # each printed page names its sheet
+    reasons = workbook["Reasons"]
+    longest = max(len(row[1]) for row in reasons.iter_rows(min_row=4, values_only=True))
+    assert reasons.column_dimensions["B"].width >= longest
+    assert reasons.print_title_rows == "$3:$3"
 
 
 def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(example_q2, monkeypatch):
