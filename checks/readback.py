@@ -1,4 +1,5 @@
-"""Statements read back from disk: Summary total = sum of Credited lines = distributor_credits."""
+"""Statements read back from disk: Summary total = sum of Credited lines = their Total row =
+distributor_credits."""
 
 import os
 import re
@@ -25,16 +26,21 @@ def count_formula_cells(path: Path) -> int:
         )
 
 
-def read_statement_totals(path: Path) -> tuple[Decimal, Decimal, int]:
-    """(Summary credit total, sum of the Credited lines, formula cells) of one statement file."""
+def read_statement_totals(path: Path) -> tuple[Decimal, Decimal, Decimal | None, int]:
+    """(Summary credit total, sum of the Credited lines, the Credited sheet's Total row, formula
+    cells) of one statement file. No Total row as the sheet's last row: None."""
     from python_calamine import CalamineWorkbook
 
     workbook = CalamineWorkbook.from_path(str(path))
     summary = {row[0]: row[1] for row in workbook.get_sheet_by_name("Summary").to_python() if row and row[0]}
     header, *lines = workbook.get_sheet_by_name("Credited").to_python()
     amount_column = header.index("Credit amount")
+    total_row = None
+    if lines and lines[-1][0] == "Total":
+        total_row = Decimal(str(lines.pop()[amount_column])).quantize(CENT)
     lines_total = sum((Decimal(str(row[amount_column])).quantize(CENT) for row in lines), Decimal("0.00"))
-    return Decimal(str(summary["Credit total"])).quantize(CENT), lines_total, count_formula_cells(path)
+    summary_total = Decimal(str(summary["Credit total"])).quantize(CENT)
+    return summary_total, lines_total, total_row, count_formula_cells(path)
 
 
 def statement_problems(folder: Path, credits: list[tuple[str, Decimal]]) -> list[str]:
@@ -48,10 +54,11 @@ def statement_problems(folder: Path, credits: list[tuple[str, Decimal]]) -> list
         if read is None:
             problems.append(f"{distributor_id}: statement {path.name} is missing")
             continue
-        summary_total, lines_total, formulas = read
-        if not summary_total == lines_total == credit_total:
+        summary_total, lines_total, total_row, formulas = read
+        if not summary_total == lines_total == total_row == credit_total:
             problems.append(
                 f"{distributor_id}: Summary {summary_total}, Credited lines {lines_total}, "
+                f"Total row {total_row if total_row is not None else 'missing'}, "
                 f"distributor_credits {credit_total}"
             )
         if formulas:

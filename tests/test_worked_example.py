@@ -95,8 +95,9 @@ def test_statements(example_run: Path, quarter: str, distributor: str, status: s
     summary = _summary(path)
     assert summary["Status"] == status
     assert Decimal(str(summary["Credit total"])).quantize(Decimal("0.01")) == total
-    credited = list(workbook["Credited"].iter_rows(min_row=2, values_only=True))
+    *credited, total_row = workbook["Credited"].iter_rows(min_row=2, values_only=True)
     assert sum((Decimal(str(row[6])) for row in credited), Decimal("0.00")) == total
+    assert total_row[0] == "Total" and Decimal(str(total_row[6])).quantize(Decimal("0.01")) == total
     for sheet in workbook:
         for row in sheet.iter_rows():
             assert all(cell.data_type != "f" for cell in row)

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 
 import duckdb
 
@@ -19,6 +20,7 @@ from assets.statements.sheet_rows import SHEET_ROWS, SheetRows, install_sql_macr
 from assets.statements.workbook import (
     LINE_COLUMNS,
     LINE_SHEETS,
+    TOTALLED_FIELDS,
     Statement,
     build_statement,
     line_row_sql,
@@ -87,7 +89,7 @@ def load_statements(
     install_sql_macros(con)
     statement_date = quarter.last_day if final else as_of
     for batch in _batches(credits, BATCH_LINES):
-        line_rows = _line_rows(con, quarter, final, [row[0] for row in batch])
+        line_rows, line_sums = _line_rows(con, quarter, final, [row[0] for row in batch])
         for distributor_id, name, address, currency, credit_total, accrued, _ in batch:
             yield Statement(
                 distributor_id=distributor_id,
@@ -108,6 +110,10 @@ def load_statements(
                     )
                     for sheet, outcome in LINE_SHEETS.items()
                 },
+                line_sums={
+                    sheet: line_sums.get((distributor_id, outcome), {})
+                    for sheet, outcome in LINE_SHEETS.items()
+                },
             )
 
 
@@ -125,8 +131,9 @@ def _batches(credits: list[tuple], max_lines: int) -> Iterator[list[tuple]]:
 
 def _line_rows(
     con, quarter: Quarter, final: bool, distributor_ids: list[str]
-) -> dict[tuple[str, str], SheetRows]:
-    """(distributor, outcome) -> the sheet's rows from row 2 on, in source file and line order."""
+) -> tuple[dict[tuple[str, str], SheetRows], dict[tuple[str, str], dict[str, Decimal | None]]]:
+    """(distributor, outcome) -> the sheet's rows from row 2 on, in source file and line order;
+    and (distributor, outcome) -> the sums of its money columns."""
     row_number = "CAST(row_number AS VARCHAR)"
     rows = con.execute(
         f"""WITH lines AS (
@@ -141,7 +148,8 @@ def _line_rows(
         SELECT distributor_id, outcome, max(row_number),
             string_agg(CASE outcome
                 WHEN 'credited' THEN {line_row_sql("Credited", final, row_number)}
-                ELSE {line_row_sql("Held", final, row_number)} END, '' ORDER BY row_number)
+                ELSE {line_row_sql("Held", final, row_number)} END, '' ORDER BY row_number),
+            {", ".join(f"sum({name})" for name in TOTALLED_FIELDS)}
         FROM lines GROUP BY distributor_id, outcome""",
         [
             [rule.reason for rule in CLAIM_RULES],
@@ -151,10 +159,15 @@ def _line_rows(
         ],
     ).fetchall()
     sheet_of = {outcome: sheet for sheet, outcome in LINE_SHEETS.items()}
-    return {
+    line_rows = {
         (distributor_id, outcome): SheetRows(xml, last_row, len(LINE_COLUMNS[sheet_of[outcome]]))
-        for distributor_id, outcome, last_row, xml in rows
+        for distributor_id, outcome, last_row, xml, *_ in rows
     }
+    line_sums = {
+        (distributor_id, outcome): dict(zip(TOTALLED_FIELDS, sums, strict=True))
+        for distributor_id, outcome, _, _, *sums in rows
+    }
+    return line_rows, line_sums
 
 
 # Rendering costs about 13 ms per workbook plus compressing its XML; a worker process takes

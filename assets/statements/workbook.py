@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -71,6 +72,8 @@ class Statement:
     # The line sheets' rows already written as XML (statement_files.py writes them in
     # DuckDB for big quarters), by sheet name; a sheet not given is written from its lines.
     line_rows: dict[str, SheetRows] = field(default_factory=dict)
+    # The sums of those rows' money columns, by sheet name and field (TOTALLED_FIELDS).
+    line_sums: dict[str, dict[str, Decimal | None]] = field(default_factory=dict)
 
     def lines(self, sheet_name: str) -> list[ClaimLine]:
         return getattr(self, LINE_SHEETS[sheet_name])
@@ -78,6 +81,24 @@ class Statement:
     def line_count(self, sheet_name: str) -> int:
         rows = self.line_rows.get(sheet_name)
         return len(self.lines(sheet_name)) if rows is None else rows.last_row - 1
+
+    def total_row(self, sheet_name: str) -> tuple[object, ...]:
+        """The sheet's last row: "Total" and the sum of each money column (0.00 when empty)."""
+        if sheet_name in self.line_rows:
+            sums = self.line_sums.get(sheet_name, {})
+        else:
+            lines = self.lines(sheet_name)
+            sums = {
+                name: sum((getattr(line, name) or Decimal(0) for line in lines), Decimal("0.00"))
+                for name in TOTALLED_FIELDS
+            }
+        row: list[object] = []
+        for column, (expression, _) in enumerate(LINE_SQL[sheet_name]):
+            if expression in TOTALLED_FIELDS:
+                row.append(sums.get(expression) or Decimal("0.00"))
+            else:
+                row.append("Total" if column == 0 else "")  # "": the row's top border runs across
+        return tuple(row)
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -160,6 +181,7 @@ LINE_SQL = {
     ],
 }
 LINE_SQL["Rejected"] = LINE_SQL["Held"]
+TOTALLED_FIELDS = ("claimed_amount", "credit_amount", "amount_variance")  # summed on a sheet's Total row
 
 
 def _line_values(sheet_name: str, line: ClaimLine) -> tuple[object, ...]:
@@ -205,6 +227,17 @@ def _printable(sheet, statement: Statement, sheet_name: str, landscape: bool) ->
     sheet.set_footer("&LCredit statement&RPage &P of &N")
 
 
+SUMMARY_VALUE_WIDTH, SUMMARY_MEANING_WIDTH = 40, 60  # characters
+
+
+def _fit_height(sheet, row: int, text: str, width: int) -> None:
+    """A row tall enough for its wrapped text (about 1.1 characters per unit of column width): no
+    spreadsheet program computes that on opening, so without it the lines print over the next row."""
+    lines = sum(max(1, math.ceil(len(part) / (width * 1.1))) for part in text.split("\n"))
+    if lines > 1:
+        sheet.set_row(row, 15 * lines)
+
+
 def vendor_name(vendor: Vendor | None) -> str:
     return vendor.legal_name if vendor else VENDOR_NOT_SET
 
@@ -236,7 +269,8 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
             "created": dt.datetime.combine(statement.statement_date, dt.time(0)),
         }
     )
-    bold = workbook.add_format({"bold": True})
+    bold = workbook.add_format({"bold": True, "valign": "top"})  # top: beside wrapped text
+    top = workbook.add_format({"valign": "top"})
     heading = workbook.add_format(
         {"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True, "valign": "top"}
     )
@@ -245,13 +279,14 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
     draft_mark = workbook.add_format({"bold": True, "font_size": 16, "font_color": "#C00000"})
     money = workbook.add_format({"num_format": "#,##0.00"})
     bold_money = workbook.add_format({"num_format": "#,##0.00", "bold": True, "top": 1})
+    total_label = workbook.add_format({"bold": True, "top": 1})
     date = workbook.add_format({"num_format": "yyyy-mm-dd", "align": "left"})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
 
     summary = workbook.add_worksheet("Summary")
     summary.set_column(0, 0, 24)
-    summary.set_column(1, 1, 40)
-    summary.set_column(2, 2, 60)
+    summary.set_column(1, 1, SUMMARY_VALUE_WIDTH)
+    summary.set_column(2, 2, SUMMARY_MEANING_WIDTH)
     summary.write_string(0, 0, "Credit statement", title)
     summary.write_string(
         0, 1, "FINAL" if statement.final else "DRAFT", final_mark if statement.final else draft_mark
@@ -288,6 +323,8 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
         summary.write_string(row, 0, label, bold)
         # Every row written, blank or not: formats are numbered in order of first use (line_styles).
         write_cell(summary, row, 1, "" if value is None else value, cell_format)
+        if cell_format is wrap:
+            _fit_height(summary, row, str(value or ""), SUMMARY_VALUE_WIDTH)
     row = len(rows) + 3
     if not statement.final:
         summary.write_string(row, 0, "DRAFT: figures may change until the quarter is closed.", draft_mark)
@@ -298,9 +335,10 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
         summary.write_string(row, column, text, heading)
     for rule in CLAIM_RULES:
         row += 1
-        summary.write_string(row, 0, rule.reason)
-        summary.write_string(row, 1, rule.outcome)
+        summary.write_string(row, 0, rule.reason, top)
+        summary.write_string(row, 1, rule.outcome, top)
         summary.write_string(row, 2, rule.meaning, wrap)
+        _fit_height(summary, row, rule.meaning, SUMMARY_MEANING_WIDTH)
     _printable(summary, statement, "Summary", landscape=False)
 
     column_formats = {"text": None, "date": date, "money": money}
@@ -311,9 +349,11 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
             sheet.write_string(0, column, text, heading)
             sheet.set_column(column, column, width, column_formats[kind])
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(statement.line_count(sheet_name), 1), len(columns) - 1)
+        sheet.autofilter(0, 0, statement.line_count(sheet_name), len(columns) - 1)  # not the Total row
         sheet.repeat_rows(0)
         _printable(sheet, statement, sheet_name, landscape=True)
+    # The Total row's formats, numbered now: XlsxWriter writes only the formats numbered before close.
+    total_styles = (style_index(total_label), style_index(bold_money))
     workbook.close()
     # The lines go in as XML text after XlsxWriter is done (sheet_rows.py: 10x faster).
     rows_by_sheet, styles_by_sheet = {}, {}
@@ -326,10 +366,16 @@ def _build(statement: Statement) -> tuple[bytes, dict[str, list[int]]]:
                 raise RuntimeError(
                     f"the {sheet_name} rows were written with other cell formats than this workbook's"
                 )
-            rows_by_sheet[position] = statement.line_rows[sheet_name]
+            lines = statement.line_rows[sheet_name]
         else:
-            lines = (_line_values(sheet_name, line) for line in statement.lines(sheet_name))
-            rows_by_sheet[position] = SheetRows(*rows_xml(2, lines, styles), len(styles))
+            values = (_line_values(sheet_name, line) for line in statement.lines(sheet_name))
+            lines = SheetRows(*rows_xml(2, values, styles), len(styles))
+        total_xml, total_row = rows_xml(
+            lines.last_row + 1,
+            [statement.total_row(sheet_name)],
+            [total_styles[expression in TOTALLED_FIELDS] for expression, _ in LINE_SQL[sheet_name]],
+        )
+        rows_by_sheet[position] = SheetRows(lines.xml + total_xml, total_row, len(styles))
     return splice_rows(buffer.getvalue(), rows_by_sheet), styles_by_sheet
 
 

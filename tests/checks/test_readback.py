@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from assets.statements.sheet_rows import SheetRows
 from assets.statements.workbook import Statement, build_statement
 from checks.readback import read_statement_totals, statement_problems
 from pipelines.cli import main
@@ -25,7 +26,7 @@ def test_totals_read_back_from_a_statement(tmp_path):
     )
     path = tmp_path / "D1.xlsx"
     path.write_bytes(build_statement(statement))
-    assert read_statement_totals(path) == (Decimal("0.30"), Decimal("0.30"), 0)
+    assert read_statement_totals(path) == (Decimal("0.30"), Decimal("0.30"), Decimal("0.30"), 0)
 
 
 def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
@@ -42,8 +43,8 @@ def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
     )
     path = tmp_path / "D1.xlsx"
     path.write_bytes(build_statement(statement))
-    summary, lines, _ = read_statement_totals(path)
-    assert (summary, lines) == (Decimal("9.99"), Decimal("0.10"))
+    summary, lines, total_row, _ = read_statement_totals(path)
+    assert (summary, lines, total_row) == (Decimal("9.99"), Decimal("0.10"), Decimal("0.10"))
 
 
 def test_formula_cells_are_counted_and_formula_like_text_is_not(tmp_path):
@@ -96,5 +97,25 @@ def test_problems_name_the_missing_and_the_wrong_statements(tmp_path):
     credits = [("D1", Decimal("0.10")), ("D2", Decimal("5.00")), ("D3", Decimal("0.20"))]
     assert statement_problems(tmp_path, credits) == [
         "D2: statement D2.xlsx is missing",
-        "D3: Summary 0.10, Credited lines 0.10, distributor_credits 0.20",
+        "D3: Summary 0.10, Credited lines 0.10, Total row 0.10, distributor_credits 0.20",
+    ]
+
+
+def test_a_total_row_that_disagrees_with_its_lines_is_seen(tmp_path):
+    statement = Statement(
+        "D1",
+        None,
+        "USD",
+        "2026-Q2",
+        True,
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 30),
+        Decimal("0.10"),
+        credited=[line("R-1", "CREDITED", "0.10")],
+        line_rows={"Credited": SheetRows("", 1, 12)},  # no lines written, so a Total of 0.00
+        line_sums={"Credited": {"credit_amount": Decimal("0.00")}},
+    )
+    (tmp_path / "D1.xlsx").write_bytes(build_statement(statement))
+    assert statement_problems(tmp_path, [("D1", Decimal("0.10"))]) == [
+        "D1: Summary 0.10, Credited lines 0.00, Total row 0.00, distributor_credits 0.10"
     ]

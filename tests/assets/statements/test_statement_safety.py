@@ -67,8 +67,9 @@ def statement_lines(path: Path) -> set[tuple[str, int]]:
         sheet = workbook[sheet_name]
         header = [cell.value for cell in sheet[1]]
         file_column, line_column = header.index("Source file"), header.index("Source line")
-        for row in sheet.iter_rows(min_row=2, values_only=True):
-            lines.add((row[file_column], row[line_column]))
+        *rows, total = sheet.iter_rows(min_row=2, values_only=True)
+        assert total[0] == "Total"
+        lines.update((row[file_column], row[line_column]) for row in rows)
     return lines
 
 

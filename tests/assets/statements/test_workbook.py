@@ -69,12 +69,30 @@ def test_final_statement_says_final():
 def test_money_cells_are_numbers_with_two_decimals_and_total_matches_lines():
     workbook = load(build_statement(statement()))
     credited = workbook["Credited"]
-    amounts = [row[6] for row in credited.iter_rows(min_row=2)]
+    *lines, total_row = credited.iter_rows(min_row=2)
+    amounts = [row[6] for row in lines]
     assert all(cell.data_type == "n" and cell.number_format == "#,##0.00" for cell in amounts)
     lines_total = sum(Decimal(str(cell.value)) for cell in amounts)
     summary = {r[0].value: r[1] for r in workbook["Summary"].iter_rows() if r[0].value}
     assert Decimal(str(summary["Credit total"].value)) == lines_total == Decimal("0.30")
     assert summary["Credit total"].data_type == "n"
+    # The Total row under the lines: the sums of the money columns, in bold, outside the filter.
+    assert total_row[0].value == "Total" and total_row[0].font.b
+    assert Decimal(str(total_row[6].value)) == lines_total and total_row[6].number_format == "#,##0.00"
+    assert credited.auto_filter.ref == f"A1:L{len(lines) + 1}"
+
+
+def test_every_line_sheet_ends_in_a_total_row_even_when_empty():
+    workbook = load(build_statement(statement()))
+    for sheet_name in ("Held", "Rejected"):
+        rows = list(workbook[sheet_name].iter_rows(min_row=2, values_only=True))
+        header = [cell.value for cell in workbook[sheet_name][1]]
+        claimed = header.index("Claimed amount")
+        assert rows[-1][0] == "Total"
+        expected = sum((Decimal(str(row[claimed] or 0)) for row in rows[:-1]), Decimal("0"))
+        assert Decimal(str(rows[-1][claimed])) == expected
+    empty = load(build_statement(statement(credited=[], credit_total=Decimal("0.00"))))["Credited"]
+    assert [row[0] for row in empty.iter_rows(min_row=2, values_only=True)] == ["Total"]
 
 
 @pytest.mark.parametrize("text", ["=cmd|' /C calc'!A0", "@SUM(1+1)", "+1-2"])
