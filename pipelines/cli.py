@@ -354,14 +354,8 @@ def _release_locked(args: argparse.Namespace, quarter, warehouse: Path) -> int:
 
     settings = RunSettings(by=args.by)
     with _connected(warehouse, args.lock_timeout) as con:
-        done = released(con, quarter)
-        if done is not None:
-            print(
-                f"rma-recon: {quarter} was released by {done.released_by} on "
-                f"{done.released_at:%Y-%m-%d %H:%M} UTC; nothing changed, nothing sent again"
-            )
-            return 0
-        refused = refusal(con, quarter, settings.person, settings.four_eyes_rule)
+        earlier = released(con, quarter)
+        refused = None if earlier else refusal(con, quarter, settings.person, settings.four_eyes_rule)
         if refused:  # the attempt stays in the audit log
             log_audit(
                 con,
@@ -381,16 +375,24 @@ def _release_locked(args: argparse.Namespace, quarter, warehouse: Path) -> int:
         delivery=StatementDelivery(outbox_dir=args.outbox),
     )
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # Released already: the job records nothing new, and sends only what a killed release left
+    # unsent (the delivery log sends each file once).
     result = _execute(resources, quarterly_release.name, quarter, {"rma/release": "true"})
     if not result.success:
         print(f"rma-recon: error: {_failure_reason(result)}", file=sys.stderr)
         return 1
     with duckdb.connect(str(warehouse), read_only=True) as con:
         done = released(con, quarter)
-        print(
-            f"{quarter} released by {done.released_by} (closed by {done.closed_by})"
-            + ("" if done.four_eyes else "; the four-eyes rule is off in this deployment")
-        )
+        if earlier:
+            print(
+                f"rma-recon: {quarter} was released by {done.released_by} on "
+                f"{done.released_at:%Y-%m-%d %H:%M} UTC; nothing changed"
+            )
+        else:
+            print(
+                f"{quarter} released by {done.released_by} (closed by {done.closed_by})"
+                + ("" if done.four_eyes else "; the four-eyes rule is off in this deployment")
+            )
         print(delivery_line(con, quarter, _outbox(resources), started))
     return 0
 

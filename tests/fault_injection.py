@@ -2,13 +2,15 @@
 the outcome with an uninterrupted close: every table, and the SHA-256 of every statement.
 
 Two closes of a generated data set (20k cases): 2026-Q2 on an empty warehouse, then 2026-Q3 after
-2026-Q2 is closed (2026-Q2 must never change). Each is killed at every named crash point and at
-fractions of its uninterrupted wall time. Too slow for the test suite (about four minutes), so CI
-runs it on its own (`.ci/run`):
+2026-Q2 is closed (2026-Q2 must never change); then the release of 2026-Q2, which sends its
+e-mails. Each is killed at every named crash point on its way and at fractions of its
+uninterrupted wall time. Too slow for the test suite (about six minutes), so CI runs it on its
+own (`.ci/run`):
 
     python -m tests.fault_injection [--cases 20000] [--work-dir /tmp/rma-fault-injection]
 
-Exit status 0 when every interrupted-then-rerun close ends exactly as the uninterrupted one.
+Exit status 0 when every interrupted-then-rerun close or release ends exactly as the uninterrupted
+one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-CRASH_POINTS = [
+CLOSE_CRASH_POINTS = [
     "staging rma_cases-before-commit",
     "staging fulfillment_reports-before-commit",
     "reconcile-before-commit",
@@ -34,8 +36,8 @@ CRASH_POINTS = [
     "statements-swap",
     "statements-renaming",
     "statement files-before-commit",
-    "delivery-before-commit",
 ]
+RELEASE_CRASH_POINTS = ["release-before-commit", "delivery-before-commit"]
 TIME_FRACTIONS = [0.15, 0.35, 0.55, 0.75, 0.9]
 # Columns that say when, not what: they differ between any two runs.
 WHEN_COLUMNS = {
@@ -47,14 +49,14 @@ CACHES = {"suite_batches", "suite_batch_files"}  # GX results kept by file: a ca
 
 
 def cli(work: Path, *args: str, crash: str | None = None, kill_after: float | None = None) -> int:
-    """`rma-recon run ...` in `work`; killed at a crash point or after some seconds. Its exit code."""
+    """`rma-recon <args>` in `work`; killed at a crash point or after some seconds. Its exit code."""
     environment = {key: value for key, value in os.environ.items() if key != "RMA_CRASH_AT"}
     environment.update(GX_ANALYTICS_ENABLED="false", RMA_OUTBOX_DIR=str(work / "outbox"))
     if crash:
         environment["RMA_CRASH_AT"] = crash
     common = ["--data-dir", "data", "--warehouse", "wh.duckdb", "--statements-dir", "out"]
     child = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "run", *args, *common],
+        [sys.executable, "-m", "pipelines.cli", *args, *common],
         cwd=work,
         env={**environment, "PYTHONPATH": str(Path(__file__).parents[1])},
         stdout=subprocess.DEVNULL,
@@ -127,10 +129,15 @@ def fresh_copy(source: Path, target: Path) -> Path:
 
 
 def scenario(
-    name: str, start: Path, root: Path, args: list[str], unchanged: str | None = None
+    name: str,
+    start: Path,
+    root: Path,
+    args: list[str],
+    crash_points: list[str],
+    unchanged: str | None = None,
 ) -> tuple[dict[str, str], Path, list[str]]:
-    """Close from `start` uninterrupted, then killed at every moment and run again: the digests of
-    the uninterrupted close, a copy of its folder, and the failures. The rows of quarter
+    """Run `args` from `start` uninterrupted, then killed at every moment and run again: the digests
+    of the uninterrupted run, a copy of its folder, and the failures. The rows of quarter
     `unchanged` must stay as they were in `start`."""
     kept = quarter_rows(start, unchanged) if unchanged else {}
     # Every run in the same folder: the delivery log names the outbox path.
@@ -140,8 +147,8 @@ def scenario(
     wall = time.perf_counter() - started
     expected = snapshot(reference)
     finished = fresh_copy(reference, root / f"{name} done")
-    print(f"{name}: uninterrupted close {wall:.1f} s, {len(expected)} tables and files", flush=True)
-    moments = [(f"at {point}", {"crash": point}) for point in CRASH_POINTS]
+    print(f"{name}: uninterrupted {wall:.1f} s, {len(expected)} tables and files", flush=True)
+    moments = [(f"at {point}", {"crash": point}) for point in crash_points]
     moments += [
         (f"after {fraction * wall:.1f} s", {"kill_after": fraction * wall}) for fraction in TIME_FRACTIONS
     ]
@@ -190,12 +197,33 @@ def main() -> None:
     )
     (empty / "out").mkdir()
     q2, closed_q2, failures = scenario(
-        "close of 2026-Q2 on an empty warehouse", empty, root, ["2026-Q2", "--close"]
+        "close of 2026-Q2 on an empty warehouse",
+        empty,
+        root,
+        ["run", "2026-Q2", "--close", "--by", "closer"],
+        CLOSE_CRASH_POINTS,
     )
     q3, _, more = scenario(
-        "close of 2026-Q3 after 2026-Q2", closed_q2, root, ["2026-Q3", "--close"], "2026-Q2"
+        "close of 2026-Q3 after 2026-Q2",
+        closed_q2,
+        root,
+        ["run", "2026-Q3", "--close", "--by", "closer"],
+        CLOSE_CRASH_POINTS,
+        "2026-Q2",
     )
     failures += more
+    released, _, more = scenario(
+        "release of 2026-Q2",
+        closed_q2,
+        root,
+        ["release", "2026-Q2", "--by", "releaser"],
+        RELEASE_CRASH_POINTS,
+        "2026-Q2",
+    )
+    failures += more
+    e_mails = [name for name in released if name.startswith("file outbox/2026-Q2/")]
+    if not e_mails:
+        failures.append("the release of 2026-Q2 wrote no e-mail")
     # 2026-Q2 never changes: its rows are in the tables compared above; its files are compared here.
     failures += [
         f"2026-Q2 changed when 2026-Q3 was closed: {name}"
@@ -203,7 +231,9 @@ def main() -> None:
         if name.startswith("file out/2026-Q2/") and q3.get(name) != digest
     ]
     print(
-        "\n".join(failures) if failures else "every killed close, run again, ended as the uninterrupted one"
+        "\n".join(failures)
+        if failures
+        else "every killed close or release, run again, ended as the uninterrupted one"
     )
     sys.exit(1 if failures else 0)
 

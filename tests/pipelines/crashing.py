@@ -15,7 +15,7 @@ TABLES = ("claim_outcomes", "sla_status", "exceptions", "distributor_credits")
 
 
 def cli(
-    example: Path, *args: str, crash: str | None = None, tmpdir: Path | None = None
+    example: Path, *args: str, crash: str | None = None, tmpdir: Path | None = None, command: str = "run"
 ) -> subprocess.CompletedProcess:
     env = (
         {**os.environ, CRASH_ENV: crash} if crash else {k: v for k, v in os.environ.items() if k != CRASH_ENV}
@@ -23,7 +23,7 @@ def cli(
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", *args, *COMMON],
+        [sys.executable, "-m", "pipelines.cli", command, *args, *COMMON],
         cwd=example,
         env=env,
         capture_output=True,
@@ -49,9 +49,9 @@ def add_late_claim(example: Path) -> None:
     )
 
 
-def rerun(*args: str) -> int:
+def rerun(*args: str, command: str = "run") -> int:
     """The run after a kill, in this process (the example is the working directory): only the
     killed run needs a process of its own."""
     from pipelines.cli import main
 
-    return main(["run", *args, *COMMON])
+    return main([command, *args, *COMMON])

@@ -1,6 +1,7 @@
 """Real subprocesses killed while a run writes statements: whole files or the previous ones, and
-`status` says what to restore."""
+`status` says what to restore; killed while a release sends them: the next release sends."""
 
+import duckdb
 import pytest
 
 from pipelines.cli import main
@@ -56,3 +57,28 @@ def test_a_kill_while_renaming_leaves_only_complete_files(example, capsys):
     capsys.readouterr()
     assert main(["status", "--warehouse", "wh.duckdb", "--statements-dir", "out"]) == 0
     assert "2026-Q3: its statements on disk do not match the warehouse" in capsys.readouterr().out
+
+
+def test_a_release_killed_before_its_sending_is_logged_is_finished_by_the_next_release(example, capsys):
+    killed = cli(example, "2026-Q2", "--by", "Bo Releaser", crash="delivery-before-commit", command="release")
+    assert killed.returncode == -9
+    outbox = example / "out/outbox/2026-Q2"
+    written = sorted(path.name for path in outbox.glob("*.eml"))
+    assert len(written) == 2  # written, but the delivery log does not know yet
+    capsys.readouterr()
+    assert rerun("2026-Q2", "--by", "Cy Third", command="release") == 0
+    out = capsys.readouterr().out
+    assert "2026-Q2 was released by Bo Releaser" in out and "nothing changed" in out
+    assert "Delivery: 2 written to out/outbox/2026-Q2" in out
+    assert sorted(path.name for path in outbox.glob("*.eml")) == written  # the same files, not new ones
+    assert rerun("2026-Q2", "--by", "Cy Third", command="release") == 0
+    assert "Delivery: already sent, nothing new" in capsys.readouterr().out
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        audit = con.execute(
+            "SELECT who, action, outcome FROM audit_log WHERE action <> 'close' ORDER BY happened_at, detail"
+        ).fetchall()
+    assert audit == [
+        ("Bo Releaser", "release", "released"),
+        ("Cy Third", "delivery", "sent"),
+        ("Cy Third", "delivery", "sent"),
+    ]
