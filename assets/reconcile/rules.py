@@ -339,7 +339,8 @@ WITH held_prices AS (
         ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
     ) = 1
 )
-SELECT distributor_id, sum(unit_credit) AS accrued_liability FROM held_prices GROUP BY distributor_id
+SELECT distributor_id, CAST(sum(unit_credit) AS DECIMAL(18,2)) AS accrued_liability
+FROM held_prices GROUP BY distributor_id
 """
 
 OUTPUT_TABLES = {

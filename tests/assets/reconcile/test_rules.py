@@ -18,30 +18,80 @@ def reasons(scenario: Scenario, **kwargs) -> list[str]:
     return [row[2] for row in scenario.outcomes(**kwargs)]
 
 
+RULEBOOK_RULES = [  # rulebook §3, written out here so that a change to CLAIM_RULES must match it
+    (0, "CASE_QUARANTINED", "held"),
+    (1, "UNKNOWN_RMA", "rejected"),
+    (2, "NOT_DISTRIBUTOR_CHANNEL", "rejected"),
+    (3, "WRONG_DISTRIBUTOR", "rejected"),
+    (4, "RMA_CANCELLED", "rejected"),
+    (5, "SERIAL_MISMATCH", "rejected"),
+    (6, "NOT_DEFECTIVE", "rejected"),
+    (7, "OUT_OF_WARRANTY", "rejected"),
+    (8, "PENDING_VALIDATION", "held"),
+    (9, "FULFILLED_BEFORE_RMA", "rejected"),
+    (10, "ALREADY_CREDITED", "rejected"),
+    (11, "DUPLICATE_CLAIM", "rejected"),
+    (12, "AWAITING_RETURN", "held"),
+    (13, "NO_PRICE", "held"),
+    (14, "CREDITED", "credited"),
+]
+RULEBOOK_REASONS = {number: reason for number, reason, _ in RULEBOOK_RULES}
+
+
 def test_rule_table_is_in_rulebook_order():
-    assert [(rule.number, rule.reason, rule.outcome) for rule in CLAIM_RULES] == [
-        (0, "CASE_QUARANTINED", "held"),
-        (1, "UNKNOWN_RMA", "rejected"),
-        (2, "NOT_DISTRIBUTOR_CHANNEL", "rejected"),
-        (3, "WRONG_DISTRIBUTOR", "rejected"),
-        (4, "RMA_CANCELLED", "rejected"),
-        (5, "SERIAL_MISMATCH", "rejected"),
-        (6, "NOT_DEFECTIVE", "rejected"),
-        (7, "OUT_OF_WARRANTY", "rejected"),
-        (8, "PENDING_VALIDATION", "held"),
-        (9, "FULFILLED_BEFORE_RMA", "rejected"),
-        (10, "ALREADY_CREDITED", "rejected"),
-        (11, "DUPLICATE_CLAIM", "rejected"),
-        (12, "AWAITING_RETURN", "held"),
-        (13, "NO_PRICE", "held"),
-        (14, "CREDITED", "credited"),
-    ]
+    assert [(rule.number, rule.reason, rule.outcome) for rule in CLAIM_RULES] == RULEBOOK_RULES
 
 
 def test_the_reason_map_knows_every_reason_in_rule_order():
     from assets.ingest.sources import REASON_CODES
 
     assert tuple(rule.reason for rule in CLAIM_RULES) == REASON_CODES
+
+
+def credited_in_a_closed_quarter(scenario: Scenario, rma_number: str = "R-1") -> None:
+    """R-1 credited in 2026-Q1, which is closed."""
+    scenario.reconcile("2026-Q2")  # creates the tables
+    scenario.con.execute(
+        "INSERT INTO claim_outcomes (quarter, source_file, source_line, rma_number, outcome, reason)"
+        " VALUES ('2026-Q1', 'inbound/fulfillment_reports/D1/old.csv', 2, ?, 'credited', 'CREDITED')",
+        [rma_number],
+    )
+    scenario.con.execute(
+        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q1', 'closed', '2026-03-31')"
+    )
+
+
+PENDING = {"diagnosis": "pending", "diagnosed_at": ""}
+# Claims that meet two adjacent rules (and no earlier one): the earlier rule decides. Rule 1 (no
+# case) excludes every later rule, as they all read the case, so the pair (1, 2) cannot occur.
+BOTH_RULES_APPLY = {
+    (0, 1): lambda s: s.case(updated_at="last Tuesday").claim(),
+    (2, 3): lambda s: s.case(channel="direct", distributor_id="D2").claim(),
+    (3, 4): lambda s: s.case(distributor_id="D2", status="cancelled").claim(),
+    (4, 5): lambda s: s.case(status="cancelled").claim(defective_serial="SN-2"),
+    (5, 6): lambda s: s.case(diagnosis="no_fault_found").claim(defective_serial="SN-2"),
+    (6, 7): lambda s: s.case(diagnosis="no_fault_found", warranty_end="2026-04-01").claim(),
+    (7, 8): lambda s: s.case(warranty_end="2026-04-01", **PENDING).claim(),
+    (8, 9): lambda s: s.case(**PENDING).claim(fulfilled_on="2026-04-01"),
+    (9, 10): lambda s: (s.case().claim(fulfilled_on="2026-04-01"), credited_in_a_closed_quarter(s)),
+    (10, 11): lambda s: (s.case().claim().claim(), credited_in_a_closed_quarter(s)),
+    (11, 12): lambda s: s.case(return_required="yes").claim().claim(fulfilled_on="2026-04-11"),
+    (12, 13): lambda s: s.case(return_required="yes", distributor_id="D2").claim(distributor="D2"),
+    (13, 14): lambda s: s.case(distributor_id="D2").claim(distributor="D2"),
+}
+
+
+@pytest.mark.parametrize("pair", list(BOTH_RULES_APPLY), ids=lambda pair: f"rules {pair[0]} and {pair[1]}")
+def test_the_earlier_of_two_rules_that_apply_decides(scenario, pair):
+    BOTH_RULES_APPLY[pair](scenario)
+    expected = RULEBOOK_REASONS[pair[0]]  # the rulebook's, not CLAIM_RULES': a swap there must fail
+    found = reasons(scenario)
+    if pair == (10, 11):  # the first claim is not standing, so neither is a duplicate
+        assert found == [expected, expected]
+    elif pair == (11, 12):  # the first claim stands and awaits its return; the second duplicates it
+        assert found == ["AWAITING_RETURN", expected]
+    else:
+        assert found == [expected]
 
 
 def test_0_a_case_row_in_quarantine_holds_its_claims(scenario):
