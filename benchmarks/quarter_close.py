@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from assets.reconcile.rules import RunParameters, compute_quarter
 from benchmarks.pandas_rules import claim_outcomes, load_inputs
@@ -173,6 +174,21 @@ def digest_folder(folder: Path) -> dict[str, str]:
     }
 
 
+def disagreements(sql: pd.DataFrame, in_pandas: pd.DataFrame) -> pd.DataFrame:
+    """The claims (by source file and line) whose outcome, reason or credit differ between the two,
+    a claim only one of them has included."""
+    merged = sql.merge(
+        in_pandas, on=["source_file", "source_line"], how="outer", suffixes=("_sql", "_pandas")
+    )
+    compared = ["outcome", "reason", "credit_amount"]
+
+    def text(columns: list[str]):  # missing as "", whatever missing value either side holds
+        return merged[columns].map(lambda value: "" if pd.isna(value) else str(value)).to_numpy()
+
+    differ = (text([f"{c}_sql" for c in compared]) != text([f"{c}_pandas" for c in compared])).any(axis=1)
+    return merged[differ]
+
+
 def race_reconcile(warehouse: Path) -> dict[str, float]:
     """The reconcile SQL against pandas on the target quarter's inputs; outcomes must be identical."""
     quarter = Quarter.parse(TARGET_QUARTER)
@@ -199,13 +215,11 @@ def race_reconcile(warehouse: Path) -> dict[str, float]:
         in_pandas["credit_amount"].astype(object).where(in_pandas["credit_amount"].notna(), None)
     )
     sql["credit_amount"] = sql["credit_amount"].astype(object).where(sql["credit_amount"].notna(), None)
-    same = sql.astype(str).equals(in_pandas[sql.columns].astype(str))
-    if not same:
-        merged = sql.merge(
-            in_pandas, on=["source_file", "source_line"], how="outer", suffixes=("_sql", "_pandas")
+    differing = disagreements(sql, in_pandas)
+    if len(differing):
+        raise AssertionError(
+            f"pandas and SQL disagree on {len(differing)} of {len(sql)} claims, e.g.\n{differing.head(5)}"
         )
-        differing = merged[merged["reason_sql"] != merged["reason_pandas"]].head(5)
-        raise AssertionError(f"pandas and SQL disagree on {len(merged)} claims, e.g.\n{differing}")
     return {
         "claims": len(sql),
         "sql": sql_seconds,

@@ -102,13 +102,21 @@ class Statement:
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# Windows opens no file whose name before the first dot is a device, whatever follows.
+_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(10))}
+
+
+def _device_name(name: str) -> bool:
+    return name.split(".")[0].upper() in _DEVICE_NAMES
 
 
 def statement_file_name(distributor_id: str) -> str:
     """A file name that stays inside the statements directory whatever the id holds."""
-    if _SAFE_NAME.match(distributor_id) and ".." not in distributor_id:
+    if _SAFE_NAME.match(distributor_id) and ".." not in distributor_id and not _device_name(distributor_id):
         return f"{distributor_id}.xlsx"
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", distributor_id).strip("._")[:60] or "distributor"
+    if _device_name(readable):
+        readable = f"distributor_{readable}"
     digest = hashlib.sha256(distributor_id.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return f"{readable}-{digest}.xlsx"
 

@@ -55,3 +55,22 @@ def test_pandas_rules_match_sql_on_generated_data_after_a_close(con, tmp_path):
         "NO_PRICE",
     }
     assert in_pandas == sql
+
+
+def test_the_race_counts_only_the_claims_that_differ():
+    import pandas as pd
+
+    from benchmarks.quarter_close import disagreements
+
+    def frame(rows):
+        return pd.DataFrame(
+            rows, columns=["source_file", "source_line", "outcome", "reason", "credit_amount"]
+        )
+
+    sql = frame([("a.csv", 2, "credited", "CREDITED", "1.00"), ("a.csv", 3, "held", "NO_PRICE", None)])
+    assert len(disagreements(sql, sql.copy())) == 0
+    in_pandas = frame(
+        [("a.csv", 2, "credited", "CREDITED", "1.00"), ("a.csv", 3, "rejected", "NO_PRICE", None)]
+    )
+    assert disagreements(sql, in_pandas)["source_line"].tolist() == [3]
+    assert disagreements(sql, in_pandas.iloc[:1])["source_line"].tolist() == [3]  # missing on one side

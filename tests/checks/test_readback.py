@@ -45,6 +45,9 @@ def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
     path.write_bytes(build_statement(statement))
     summary, lines, total_row, _ = read_statement_totals(path)
     assert (summary, lines, total_row) == (Decimal("9.99"), Decimal("0.10"), Decimal("0.10"))
+    assert statement_problems(tmp_path, [("D1", Decimal("0.10"))]) == [
+        "D1: Summary 9.99, Credited lines 0.10, Total row 0.10, distributor_credits 0.10"
+    ]
 
 
 def test_formula_cells_are_counted_and_formula_like_text_is_not(tmp_path):

@@ -290,3 +290,84 @@ def test_a_ledger_file_without_every_role_refuses_the_close(example_cwd, capsys)
     assert main(["run", "2026-Q2", "--close", *COMMON]) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "reference/gl_accounts.csv has no account for credits_payable, accrued_liability" in error
+
+
+@pytest.mark.slow
+def test_a_closed_quarter_re_emits_its_stored_bytes_even_when_the_renderers_change(
+    closed_example_cwd, monkeypatch
+):
+    """Rulebook §5: a re-run of a closed quarter writes the stored bytes back; it never renders again
+    (a library upgrade or a fix to the layout must not change a statement a distributor has)."""
+    import assets.statements.defs
+    import assets.statements.statement_files
+
+    out = closed_example_cwd / "out"
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    stored = [name for name in before if name.parts[0] == "2026-Q2" or name.name == "2026-Q2-journal.csv"]
+    assert len(stored) == 5  # two statements, two remittance files, the journal
+    monkeypatch.setattr(
+        assets.statements.statement_files, "build_statement", lambda statement: b"re-rendered"
+    )
+    monkeypatch.setattr(assets.statements.defs, "remittance_files", lambda *args: [])
+    monkeypatch.setattr(assets.statements.defs, "build_journal", lambda *args: b"re-rendered")
+    for path in stored:
+        (out / path).unlink()  # so the run must write them
+    assert main(["run", "2026-Q2", *COMMON]) == 0
+    assert {name: (out / name).read_bytes() for name in stored} == {name: before[name] for name in stored}
+
+
+def test_the_summary_gives_each_distributors_figures_and_the_quarters_counts(example_q2):
+    import csv
+    import datetime as dt
+
+    from core.quarters import Quarter
+    from pipelines.cli import summary_text
+    from tests.conftest import FIXTURES
+
+    def expected(name: str) -> list[dict]:
+        with open(FIXTURES / "example" / name, newline="") as file:
+            return [row for row in csv.DictReader(file) if row.get("quarter", "2026-Q2") == "2026-Q2"]
+
+    text = summary_text(
+        example_q2, Quarter(2026, 2), Path("out"), Path("out/outbox"), dt.datetime(2000, 1, 1)
+    )
+    lines = text.splitlines()
+    assert lines[0] == "2026-Q2 (draft, as of 2026-06-30)"
+    printed = {
+        line.split()[0]: line.split()[1:] for line in lines[3:] if line.startswith("  ") and "cur" not in line
+    }
+    assert printed == {
+        row["distributor_id"]: [
+            row["currency"],
+            row["credited_count"],
+            f"{Decimal(row['credit_total']):,.2f}",
+            row["held_count"],
+            row["rejected_count"],
+        ]
+        for row in expected("expected_distributor_credits.csv")
+    }
+    outcomes = [row["outcome"] for row in expected("expected_claim_outcomes.csv")]
+    sla = [row["status"] for row in expected("expected_sla_status.csv")]
+    assert f"Held claims: {outcomes.count('held')}   Rejected claims: {outcomes.count('rejected')}" in lines
+    assert f"SLA breaches: {sla.count('breached')}   At risk: {sla.count('at_risk')}" in lines
+    assert f"Quarantined input rows: {len(expected('expected_quarantine.csv'))}" in lines
+    assert "Statements: out/2026-Q2" in lines and lines[-1] == "Delivery: nothing sent (a draft)"
+
+
+@pytest.mark.slow
+def test_a_run_counts_its_checks_and_names_the_failed_ones(example_cwd, capsys, monkeypatch):
+    from pipelines.definitions import defs
+    from pipelines.jobs import quarterly_reconciliation
+
+    job = defs.resolve_job_def(quarterly_reconciliation.name)
+    checks = len(job.asset_layer.asset_graph.asset_check_keys)
+    assert main(["run", "2026-Q2", *COMMON]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"Checks: {checks} passed, 0 failed"
+    # A price in a currency no distributor uses: a warning, counted and named, and the run goes on.
+    with open("data/reference/price_list.csv", "a") as prices:
+        prices.write("SKU-NOBODY,JPY,1,2026-01-01,\n")
+    assert main(["run", "2026-Q2", *COMMON]) == 0
+    printed = capsys.readouterr()
+    failed = [line for line in printed.err.splitlines() if line.startswith("rma-recon: warning: check ")]
+    assert len(failed) == 1 and failed[0].startswith("rma-recon: warning: check price_list_expectations")
+    assert printed.out.splitlines()[-1] == f"Checks: {checks - 1} passed, 1 failed"

@@ -102,3 +102,28 @@ def test_a_table_longer_than_a_sheet_goes_on_in_numbered_sheets(example_q2, monk
         assert sheet.max_row <= 5
         continued += list(sheet.iter_rows(min_row=4, values_only=True))
     assert continued == sla_rows
+
+
+def test_the_late_credits_sheet_lists_the_late_credits_only(example_q2):
+    con = example_q2
+    # One of NORTHSTAR's credits made late (due in 2026-Q1), beside its credit that is on time.
+    late_line = con.execute(
+        """UPDATE claim_outcomes SET late = true, due_quarter = '2026-Q1'
+        WHERE quarter = '2026-Q2' AND rma_number = 'R26-0101' AND outcome = 'credited'
+        RETURNING source_file, source_line, credit_amount"""
+    ).fetchall()
+    assert len(late_line) == 1
+    on_time = con.execute(
+        "SELECT count(*) FROM claim_outcomes WHERE quarter = '2026-Q2' AND outcome = 'credited' AND NOT late"
+    ).fetchone()[0]
+    assert on_time >= 1
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(build_finance_summary(con, Quarter(2026, 2), final=True, as_of=dt.date(2026, 6, 30)))
+    )
+    header, *late = workbook["Late credits"].iter_rows(min_row=3, values_only=True)
+    assert [(row[header.index("rma number")], row[header.index("due quarter")]) for row in late] == [
+        ("R26-0101", "2026-Q1")
+    ]
+    distributors = {row[0]: row for row in workbook["Distributors"].iter_rows(min_row=4, values_only=True)}
+    late_total = Decimal(str(distributors["NORTHSTAR"][9])).quantize(Decimal("0.01"))
+    assert distributors["NORTHSTAR"][8] == 1 and late_total == late_line[0][2]

@@ -183,3 +183,16 @@ def test_a_statement_sheet_longer_than_excel_allows_is_refused_by_name(example_q
         rf"an Excel sheet holds {most - 1} under its header row",
     ):
         list(load_statements(example_q2, quarter, dt.date(2026, 6, 30), final=True))
+
+
+@pytest.mark.parametrize(
+    ("final", "as_of", "dated"),
+    [(False, dt.date(2026, 5, 31), dt.date(2026, 5, 31)), (True, dt.date(2026, 6, 30), dt.date(2026, 6, 30))],
+)
+def test_a_draft_is_dated_its_as_of_day_and_a_final_statement_the_quarters_last(
+    example_q2, final, as_of, dated
+):
+    statements = list(load_statements(example_q2, Quarter(2026, 2), as_of, final))
+    assert {statement.statement_date for statement in statements} == {dated}
+    assert {statement.as_of for statement in statements} == {as_of}
+    assert {statement.final for statement in statements} == {final}

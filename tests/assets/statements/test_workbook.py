@@ -115,11 +115,28 @@ def test_held_and_rejected_lines_carry_the_reason_in_words():
 
 
 @pytest.mark.parametrize(
-    "distributor_id", ["../../etc/passwd", "a/b", "..", ".hidden", "Ünïcode Co.", "CON"[:0] + "x" * 300]
+    "distributor_id",
+    [
+        "../../etc/passwd",
+        "a/b",
+        "a\\b",
+        "..",
+        ".hidden",
+        "Ünïcode Co.",
+        "x" * 300,
+        "CON",
+        "nul",
+        "Com1",
+        "LPT9.x",
+    ],
 )
 def test_file_names_cannot_escape_the_statements_directory(distributor_id):
     name = statement_file_name(distributor_id)
     assert "/" not in name and "\\" not in name and not name.startswith(".") and name.endswith(".xlsx")
+    assert len(name) <= 100 and name != f"{distributor_id}.xlsx"  # sanitised, with a hash
+    # Windows opens no file named like a device (CON, NUL, COM1, ...), whatever its extension.
+    assert name.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT9"}
+    assert statement_file_name(distributor_id) == name
 
 
 def test_file_name_keeps_plain_ids():
@@ -129,11 +146,37 @@ def test_file_name_keeps_plain_ids():
 
 
 def test_summary_header_block_and_reason_legend():
-    vendor = Vendor("Acme & Co", "credits@acme.example", "1 Main St", dispute_days=45)
-    rows = list(load(build_statement(statement(vendor=vendor)))["Summary"].iter_rows(values_only=True))
+    vendor = Vendor(
+        "Acme & Co", "credits@acme.example", "1 Main St", phone="+1 555", tax_id="T-9", dispute_days=45
+    )
+    rows = list(
+        load(
+            build_statement(
+                statement(
+                    vendor=vendor,
+                    distributor_address="2 Side Rd",
+                    accrued_liability=Decimal("12.50"),
+                    statement_date=dt.date(2026, 5, 31),
+                )
+            )
+        )["Summary"].iter_rows(values_only=True)
+    )
     labels = {row[0]: row[1] for row in rows if row[0]}
     assert labels["Vendor"] == "Acme & Co" and labels["Distributor"] == "D1" and labels["Currency"] == "USD"
-    assert labels["Statement date"] == dt.datetime(2026, 6, 30)
+    assert labels["Vendor address"] == "1 Main St" and labels["Vendor tax id"] == "T-9"
+    assert labels["Vendor contact"] == "credits@acme.example · +1 555"
+    assert labels["Distributor address"] == "2 Side Rd"
+    assert labels["Statement date"] == dt.datetime(2026, 5, 31) and labels["As of"] == dt.datetime(
+        2026, 6, 30
+    )
+    assert (
+        labels["Value of held claims"] == 12.5 and labels["Credit memo"] == "given when the quarter is closed"
+    )
+    assert labels["Disputes"] == (
+        "Dispute a line within 45 days of the statement date to credits@acme.example, "
+        "quoting its source file and line."
+    )
+    assert labels["Credit terms"].startswith("Credits are applied to your account within 30 days")
     legend = {row[0]: (row[1], row[2]) for row in rows if row[0] in {rule.reason for rule in CLAIM_RULES}}
     assert len(legend) == 15 and legend["NO_PRICE"][0] == "held"
 
