@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -13,6 +14,7 @@ from assets.ingest.staging import stage_source
 from assets.reconcile.rules import RunParameters, compute_quarter
 from core.quarters import Quarter
 
+CENT = Decimal("0.01")
 CASE_DEFAULTS = {
     "rma_number": "R-1",
     "updated_at": "2026-04-03T10:00:00Z",
@@ -103,10 +105,15 @@ class Scenario:
 
     def outcomes(self, quarter: str = "2026-Q2", as_of: str | None = None) -> list[tuple]:
         self.reconcile(quarter, as_of)
-        return self.con.execute(
+        rows = self.con.execute(
             """SELECT rma_number, outcome, reason, credit_amount, due_quarter, late, amount_variance
             FROM quarter_claim_outcomes ORDER BY source_file, source_line"""
         ).fetchall()
+        # Decimal("5.50") == 5.5 in Python: the money's type is checked here, once for every rule test.
+        for row in rows:
+            for money in (row[3], row[6]):
+                assert money is None or (isinstance(money, Decimal) and money == money.quantize(CENT)), row
+        return rows
 
     def sla(self, quarter: str = "2026-Q2", as_of: str | None = None) -> list[tuple]:
         self.reconcile(quarter, as_of)

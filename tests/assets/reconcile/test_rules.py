@@ -81,7 +81,7 @@ BOTH_RULES_APPLY = {
 }
 
 
-@pytest.mark.parametrize("pair", list(BOTH_RULES_APPLY), ids=lambda pair: f"rules {pair[0]} and {pair[1]}")
+@pytest.mark.parametrize("pair", list(BOTH_RULES_APPLY), ids=lambda pair: f"rule-{pair[0]}-before-{pair[1]}")
 def test_the_earlier_of_two_rules_that_apply_decides(scenario, pair):
     BOTH_RULES_APPLY[pair](scenario)
     expected = RULEBOOK_REASONS[pair[0]]  # the rulebook's, not CLAIM_RULES': a swap there must fail
