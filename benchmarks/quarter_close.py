@@ -32,6 +32,7 @@ import pandas as pd
 from assets.reconcile.rules import RunParameters, compute_quarter
 from benchmarks.pandas_rules import claim_outcomes, load_inputs
 from core.quarters import Quarter
+from core.warehouse import default_memory_limit
 
 SETUP_QUARTER = "2026-Q2"
 TARGET_QUARTER = "2026-Q3"
@@ -409,7 +410,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as each size finishes
     print(
         f"benchmark {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
-        f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or 'default (80% of RAM)'}"
+        f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or default_memory_limit()}"
     )
     results = []
     for size in args.sizes:

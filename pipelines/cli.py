@@ -19,6 +19,9 @@ EXAMPLES = """examples:
 """
 
 
+TOP_DISTRIBUTORS = 10  # per currency, in the run's summary
+
+
 class UserError(Exception):
     """A mistake in what the user asked for; printed as one line, exit code 2."""
 
@@ -55,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--close", action="store_true", help="close the quarter: FINAL statements, frozen outcomes"
+    )
+    run.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_distributors",
+        help=f"list every distributor in the summary (default: the top {TOP_DISTRIBUTORS} per currency)",
     )
     run.add_argument(
         "--as-of", metavar="YYYY-MM-DD", default="", help="a day inside the quarter (default: its last day)"
@@ -319,7 +328,8 @@ def _run_locked(
     ]
     failed = [evaluation for evaluation in evaluations if not evaluation.passed]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        print(summary_text(con, quarter, Path(args.statements_dir), _outbox(resources), started))
+        top = None if args.all_distributors else TOP_DISTRIBUTORS
+        print(summary_text(con, quarter, Path(args.statements_dir), _outbox(resources), started, top))
     print(f"Checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for evaluation in failed:
         level = "error" if evaluation.severity.value == "ERROR" else "warning"
@@ -431,28 +441,47 @@ def delivery_line(con, quarter, outbox: Path, since: dt.datetime) -> str:
     return "Delivery: " + ", ".join(parts)
 
 
-def summary_text(con, quarter, statements_dir: Path, outbox: Path, since: dt.datetime) -> str:
+def summary_text(
+    con, quarter, statements_dir: Path, outbox: Path, since: dt.datetime, top: int | None = TOP_DISTRIBUTORS
+) -> str:
+    """The run's summary: totals per currency, the distributors with the most credit in each currency
+    (`top` of them; None: all), counts, and where the files went."""
     q = str(quarter)
     state, as_of = con.execute("SELECT state, as_of FROM quarter_runs WHERE quarter = ?", [q]).fetchone()
-    lines = [
-        f"{q} ({'closed' if state == 'closed' else 'draft'}, as of {as_of})",
-        "",
-        "Credits per distributor:",
-    ]
-    credits = con.execute(
-        """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
-        FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
+    lines = [f"{q} ({'closed' if state == 'closed' else 'draft'}, as of {as_of})", ""]
+    columns = f"{'cur':<4} {'credited':>8} {'total':>14} {'held':>6} {'rejected':>9}"
+    currencies = con.execute(
+        """SELECT currency, count(*), sum(credited_count), sum(credit_total), sum(held_count),
+            sum(rejected_count)
+        FROM distributor_credits WHERE quarter = ? GROUP BY currency ORDER BY currency""",
         [q],
     ).fetchall()
-    lines.append(
-        f"  {'distributor':<16} {'cur':<4} {'credited':>8} {'total':>14} {'held':>6} {'rejected':>9}"
+    lines += ["Credits per currency:", f"  {'distributors':<16} {columns}"]
+    for currency, count, credited, total, held, rejected in currencies:
+        lines.append(f"  {count:<16} {currency:<4} {credited:>8} {total:>14,.2f} {held:>6} {rejected:>9}")
+    if not currencies:
+        lines.append("  (no claims in scope)")
+    credits = con.execute(
+        """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count,
+            count(*) OVER (PARTITION BY currency) AS of_currency
+        FROM distributor_credits WHERE quarter = ?
+        QUALIFY ? IS NULL OR row_number() OVER (
+            PARTITION BY currency ORDER BY credit_total DESC, distributor_id) <= ?
+        ORDER BY currency, credit_total DESC, distributor_id""",
+        [q, top, top],
+    ).fetchall()
+    shown_all = all(len([c for c in credits if c[1] == row[1]]) == row[6] for row in credits)
+    heading = (
+        "Credits per distributor:"
+        if shown_all
+        else f"Top {top} distributors by credit in each currency (--all lists every one):"
     )
-    for distributor_id, currency, credited, total, held, rejected in credits:
+    if credits:
+        lines += ["", heading, f"  {'distributor':<16} {columns}"]
+    for distributor_id, currency, credited, total, held, rejected, _ in credits:
         lines.append(
             f"  {distributor_id:<16} {currency:<4} {credited:>8} {total:>14,.2f} {held:>6} {rejected:>9}"
         )
-    if not credits:
-        lines.append("  (no claims in scope)")
     held, rejected = con.execute(
         """SELECT count(*) FILTER (WHERE outcome = 'held'), count(*) FILTER (WHERE outcome = 'rejected')
         FROM claim_outcomes WHERE quarter = ?""",
@@ -470,6 +499,7 @@ def summary_text(con, quarter, statements_dir: Path, outbox: Path, since: dt.dat
         f"SLA breaches: {breaches}   At risk: {at_risk}",
         f"Quarantined input rows: {quarantined}",
         f"Statements: {statements_dir / q}",
+        f"Finance summary: {statements_dir / 'finance' / f'{q}-summary.xlsx'}",
         delivery_line(con, quarter, outbox, since),
     ]
     return "\n".join(lines)

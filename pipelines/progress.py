@@ -1,5 +1,6 @@
 """A Dagster logger for the CLI: one line per finished stage, on stderr, instead of the event log."""
 
+import functools
 import logging
 import sys
 import time
@@ -23,7 +24,23 @@ class _StageLines(logging.Handler):
             verdict = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[
                 event.event_type_value
             ]
-            print(f"  {event.step_key:<58} {verdict} {seconds:5.1f}s", file=sys.stderr, flush=True)
+            label = step_labels().get(event.step_key, event.step_key)
+            print(f"  {label:<48} {verdict} {seconds:5.1f}s", file=sys.stderr, flush=True)
+
+
+@functools.cache
+def step_labels() -> dict[str, str]:
+    """Plain names for the check steps: Dagster's step key repeats the asset
+    (`distributors_distributors_expectations`); the label does not (`check: distributors expectations`)."""
+    from checks.defs import ASSET_CHECKS
+
+    labels = {}
+    for checks in ASSET_CHECKS:
+        for spec in checks.check_specs:
+            asset = spec.asset_key.to_python_identifier()
+            words = spec.name.removeprefix(f"{asset}_").replace("_", " ")
+            labels[f"{asset}_{spec.name}"] = f"check: {asset} {words}"
+    return labels
 
 
 @dg.logger(description="One line per finished step on stderr (the rma-recon CLI).")

@@ -11,14 +11,14 @@ import os
 from assets.delivery.defs import StatementDelivery
 from assets.resources import DEFAULT_WAREHOUSE, RunSettings, WarehouseResource
 from checks.expectations.runner import Expectations
+from core.warehouse import default_memory_limit
 
 
 def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> WarehouseResource:
-    """The warehouse; $RMA_DUCKDB_MEMORY_LIMIT (e.g. 4GB) caps DuckDB's memory, which then spills to disk."""
-    memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip()
-    return WarehouseResource(
-        database=str(path), connection_config={"memory_limit": memory_limit} if memory_limit else {}
-    )
+    """The warehouse. $RMA_DUCKDB_MEMORY_LIMIT (e.g. 4GB) caps DuckDB's memory instead of the default
+    (`default_memory_limit`); DuckDB spills to disk beyond it."""
+    memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip() or default_memory_limit()
+    return WarehouseResource(database=str(path), connection_config={"memory_limit": memory_limit})
 
 
 def build_resources(

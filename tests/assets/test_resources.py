@@ -2,6 +2,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from assets.resources import RunSettings
 from pipelines.resources import warehouse_resource
@@ -54,3 +55,31 @@ def test_a_failing_step_leaves_no_connection_open(tmp_path):
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
     del kept  # only now may the step's frames go
+
+
+def test_duckdb_gets_a_memory_limit_by_default_and_the_setting_overrides_it(tmp_path, monkeypatch):
+    from core.warehouse import default_memory_limit
+
+    monkeypatch.delenv("RMA_DUCKDB_MEMORY_LIMIT", raising=False)
+    with warehouse_resource(str(tmp_path / "a.duckdb")).get_connection() as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit == {"1024MiB": "1.0 GiB", "512MiB": "512.0 MiB"}.get(default_memory_limit(), limit)
+    assert limit.endswith(("GiB", "MiB")) and not limit.startswith(("0", "-"))
+    monkeypatch.setenv("RMA_DUCKDB_MEMORY_LIMIT", "3GB")
+    with warehouse_resource(str(tmp_path / "b.duckdb")).get_connection() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("2.7 GiB",)
+
+
+@pytest.mark.parametrize(
+    ("ram_gib", "limit"), [(24, "1024MiB"), (8, "1024MiB"), (4, "512MiB"), (1, "256MiB")]
+)
+def test_the_default_memory_limit_is_an_eighth_of_a_small_machine_and_1_gib_at_most(
+    monkeypatch, ram_gib, limit
+):
+    import os
+
+    from core.warehouse import default_memory_limit
+
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": ram_gib * 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", pages.__getitem__)
+    assert default_memory_limit() == limit

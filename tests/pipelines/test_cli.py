@@ -333,9 +333,9 @@ def test_the_summary_gives_each_distributors_figures_and_the_quarters_counts(exa
     )
     lines = text.splitlines()
     assert lines[0] == "2026-Q2 (draft, as of 2026-06-30)"
-    printed = {
-        line.split()[0]: line.split()[1:] for line in lines[3:] if line.startswith("  ") and "cur" not in line
-    }
+    credits = expected("expected_distributor_credits.csv")
+    section = lines[lines.index("Credits per distributor:") + 2 :]
+    printed = {line.split()[0]: line.split()[1:] for line in section[: section.index("")]}
     assert printed == {
         row["distributor_id"]: [
             row["currency"],
@@ -344,14 +344,43 @@ def test_the_summary_gives_each_distributors_figures_and_the_quarters_counts(exa
             row["held_count"],
             row["rejected_count"],
         ]
-        for row in expected("expected_distributor_credits.csv")
+        for row in credits
     }
+    per_currency = lines[lines.index("Credits per currency:") + 2 : lines.index("Credits per currency:") + 4]
+    assert [line.split()[:4] for line in per_currency] == [
+        ["1", row["currency"], row["credited_count"], f"{Decimal(row['credit_total']):,.2f}"]
+        for row in sorted(credits, key=lambda row: row["currency"])
+    ]
     outcomes = [row["outcome"] for row in expected("expected_claim_outcomes.csv")]
     sla = [row["status"] for row in expected("expected_sla_status.csv")]
     assert f"Held claims: {outcomes.count('held')}   Rejected claims: {outcomes.count('rejected')}" in lines
     assert f"SLA breaches: {sla.count('breached')}   At risk: {sla.count('at_risk')}" in lines
     assert f"Quarantined input rows: {len(expected('expected_quarantine.csv'))}" in lines
-    assert "Statements: out/2026-Q2" in lines and lines[-1] == "Delivery: nothing sent (a draft)"
+    assert "Statements: out/2026-Q2" in lines and "Finance summary: out/finance/2026-Q2-summary.xlsx" in lines
+    assert lines[-1] == "Delivery: nothing sent (a draft)"
+
+
+def test_the_summary_lists_the_top_distributors_of_each_currency_and_totals_them_all(example_q2):
+    import datetime as dt
+
+    from core.quarters import Quarter
+    from pipelines.cli import summary_text
+
+    example_q2.execute(
+        """INSERT INTO distributor_credits (quarter, distributor_id, currency, credited_count, credit_total,
+            held_count, rejected_count) VALUES ('2026-Q2', 'BIGGER', 'USD', 3, 1000.01, 0, 0)"""
+    )
+    lines = summary_text(
+        example_q2, Quarter(2026, 2), Path("out"), Path("out/outbox"), dt.datetime(2000, 1, 1), top=1
+    ).splitlines()
+    heading = "Top 1 distributors by credit in each currency (--all lists every one):"
+    listed = lines[lines.index(heading) + 2 :]
+    assert [line.split()[:2] for line in listed[: listed.index("")]] == [
+        ["EUROPA-1", "EUR"],
+        ["BIGGER", "USD"],
+    ]
+    usd = next(line.split() for line in lines if line.split()[1:2] == ["USD"] and line.split()[0] == "2")
+    assert usd[2:4] == ["5", "1,170.00"]  # both USD distributors: 2 + 3 credited, 169.99 + 1,000.01
 
 
 @pytest.mark.slow
