@@ -9,6 +9,7 @@ from assets.ingest.defs import INGEST_ASSETS
 from assets.reconcile.defs import reconcile
 from assets.statements.defs import credit_statements, finance_summary
 from checks.defs import ASSET_CHECKS
+from pipelines.alerts import release_reminder, run_failure_alert
 from pipelines.jobs import quarterly_reconciliation, quarterly_release
 from pipelines.resources import build_resources
 from pipelines.schedules import quarter_close, weekly_draft
@@ -31,7 +32,7 @@ def build_definitions(resources: dict[str, object], loggers: dict | None = None)
         asset_checks=ASSET_CHECKS,
         jobs=[quarterly_reconciliation, quarterly_release],
         schedules=[weekly_draft, quarter_close],
-        sensors=[inbound_files],
+        sensors=[inbound_files, run_failure_alert, release_reminder],
         resources=resources,
         loggers=loggers,
         # DuckDB has one writer per file: steps run one after another in one process.
