@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-PARTITION_START = "2000-01-01"
+DEFAULT_FIRST_QUARTER = "2026-Q1"  # the sample data's first quarter; $RMA_FIRST_QUARTER moves it
 PARTITION_KEY_FORMAT = "%Y-%m-%d"
 
 _QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")

@@ -15,7 +15,7 @@ from assets.delivery.alerts import ALERTS_FOLDER, run_failed_alert, waiting_rele
 from assets.delivery.defs import StatementDelivery
 from assets.resources import DEFAULT_WAREHOUSE, RunSettings
 from core.quarters import Quarter
-from pipelines.jobs import quarterly_reconciliation, quarterly_release
+from pipelines.jobs import quarterly_close, quarterly_reconciliation, quarterly_release
 
 RELEASE_REMINDER_HOURS = 24
 ALERT_INTERVAL = 10  # seconds between two looks for failed runs
@@ -44,7 +44,7 @@ def _why(context: dg.RunFailureSensorContext) -> str:
 
 @dg.run_failure_sensor(
     name="run_failure_alert",
-    monitored_jobs=[quarterly_reconciliation, quarterly_release],
+    monitored_jobs=[quarterly_reconciliation, quarterly_close, quarterly_release],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=ALERT_INTERVAL,
     description="E-mails ops once per failed run (a failed blocking check fails its run).",

@@ -183,6 +183,7 @@ def run_quarter(args: argparse.Namespace) -> int:
         as_of = resolve_as_of(quarter, args.as_of or None)
     except QuarterError as error:
         raise UserError(str(error)) from None
+    _partitions_from(quarter)
     data_dir = Path(args.data_dir)
     from assets.ingest.sources import data_dir_problem
 
@@ -203,10 +204,25 @@ def run_quarter(args: argparse.Namespace) -> int:
         from assets.partitions import quarterly_partitions
 
         if quarter.partition_key not in quarterly_partitions.get_partition_keys():
-            raise UserError(f"unknown quarter {quarter}: quarters run from 2000-Q1 to the current quarter")
+            raise UserError(f"unknown quarter {quarter}: quarters run up to the current quarter")
         return _run_quarter(args, quarter, as_of, data_dir, expectations)
     finally:
         expectations.close()
+
+
+def _partitions_from(quarter) -> None:
+    """The partitions start at the first quarter with data ($RMA_FIRST_QUARTER); a CLI run of an
+    earlier quarter moves that start back for this process. Before the assets are imported."""
+    from core.quarters import DEFAULT_FIRST_QUARTER, Quarter, QuarterError
+
+    if quarter < Quarter(2000, 1):  # the rulebook's dates start in 2000
+        raise UserError(f"unknown quarter {quarter}: quarters run from 2000-Q1 to the current quarter")
+    first = os.environ.get("RMA_FIRST_QUARTER", "").strip() or DEFAULT_FIRST_QUARTER
+    try:
+        if quarter < Quarter.parse(first):
+            os.environ["RMA_FIRST_QUARTER"] = str(quarter)
+    except QuarterError as error:
+        raise UserError(f"RMA_FIRST_QUARTER={first!r}: {error}") from None
 
 
 def _run_quarter(args: argparse.Namespace, quarter, as_of: dt.date, data_dir: Path, expectations) -> int:
@@ -348,6 +364,7 @@ def release_quarter(args: argparse.Namespace) -> int:
         quarter = Quarter.parse(args.quarter)
     except QuarterError as error:
         raise UserError(str(error)) from None
+    _partitions_from(quarter)
     if not Path(args.warehouse).exists():
         raise UserError(f"no warehouse at {str(args.warehouse)!r}: close a quarter first")
     return _holding_warehouse(args, lambda warehouse: _release_locked(args, quarter, warehouse))

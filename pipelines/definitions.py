@@ -10,7 +10,7 @@ from assets.reconcile.defs import reconcile
 from assets.statements.defs import credit_statements, finance_summary
 from checks.defs import ASSET_CHECKS
 from pipelines.alerts import release_reminder, run_failure_alert
-from pipelines.jobs import quarterly_reconciliation, quarterly_release
+from pipelines.jobs import quarterly_close, quarterly_reconciliation, quarterly_release
 from pipelines.resources import build_resources
 from pipelines.schedules import quarter_close, weekly_draft
 from pipelines.sensors import inbound_files
@@ -30,7 +30,7 @@ def build_definitions(resources: dict[str, object], loggers: dict | None = None)
     return dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[quarterly_reconciliation, quarterly_release],
+        jobs=[quarterly_reconciliation, quarterly_close, quarterly_release],
         schedules=[weekly_draft, quarter_close],
         sensors=[inbound_files, run_failure_alert, release_reminder],
         resources=resources,

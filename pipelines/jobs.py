@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.partitions import quarterly_partitions
 from assets.resources import DEFAULT_WAREHOUSE
+from core.quarters import Quarter
 
 # A deployment's run queue lets one run per value of this tag write at a time (deploy/deployment.py).
 WAREHOUSE_TAG = {"rma/warehouse": os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)}
@@ -19,6 +20,31 @@ quarterly_reconciliation = dg.define_asset_job(
     tags=WAREHOUSE_TAG,
     description="Ingest every input, reconcile one quarter, write its statements "
     "(set resources.settings.config.close to close the quarter; a close sends nothing).",
+)
+
+
+def _close_config(partition_key: str) -> dict:
+    return {"resources": {"settings": {"config": {"close": True, "as_of": "", "by": ""}}}}
+
+
+def _close_tags(partition_key: str) -> dict:
+    return {"rma/quarter": str(Quarter.from_partition_key(partition_key)), "rma/close": "true"}
+
+
+# The close from the UI without editing YAML: pick the quarter's partition and launch (type your
+# name in `by`, or the code server's user is recorded). The CLI closes with `run --close`.
+quarterly_close = dg.define_asset_job(
+    name="quarterly_close",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("quarter_release"),
+    partitions_def=quarterly_partitions,
+    tags=WAREHOUSE_TAG,
+    config=dg.PartitionedConfig(
+        partitions_def=quarterly_partitions,
+        run_config_for_partition_key_fn=_close_config,
+        tags_for_partition_key_fn=_close_tags,
+    ),
+    description="Close a quarter: FINAL statements, remittance files, journal, frozen books; sends "
+    "nothing (a second person releases it with quarterly_release).",
 )
 
 quarterly_release = dg.define_asset_job(

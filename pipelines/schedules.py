@@ -8,7 +8,7 @@ import datetime as dt
 import dagster as dg
 
 from core.quarters import Quarter
-from pipelines.jobs import quarterly_reconciliation
+from pipelines.jobs import quarterly_close, quarterly_reconciliation
 
 
 def settings_config(**values) -> dict:
@@ -53,7 +53,7 @@ def weekly_draft(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 
 @dg.schedule(
-    job=quarterly_reconciliation,
+    job=quarterly_close,
     cron_schedule="0 2 1 1,4,7,10 *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,

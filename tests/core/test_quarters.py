@@ -26,7 +26,17 @@ def test_partition_keys_round_trip():
     quarter = Quarter.parse("2026-Q3")
     assert quarter.partition_key == "2026-07-01"
     assert Quarter.from_partition_key(quarter.partition_key) == quarter
-    assert quarterly_partitions.get_partition_keys()[0] == "2000-01-01"
+    assert quarterly_partitions.get_partition_keys()[0] == "2026-01-01"  # the sample's first quarter
+
+
+def test_the_first_quarter_comes_from_the_setting(monkeypatch):
+    from assets.partitions import first_quarter
+
+    monkeypatch.setenv("RMA_FIRST_QUARTER", "2024-Q3")
+    assert first_quarter() == Quarter(2024, 3)
+    monkeypatch.setenv("RMA_FIRST_QUARTER", "2024-07")
+    with pytest.raises(ValueError, match="RMA_FIRST_QUARTER='2024-07'"):
+        first_quarter()
 
 
 def test_as_of_must_be_inside_the_quarter():

@@ -1,5 +1,6 @@
 """The CLI: user errors are one line and a non-zero exit; close, re-run and refusal."""
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -18,6 +19,7 @@ from tests.conftest import EXAMPLE_ARGS
     [
         (["run", "2026-Q9"], "unknown quarter '2026-Q9'"),
         (["run", "1999-Q4"], "unknown quarter 1999-Q4"),
+        (["release", "1999-Q4", "--by", "x"], "unknown quarter 1999-Q4"),
         (["run", "2026-Q2", "--as-of", "2026-07-01"], "outside 2026-Q2"),
         (["run", "2026-Q2", "--data-dir", "no/such/dir"], "data directory 'no/such/dir' does not exist"),
         (
@@ -400,3 +402,21 @@ def test_a_run_counts_its_checks_and_names_the_failed_ones(example_cwd, capsys, 
     failed = [line for line in printed.err.splitlines() if line.startswith("rma-recon: warning: check ")]
     assert len(failed) == 1 and failed[0].startswith("rma-recon: warning: check price_list_expectations")
     assert printed.out.splitlines()[-1] == f"Checks: {checks - 1} passed, 1 failed"
+
+
+@pytest.mark.slow
+def test_a_quarter_before_the_first_one_runs_from_the_cli(example_cwd):
+    # The UI's partitions start at RMA_FIRST_QUARTER; the CLI moves the start back for its run.
+    # A process of its own: the partitions are built when the assets are first imported.
+    def run(first_quarter: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "run", "2026-Q2", *COMMON],
+            env={**os.environ, "RMA_FIRST_QUARTER": first_quarter, "GX_ANALYTICS_ENABLED": "false"},
+            capture_output=True,
+            text=True,
+        )
+
+    assert run("2026-Q3").returncode == 0
+    assert (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").exists()
+    refused = run("soon")
+    assert refused.returncode == 2 and refused.stderr.startswith("rma-recon: error: RMA_FIRST_QUARTER='soon'")

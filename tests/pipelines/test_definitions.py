@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.definitions import build_definitions, defs
@@ -75,3 +76,20 @@ def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd
         "EUROPA-1.eml",
         "NORTHSTAR.eml",
     ]
+
+
+@pytest.mark.slow
+def test_the_ui_closes_a_quarter_without_any_config(example_cwd, monkeypatch):
+    # The quarterly_close job: pick the partition, launch; the close is in its partitioned config.
+    for name, value in {"DATA_DIR": "data", "WAREHOUSE": "wh.duckdb", "STATEMENTS_DIR": "out"}.items():
+        monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
+    ui_defs = build_definitions(build_resources())
+    result = ui_defs.resolve_job_def("quarterly_close").execute_in_process(partition_key="2026-04-01")
+    assert result.success
+    assert (
+        result.dagster_run.tags["rma/quarter"] == "2026-Q2" and result.dagster_run.tags["rma/close"] == "true"
+    )
+    with duckdb.connect(str(example_cwd / "wh.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT state FROM quarter_runs WHERE quarter = '2026-Q2'").fetchone() == (
+            "closed",
+        )
