@@ -137,8 +137,37 @@ def reconcile(
                     "quarter": quarter,
                     "frozen": frozen,
                     **({"chart": dg.MetadataValue.md(chart)} if chart else {}),
+                    **_figures(con, table, quarter),
                 },
             )
+
+
+def _figures(con, table: str, quarter: str) -> dict[str, dg.MetadataValue]:
+    """Numbers Dagster plots across quarters (the asset's Plots tab); money per currency, as a
+    float only for the picture (the tables hold the exact decimals)."""
+    if table == "distributor_credits":
+        rows = con.execute(
+            f"""WITH held_value AS ({ACCRUED_LIABILITY_SQL})
+            SELECT c.currency, sum(c.credit_total), sum(coalesce(h.accrued_liability, 0))
+            FROM distributor_credits c LEFT JOIN held_value h USING (distributor_id)
+            WHERE c.quarter = $quarter GROUP BY c.currency ORDER BY c.currency""",
+            {"quarter": quarter},
+        ).fetchall()
+        figures = {}
+        for currency, credited, held in rows:
+            figures[f"credit_total_{currency}"] = dg.MetadataValue.float(float(credited))
+            figures[f"held_value_{currency}"] = dg.MetadataValue.float(float(held))
+        return figures
+    counts = {
+        "claim_outcomes": "SELECT outcome, count(*) FROM claim_outcomes WHERE quarter = ? GROUP BY ALL",
+        "sla_status": "SELECT status, count(*) FROM sla_status WHERE quarter = ? GROUP BY ALL",
+    }.get(table)
+    if counts is None:
+        return {}
+    return {
+        f"{name}_count": dg.MetadataValue.int(count)
+        for name, count in con.execute(counts, [quarter]).fetchall()
+    }
 
 
 def _chart(con, table: str, quarter: str) -> str | None:

@@ -34,3 +34,19 @@ def test_rejections_by_reason(example_q2):
     assert sorted(rows, key=str) == sorted(expected, key=str)
     assert len({row[2] for row in rows}) > 1
     assert all(row[0] != "credited" for row in rows)
+
+
+def test_figures_for_the_plots_are_per_currency(example_q2):
+    from assets.reconcile.defs import _figures
+
+    credits = {
+        name: value.value for name, value in _figures(example_q2, "distributor_credits", "2026-Q2").items()
+    }
+    assert credits == {
+        "credit_total_EUR": 0.0,
+        "held_value_EUR": 0.0,
+        "credit_total_USD": 169.99,
+        "held_value_USD": 240.0,
+    }
+    sla = {name: value.value for name, value in _figures(example_q2, "sla_status", "2026-Q2").items()}
+    assert sla["breached_count"] == 1 and sla["at_risk_count"] == 1
