@@ -46,7 +46,8 @@ RECONCILE_SPECS = [
     ),
     dg.AssetSpec(
         "distributor_credits",
-        description="Per distributor: credited count and total, held and rejected counts.",
+        description="Per distributor: credited count and total, held and rejected counts, and the credit "
+        "memo number a close gave. The Plots tab draws credit totals and held value per currency.",
         deps=["claim_outcomes"],
         group_name="reconcile",
         kinds={"duckdb"},
