@@ -12,35 +12,31 @@ from tests.assets.statements.test_workbook import line
 from tests.conftest import EXAMPLE_ARGS
 
 
-def test_totals_read_back_from_a_statement(tmp_path):
-    statement = Statement(
+def d1_statement(credit_total: str, *credits: str, final: bool = True, **fields) -> Statement:
+    """D1's 2026-Q2 statement with a credited line per amount."""
+    return Statement(
         "D1",
-        "D one",
+        None,
         "USD",
         "2026-Q2",
-        True,
+        final,
         dt.date(2026, 6, 30),
         dt.date(2026, 6, 30),
-        Decimal("0.30"),
-        credited=[line("R-1", "CREDITED", "0.10"), line("R-2", "CREDITED", "0.20")],
+        Decimal(credit_total),
+        credited=[line(f"R-{n}", "CREDITED", amount) for n, amount in enumerate(credits, start=1)],
+        **fields,
     )
+
+
+def test_totals_read_back_from_a_statement(tmp_path):
+    statement = d1_statement("0.30", "0.10", "0.20")
     path = tmp_path / "D1.xlsx"
     path.write_bytes(build_statement(statement))
     assert read_statement_totals(path) == (Decimal("0.30"), Decimal("0.30"), Decimal("0.30"), 0)
 
 
 def test_a_summary_that_disagrees_with_its_lines_is_seen(tmp_path):
-    statement = Statement(
-        "D1",
-        None,
-        "USD",
-        "2026-Q2",
-        False,
-        dt.date(2026, 6, 30),
-        dt.date(2026, 6, 30),
-        Decimal("9.99"),
-        credited=[line("R-1", "CREDITED", "0.10")],
-    )
+    statement = d1_statement("9.99", "0.10", final=False)
     path = tmp_path / "D1.xlsx"
     path.write_bytes(build_statement(statement))
     summary, lines, total_row, _ = read_statement_totals(path)
@@ -84,17 +80,7 @@ def test_cli_fails_when_a_written_statement_does_not_add_up(example_cwd, monkeyp
 
 
 def test_problems_name_the_missing_and_the_wrong_statements(tmp_path):
-    good = Statement(
-        "D1",
-        "D one",
-        "USD",
-        "2026-Q2",
-        True,
-        dt.date(2026, 6, 30),
-        dt.date(2026, 6, 30),
-        Decimal("0.10"),
-        credited=[line("R-1", "CREDITED", "0.10")],
-    )
+    good = d1_statement("0.10", "0.10")
     (tmp_path / "D1.xlsx").write_bytes(build_statement(good))
     (tmp_path / "D3.xlsx").write_bytes(build_statement(dataclasses.replace(good, distributor_id="D3")))
     credits = [("D1", Decimal("0.10")), ("D2", Decimal("5.00")), ("D3", Decimal("0.20"))]
@@ -105,16 +91,9 @@ def test_problems_name_the_missing_and_the_wrong_statements(tmp_path):
 
 
 def test_a_total_row_that_disagrees_with_its_lines_is_seen(tmp_path):
-    statement = Statement(
-        "D1",
-        None,
-        "USD",
-        "2026-Q2",
-        True,
-        dt.date(2026, 6, 30),
-        dt.date(2026, 6, 30),
-        Decimal("0.10"),
-        credited=[line("R-1", "CREDITED", "0.10")],
+    statement = d1_statement(
+        "0.10",
+        "0.10",
         line_rows={"Credited": SheetRows("", 1, 12)},  # no lines written, so a Total of 0.00
         line_sums={"Credited": {"credit_amount": Decimal("0.00")}},
     )

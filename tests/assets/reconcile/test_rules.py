@@ -207,27 +207,14 @@ def test_9_offsets_move_the_opening_day(scenario):
 
 def test_10_already_credited_in_a_closed_quarter(scenario):
     scenario.case().claim()
-    scenario.reconcile("2026-Q2")
-    scenario.con.execute(
-        "INSERT INTO claim_outcomes (quarter, source_file, source_line, rma_number, outcome, reason)"
-        " VALUES ('2026-Q1', 'inbound/fulfillment_reports/D1/old.csv', 2, 'R-1', 'credited', 'CREDITED')"
-    )
-    scenario.con.execute(
-        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q1', 'closed', '2026-03-31')"
-    )
+    credited_in_a_closed_quarter(scenario)
     assert reasons(scenario) == ["ALREADY_CREDITED"]
 
 
 def test_10_credit_in_a_draft_quarter_does_not_count(scenario):
     scenario.case().claim()
-    scenario.reconcile("2026-Q2")
-    scenario.con.execute(
-        "INSERT INTO claim_outcomes (quarter, source_file, source_line, rma_number, outcome, reason)"
-        " VALUES ('2026-Q1', 'x.csv', 2, 'R-1', 'credited', 'CREDITED')"
-    )
-    scenario.con.execute(
-        "INSERT INTO quarter_runs (quarter, state, as_of) VALUES ('2026-Q1', 'draft', '2026-03-31')"
-    )
+    credited_in_a_closed_quarter(scenario)
+    scenario.con.execute("UPDATE quarter_runs SET state = 'draft' WHERE quarter = '2026-Q1'")
     assert reasons(scenario) == ["CREDITED"]
 
 
