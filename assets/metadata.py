@@ -77,11 +77,16 @@ COLUMN_DESCRIPTIONS = {
     "role": "ledger role: warranty_expense, credits_payable or accrued_liability",
     "account": "general-ledger account number",
     "external_code": "the distributors' own code for the reason",
+    "source": "input source: distributors, price_list, rma_cases, receiving_logs, fulfillment_reports, ...",
+    "raw": "the row's text as it stands in the file",
 }
 TABLE_COLUMN_DESCRIPTIONS = {
     ("sla_status", "status"): "met, breached, at_risk (0-7 days left), open or awaiting_return",
     ("exceptions", "kind"): "a receipt that matches no case, or a case received with another serial",
     ("stg_distributors", "name"): "the distributor's name",
+    ("quarantine", "reason"): "why the row was not loaded: MISSING_COLUMN:<col>, BAD_VALUE:<col>, ...",
+    ("quarantine", "source_line"): "physical line where the row starts (0: the whole file)",
+    ("quarantine", "rma_number"): "the row's RMA number, normalised, where it has one",
 }
 
 

@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   rma-recon run 2026-Q3 --as-of 2026-08-31      draft as of a day inside the quarter
   rma-recon release 2026-Q2 --by "Jo Smith"      a second person releases: statements are sent
   rma-recon status                              quarters so far: draft or closed, totals
+  rma-recon quarantine --source rma_cases       input rows not loaded: file, line, reason
   rma-recon generate --out /tmp/sample --cases 500 --distributors 4
 """
 
@@ -102,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
         "--statements-dir",
         default="data/statements",
         help="where the statements are, to check them against the warehouse (default: data/statements)",
+    )
+
+    quarantine = commands.add_parser(
+        "quarantine",
+        help="list the input rows in quarantine: file, line, reason and the row's text",
+        description="List the input rows that were not loaded, by source, file and line, with the reason.",
+    )
+    quarantine.add_argument(
+        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
+    )
+    quarantine.add_argument("--source", help="only this source, e.g. fulfillment_reports")
+    quarantine.add_argument("--file", help="only files whose path contains this")
+    quarantine.add_argument(
+        "--limit", type=int, default=200, help="at most this many rows (default: 200; 0: all)"
     )
 
     generate = commands.add_parser(
@@ -522,10 +537,11 @@ def summary_text(
     return "\n".join(lines)
 
 
-def status_text(warehouse: Path, statements_dir: Path) -> str:
+def _reading(warehouse: Path):
+    """A read-only connection to the warehouse, or one line saying why not. A run waits for the
+    shared lock it takes; a reader does not wait for a run."""
     import duckdb
 
-    from assets.statements.on_disk import disk_differences, expected_files
     from core.locking import WarehouseBusy, warehouse_lock
     from core.warehouse import warehouse_problem
 
@@ -535,16 +551,56 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
     if problem:
         raise UserError(problem)
     try:
-        # A run waits for this shared lock; status does not wait for a run.
         with warehouse_lock(warehouse, 0, shared=True):
-            con = duckdb.connect(str(warehouse), read_only=True)
+            return duckdb.connect(str(warehouse), read_only=True)
     except WarehouseBusy as busy:
         raise UserError(str(busy)) from None
     except (duckdb.Error, OSError) as error:
         raise UserError(
             f"cannot open the warehouse {str(warehouse)!r}: {str(error).splitlines()[0]}"
         ) from None
-    with con:  # held only while reading: a run waiting for it can start
+
+
+def quarantine_text(warehouse: Path, source: str | None, file: str | None, limit: int | None) -> str:
+    """The quarantined input rows, by source, file and line: why each was not loaded."""
+    where, params = [], []
+    if source:
+        where.append("source = ?")
+        params.append(source)
+    if file:
+        where.append("source_file LIKE ?")
+        params.append(f"%{file}%")
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    with _reading(warehouse) as con:
+        (total,) = con.execute(f"SELECT count(*) FROM quarantine {condition}", params).fetchone()
+        rows = con.execute(
+            f"""SELECT source, source_file, source_line, reason, coalesce(detail, ''), coalesce(raw, '')
+            FROM quarantine {condition} ORDER BY source, source_file, source_line, reason
+            {f"LIMIT {int(limit)}" if limit else ""}""",
+            params,
+        ).fetchall()
+    if not rows:
+        return "no input row is in quarantine" + (" for that selection" if where else "")
+    lines = [
+        f"{total} input row(s) in quarantine" + (f"; the first {len(rows)}" if len(rows) < total else "")
+    ]
+    for source_name, source_file, line, reason, detail, raw in rows:
+        # The file's text, never the terminal's control codes.
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+        shown = f"{text[:80]}…" if len(text) > 80 else text
+        lines.append(
+            f"{source_name:<20} {source_file}:{line}  {reason}" + (f"  ({detail})" if detail else "")
+        )
+        if shown:
+            lines.append(f"{'':<20} {shown}")
+    return "\n".join(lines)
+
+
+def status_text(warehouse: Path, statements_dir: Path) -> str:
+
+    from assets.statements.on_disk import disk_differences, expected_files
+
+    with _reading(warehouse) as con:  # held only while reading: a run waiting for it can start
         rows = con.execute(
             """SELECT r.quarter, r.state, r.as_of, count(c.distributor_id),
                 coalesce(sum(c.credited_count), 0),
@@ -614,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
             return release_quarter(args)
         if args.command == "status":
             print(status_text(Path(args.warehouse), Path(args.statements_dir)))
+            return 0
+        if args.command == "quarantine":
+            print(quarantine_text(Path(args.warehouse), args.source, args.file, args.limit or None))
             return 0
         from synthetic.generate import generate_data
 

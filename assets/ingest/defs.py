@@ -118,7 +118,7 @@ fulfillment_reports = _build_ingest_asset(
     ["distributors"],
 )
 
-INGEST_ASSETS = [
+SOURCE_ASSETS = [
     distributors,
     price_list,
     vendor,
@@ -128,3 +128,37 @@ INGEST_ASSETS = [
     receiving_logs,
     fulfillment_reports,
 ]
+
+QUARANTINE_BY_FILE_SQL = """SELECT source, source_file, reason, count(*) AS rows,
+    min(source_line) AS first_line
+FROM quarantine GROUP BY ALL ORDER BY source, source_file, reason"""
+
+
+@dg.asset(
+    name="quarantine",
+    description="Every input row that was not loaded, with its source, file, physical line, reason and "
+    "raw text: one place for all sources (`rma-recon quarantine` prints the rows).",
+    group_name="ingest",
+    kinds={"duckdb"},
+    deps=[asset.key for asset in SOURCE_ASSETS],
+    pool=WAREHOUSE_POOL,
+)
+def quarantine_overview(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        (rows,) = con.execute("SELECT count(*) FROM quarantine").fetchone()
+        by_source = dict(con.execute("SELECT source, count(*) FROM quarantine GROUP BY ALL").fetchall())
+        preview = f"**{rows}** input row(s) in quarantine.\n\n### By source, file and reason\n\n"
+        preview += markdown_table(con, QUARANTINE_BY_FILE_SQL)
+        metadata = table_metadata(con, "quarantine", rows, preview)
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            **{
+                f"quarantined_{source}": dg.MetadataValue.int(count)
+                for source, count in sorted(by_source.items())
+            },
+        }
+    )
+
+
+INGEST_ASSETS = [*SOURCE_ASSETS, quarantine_overview]

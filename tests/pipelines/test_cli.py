@@ -420,3 +420,39 @@ def test_a_quarter_before_the_first_one_runs_from_the_cli(example_cwd):
     assert (example_cwd / "out/2026-Q2/NORTHSTAR.xlsx").exists()
     refused = run("soon")
     assert refused.returncode == 2 and refused.stderr.startswith("rma-recon: error: RMA_FIRST_QUARTER='soon'")
+
+
+def test_quarantine_lists_each_row_with_its_file_line_and_reason(example_q2_warehouse, capsys):
+    import csv
+
+    from tests.conftest import FIXTURES
+
+    with open(FIXTURES / "example/expected_quarantine.csv", newline="") as file:
+        expected = list(csv.DictReader(file))
+    assert main(["quarantine", "--warehouse", str(example_q2_warehouse)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{len(expected)} input row(s) in quarantine"
+    for row in expected:
+        assert any(
+            line.split()[:3] == [row["source"], f"{row['source_file']}:{row['source_line']}", row["reason"]]
+            for line in out
+        ), row
+    assert main(["quarantine", "--warehouse", str(example_q2_warehouse), "--source", "rma_cases"]) == 0
+    assert capsys.readouterr().out == "no input row is in quarantine for that selection\n"
+
+
+def test_quarantine_shows_control_characters_as_escapes_not_terminal_codes(tmp_path, capsys):
+    import duckdb
+
+    from core.warehouse import prepare
+
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        prepare(con)
+        con.execute(
+            "INSERT INTO quarantine (source, source_file, source_line, reason, raw) VALUES "
+            "('rma_cases', 'inbound/rma_cases/a.csv', 3, 'BAD_VALUE:opened_at', 'R-1,\x1b[31mred\x07')"
+        )
+    assert main(["quarantine", "--warehouse", str(warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "R-1,\\x1b[31mred\\x07" in out
