@@ -6,8 +6,8 @@ Plain SQL over the warehouse; `checks/defs.py` turns the figures into asset chec
 from __future__ import annotations
 
 from assets.ingest.sources import SOURCES
-from assets.reconcile.closing import quarter_state
 from core.markdown import markdown_table
+from core.quarter_state import quarter_state
 from core.quarters import Quarter
 
 NONE = "_none_"  # what markdown_table shows for no rows

@@ -324,7 +324,7 @@ def _run_locked(
     import duckdb
 
     from assets.delivery.defs import StatementDelivery
-    from assets.reconcile.closing import RunRefused, check_run_allowed
+    from core.quarter_state import RunRefused, check_run_allowed
     from pipelines.jobs import quarterly_reconciliation
     from pipelines.resources import build_resources
 

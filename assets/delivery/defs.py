@@ -13,9 +13,9 @@ from assets.delivery.release import ReleaseRefused, release, released, released_
 from assets.delivery.transport import Transport
 from assets.ingest.reference import Vendor, close_blocker, load_vendor
 from assets.partitions import quarterly_partitions
-from assets.reconcile.closing import is_closed
 from assets.resources import WAREHOUSE_POOL, RunSettings
 from assets.statements.statement_files import frozen_statements
+from core.quarter_state import is_closed
 from core.quarters import Quarter
 
 

@@ -1,5 +1,7 @@
 """Ingest assets: one per input source, each loading `stg_<source>` and its quarantine rows."""
 
+import datetime as dt
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -19,6 +21,20 @@ from assets.ingest.staging import stage_source
 from assets.metadata import table_metadata
 from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
 from core.markdown import markdown_table
+from core.quarter_state import RunRefused, check_run_allowed
+
+
+def refuse_early(context: dg.AssetExecutionContext, con, settings: RunSettings) -> None:
+    """A run of a quarter the rulebook refuses fails at its first step, with the reason, before it
+    reads anything (reconcile refuses it again, for a run that selected no ingest)."""
+    partition = context.run.tags.get("dagster/partition")
+    if not partition:
+        return  # an ingest materialized on its own, outside a quarter's run
+    quarter, as_of = settings.quarter_and_as_of(partition)
+    try:
+        check_run_allowed(con, quarter, as_of, settings.close, dt.date.today())
+    except RunRefused as refused:
+        raise dg.Failure(description=str(refused)) from None
 
 
 def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg.AssetsDefinition:
@@ -43,6 +59,7 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         if problem:
             raise dg.Failure(description=problem)
         with duckdb.get_connection() as con:
+            refuse_early(context, con, settings)
             report = stage_source(con, settings.data_path, source)
             expectations.rows_written(con, source.name)  # validated while the next source is staged
             quarantine_preview = markdown_table(

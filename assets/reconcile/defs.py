@@ -13,10 +13,11 @@ from assets.ingest.reference import close_blocker
 from assets.metadata import table_metadata
 from assets.partitions import quarterly_partitions
 from assets.reconcile.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
-from assets.reconcile.closing import RunRefused, changed_sealed_line, check_run_allowed, is_closed
+from assets.reconcile.closing import changed_sealed_line
 from assets.reconcile.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
 from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
 from core.markdown import markdown_table
+from core.quarter_state import RunRefused, check_run_allowed, is_closed
 
 _INPUTS = ["distributors", "price_list", "rma_cases", "receiving_logs", "fulfillment_reports"]
 

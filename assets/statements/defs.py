@@ -6,7 +6,6 @@ from dagster_duckdb import DuckDBResource
 
 from assets.ingest.reference import close_blocker, gl_accounts, load_vendor
 from assets.partitions import quarterly_partitions
-from assets.reconcile.closing import quarter_state
 from assets.resources import WAREHOUSE_POOL, RunSettings
 from assets.statements.finance_summary import build_finance_summary
 from assets.statements.ledger import build_journal, next_credit_memos
@@ -31,6 +30,7 @@ from assets.statements.statement_files import (
 from assets.statements.workbook import remittance_file_name
 from core.files import replace_file
 from core.markdown import markdown_table
+from core.quarter_state import quarter_state
 from core.quarters import Quarter
 
 

@@ -26,6 +26,7 @@ def test_asset_graph_grouped_by_stage():
         "rma_cases": "ingest",
         "receiving_logs": "ingest",
         "fulfillment_reports": "ingest",
+        "quarantine": "ingest",
         "claim_outcomes": "reconcile",
         "sla_status": "reconcile",
         "exceptions": "reconcile",
@@ -93,3 +94,27 @@ def test_the_ui_closes_a_quarter_without_any_config(example_cwd, monkeypatch):
         assert con.execute("SELECT state FROM quarter_runs WHERE quarter = '2026-Q2'").fetchone() == (
             "closed",
         )
+
+
+@pytest.mark.slow
+def test_a_refused_ui_run_fails_at_its_first_step_before_reading_anything(example_cwd, monkeypatch):
+    for name, value in {"DATA_DIR": "data", "WAREHOUSE": "wh.duckdb", "STATEMENTS_DIR": "out"}.items():
+        monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
+    ui_defs = build_definitions(build_resources())
+    assert ui_defs.resolve_job_def("quarterly_close").execute_in_process(partition_key="2026-07-01").success
+    with duckdb.connect(str(example_cwd / "wh.duckdb"), read_only=True) as con:
+        staged_before = con.execute("SELECT count(*) FROM ingested_files").fetchone()
+    (example_cwd / "data/inbound/rma_cases/late.csv").write_text("rma_number\nR-LATE\n")  # new: would stage
+
+    refused = ui_defs.resolve_job_def("quarterly_reconciliation").execute_in_process(
+        partition_key="2026-04-01", raise_on_error=False
+    )
+    assert not refused.success
+    failures = refused.get_step_failure_events()
+    assert failures[0].step_failure_data.user_failure_data.description == (
+        "cannot run 2026-Q2: it is open and 2026-Q3 is already closed; "
+        "late data for 2026-Q2 flows into the first open quarter after 2026-Q3"
+    )
+    assert [event.step_key for event in refused.get_step_success_events()] == []
+    with duckdb.connect(str(example_cwd / "wh.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ingested_files").fetchone() == staged_before

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from assets.reconcile.closing import RunRefused, changed_sealed_line, check_run_allowed, latest_closed_quarter
+from assets.reconcile.closing import changed_sealed_line
+from core.quarter_state import RunRefused, check_run_allowed, latest_closed_quarter
 from core.quarters import Quarter
 from core.warehouse import prepare
 
