@@ -51,6 +51,15 @@ def test_dagster_validates_the_workspace():
 
 
 @pytest.mark.slow
+def test_dg_checks_the_project():
+    dg_cli = Path(sys.executable).parent / "dg"
+    assert dg_cli.exists(), "dg is installed with the project (dagster-dg-cli)"
+    result = subprocess.run([str(dg_cli), "check", "defs"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All definitions loaded successfully." in result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd, monkeypatch):
     # What a UI run gets: resources from RMA_* variables, `close` from the launchpad's config.
     for name, value in {
