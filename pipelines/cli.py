@@ -312,7 +312,7 @@ def _execute(resources: dict, job_name: str, quarter, tags: dict):
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"progress": {}}},  # stage lines instead of the full event log
-            tags={"rma/quarter": str(quarter), **tags},
+            tags={"rma/quarter": str(quarter), "rma/warehouse": str(resources["duckdb"].database), **tags},
         )
     finally:
         gc.unfreeze()

@@ -13,11 +13,23 @@ WAREHOUSE_TAG = {"rma/warehouse": os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHO
 
 RELEASE = dg.AssetSelection.assets("quarter_release", "statement_delivery")
 
+
+def _quarter_tag(partition_key: str) -> dict:
+    return {"rma/quarter": str(Quarter.from_partition_key(partition_key))}
+
+
 quarterly_reconciliation = dg.define_asset_job(
     name="quarterly_reconciliation",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets("quarter_release"),
     partitions_def=quarterly_partitions,
     tags=WAREHOUSE_TAG,
+    # Every run of a quarter is tagged with it, however launched. No run config of its own: the
+    # launchpad starts empty and the CLI's and schedules' configs pass through.
+    config=dg.PartitionedConfig(
+        partitions_def=quarterly_partitions,
+        run_config_for_partition_key_fn=lambda partition_key: {},
+        tags_for_partition_key_fn=_quarter_tag,
+    ),
     description="Ingest every input, reconcile one quarter, write its statements "
     "(set resources.settings.config.close to close the quarter; a close sends nothing).",
 )
@@ -28,7 +40,7 @@ def _close_config(partition_key: str) -> dict:
 
 
 def _close_tags(partition_key: str) -> dict:
-    return {"rma/quarter": str(Quarter.from_partition_key(partition_key)), "rma/close": "true"}
+    return {**_quarter_tag(partition_key), "rma/close": "true"}
 
 
 # The close from the UI without editing YAML: pick the quarter's partition and launch (type your

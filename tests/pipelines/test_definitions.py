@@ -76,6 +76,7 @@ def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd
         run_config={"resources": {"settings": {"config": {"close": True, "by": "Ann"}}}},
     )
     assert result.success and not (example_cwd / "mail").exists()  # a close sends nothing
+    assert result.dagster_run.tags["rma/quarter"] == "2026-Q2"  # launched from the UI, tagged all the same
     statements = sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir())
     assert statements == ["EUROPA-1.csv", "EUROPA-1.xlsx", "NORTHSTAR.csv", "NORTHSTAR.xlsx"]
     release = ui_defs.resolve_job_def("quarterly_release").execute_in_process(
