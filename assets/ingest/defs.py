@@ -26,10 +26,16 @@ from core.quarter_state import RunRefused, check_run_allowed
 
 def refuse_early(context: dg.AssetExecutionContext, con, settings: RunSettings) -> None:
     """A run of a quarter the rulebook refuses fails at its first step, with the reason, before it
-    reads anything (reconcile refuses it again, for a run that selected no ingest)."""
+    reads anything (reconcile refuses it again, for a run that selected no ingest). The run's
+    `rma/close` tag is set here too."""
     partition = context.run.tags.get("dagster/partition")
     if not partition:
         return  # an ingest materialized on its own, outside a quarter's run
+    # The Runs list tells a close from a draft however the run was launched (launchpad config
+    # included), so the run says which it is.
+    close = "true" if settings.close else "false"
+    if context.run.tags.get("rma/close") != close:
+        context.instance.add_run_tags(context.run_id, {"rma/close": close})
     quarter, as_of = settings.quarter_and_as_of(partition)
     try:
         check_run_allowed(con, quarter, as_of, settings.close, dt.date.today())

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -71,12 +72,16 @@ def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd
         monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
     # Built as pipelines/definitions.py builds `defs`, under these variables.
     ui_defs = build_definitions(build_resources())
+    instance = dg.DagsterInstance.ephemeral()
     result = ui_defs.resolve_job_def("quarterly_reconciliation").execute_in_process(
         partition_key="2026-04-01",
         run_config={"resources": {"settings": {"config": {"close": True, "by": "Ann"}}}},
+        instance=instance,
     )
     assert result.success and not (example_cwd / "mail").exists()  # a close sends nothing
-    assert result.dagster_run.tags["rma/quarter"] == "2026-Q2"  # launched from the UI, tagged all the same
+    # A close launched from the drafts' job with launchpad config: the Runs list says so all the same.
+    tags = instance.get_run_by_id(result.run_id).tags
+    assert (tags["rma/quarter"], tags["rma/close"]) == ("2026-Q2", "true")
     statements = sorted(p.name for p in (example_cwd / "out/2026-Q2").iterdir())
     assert statements == ["EUROPA-1.csv", "EUROPA-1.xlsx", "NORTHSTAR.csv", "NORTHSTAR.xlsx"]
     release = ui_defs.resolve_job_def("quarterly_release").execute_in_process(
