@@ -51,9 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("quarter", metavar="QUARTER", help="calendar quarter like 2026-Q3")
     run.add_argument("--data-dir", default="data", help="input folder (default: data)")
-    run.add_argument(
-        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
-    )
+    _add_warehouse(run)
     run.add_argument(
         "--statements-dir", default="data/statements", help="output folder (default: data/statements)"
     )
@@ -83,9 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("quarter", metavar="QUARTER", help="calendar quarter like 2026-Q2")
     release.add_argument("--by", required=True, metavar="NAME", help="who releases (not who closed)")
     release.add_argument("--data-dir", default="data", help="input folder (default: data)")
-    release.add_argument(
-        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
-    )
+    _add_warehouse(release)
     release.add_argument(
         "--statements-dir", default="data/statements", help="output folder (default: data/statements)"
     )
@@ -96,9 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         help="list the quarters in the warehouse: draft or closed, as-of day and totals",
         description="List every quarter run so far, with its state, as-of day, claims and credit totals.",
     )
-    status.add_argument(
-        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
-    )
+    _add_warehouse(status)
     status.add_argument(
         "--statements-dir",
         default="data/statements",
@@ -110,9 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         help="list the input rows in quarantine: file, line, reason and the row's text",
         description="List the input rows that were not loaded, by source, file and line, with the reason.",
     )
-    quarantine.add_argument(
-        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
-    )
+    _add_warehouse(quarantine)
     quarantine.add_argument("--source", help="only this source, e.g. fulfillment_reports")
     quarantine.add_argument("--file", help="only files whose path contains this")
     quarantine.add_argument(
@@ -135,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
         "--quarters", type=int, default=3, help="how many quarters of activity (default: 3)"
     )
     return parser
+
+
+def _add_warehouse(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--warehouse", default="data/warehouse.duckdb", help="DuckDB file (default: data/warehouse.duckdb)"
+    )
 
 
 def _add_outbox_and_lock(command: argparse.ArgumentParser) -> None:

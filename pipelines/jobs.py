@@ -12,6 +12,7 @@ from core.quarters import Quarter
 WAREHOUSE_TAG = {"rma/warehouse": os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)}
 
 RELEASE = dg.AssetSelection.assets("quarter_release", "statement_delivery")
+QUARTER_RUN = dg.AssetSelection.all() - dg.AssetSelection.assets("quarter_release")  # drafts and closes
 
 
 def _quarter_tag(partition_key: str) -> dict:
@@ -20,7 +21,7 @@ def _quarter_tag(partition_key: str) -> dict:
 
 quarterly_reconciliation = dg.define_asset_job(
     name="quarterly_reconciliation",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("quarter_release"),
+    selection=QUARTER_RUN,
     partitions_def=quarterly_partitions,
     tags=WAREHOUSE_TAG,
     # Every run of a quarter is tagged with it, however launched. No run config of its own: the
@@ -47,7 +48,7 @@ def _close_tags(partition_key: str) -> dict:
 # name in `by`, or the code server's user is recorded). The CLI closes with `run --close`.
 quarterly_close = dg.define_asset_job(
     name="quarterly_close",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("quarter_release"),
+    selection=QUARTER_RUN,
     partitions_def=quarterly_partitions,
     tags=WAREHOUSE_TAG,
     config=dg.PartitionedConfig(

@@ -60,18 +60,18 @@ def test_dg_checks_the_project():
     assert "All definitions loaded successfully." in result.stdout + result.stderr
 
 
+def ui_definitions(example: Path, monkeypatch) -> dg.Definitions:
+    """The definitions a deployment's code location builds, with its RMA_* folders in `example`."""
+    folders = {"DATA_DIR": "data", "WAREHOUSE": "wh.duckdb", "STATEMENTS_DIR": "out", "OUTBOX_DIR": "mail"}
+    for name, value in folders.items():
+        monkeypatch.setenv(f"RMA_{name}", str(example / value))
+    return build_definitions(build_resources())  # as pipelines/definitions.py builds `defs`
+
+
 @pytest.mark.slow
 def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd, monkeypatch):
     # What a UI run gets: resources from RMA_* variables, `close` from the launchpad's config.
-    for name, value in {
-        "DATA_DIR": "data",
-        "WAREHOUSE": "wh.duckdb",
-        "STATEMENTS_DIR": "out",
-        "OUTBOX_DIR": "mail",
-    }.items():
-        monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
-    # Built as pipelines/definitions.py builds `defs`, under these variables.
-    ui_defs = build_definitions(build_resources())
+    ui_defs = ui_definitions(example_cwd, monkeypatch)
     instance = dg.DagsterInstance.ephemeral()
     result = ui_defs.resolve_job_def("quarterly_reconciliation").execute_in_process(
         partition_key="2026-04-01",
@@ -97,9 +97,7 @@ def test_the_ui_code_location_closes_a_quarter_with_launchpad_config(example_cwd
 @pytest.mark.slow
 def test_the_ui_closes_a_quarter_without_any_config(example_cwd, monkeypatch):
     # The quarterly_close job: pick the partition, launch; the close is in its partitioned config.
-    for name, value in {"DATA_DIR": "data", "WAREHOUSE": "wh.duckdb", "STATEMENTS_DIR": "out"}.items():
-        monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
-    ui_defs = build_definitions(build_resources())
+    ui_defs = ui_definitions(example_cwd, monkeypatch)
     result = ui_defs.resolve_job_def("quarterly_close").execute_in_process(partition_key="2026-04-01")
     assert result.success
     assert (
@@ -113,9 +111,7 @@ def test_the_ui_closes_a_quarter_without_any_config(example_cwd, monkeypatch):
 
 @pytest.mark.slow
 def test_a_refused_ui_run_fails_at_its_first_step_before_reading_anything(example_cwd, monkeypatch):
-    for name, value in {"DATA_DIR": "data", "WAREHOUSE": "wh.duckdb", "STATEMENTS_DIR": "out"}.items():
-        monkeypatch.setenv(f"RMA_{name}", str(example_cwd / value))
-    ui_defs = build_definitions(build_resources())
+    ui_defs = ui_definitions(example_cwd, monkeypatch)
     assert ui_defs.resolve_job_def("quarterly_close").execute_in_process(partition_key="2026-07-01").success
     with duckdb.connect(str(example_cwd / "wh.duckdb"), read_only=True) as con:
         staged_before = con.execute("SELECT count(*) FROM ingested_files").fetchone()
