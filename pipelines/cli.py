@@ -387,7 +387,7 @@ def _release_locked(args: argparse.Namespace, quarter, warehouse: Path) -> int:
     import duckdb
 
     from assets.delivery.defs import StatementDelivery
-    from assets.delivery.release import log_audit, refusal, released
+    from assets.delivery.release import ReleaseRefused, refuse_release, released
     from assets.resources import RunSettings
     from pipelines.jobs import quarterly_release
     from pipelines.resources import build_resources
@@ -395,18 +395,11 @@ def _release_locked(args: argparse.Namespace, quarter, warehouse: Path) -> int:
     settings = RunSettings(by=args.by)
     with _connected(warehouse, args.lock_timeout) as con:
         earlier = released(con, quarter)
-        refused = None if earlier else refusal(con, quarter, settings.person, settings.four_eyes_rule)
-        if refused:  # the attempt stays in the audit log
-            log_audit(
-                con,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                settings.person,
-                "release",
-                str(quarter),
-                "refused",
-                refused,
-            )
-            raise UserError(refused)
+        if earlier is None:
+            try:
+                refuse_release(con, quarter, settings.person, settings.four_eyes_rule)
+            except ReleaseRefused as refused:
+                raise UserError(str(refused)) from None
     resources = build_resources(
         data_dir=args.data_dir,
         warehouse=str(warehouse),
@@ -492,23 +485,21 @@ def summary_text(
     if not currencies:
         lines.append("  (no claims in scope)")
     credits = con.execute(
-        """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count,
-            count(*) OVER (PARTITION BY currency) AS of_currency
+        """SELECT distributor_id, currency, credited_count, credit_total, held_count, rejected_count
         FROM distributor_credits WHERE quarter = ?
         QUALIFY ? IS NULL OR row_number() OVER (
             PARTITION BY currency ORDER BY credit_total DESC, distributor_id) <= ?
         ORDER BY currency, credit_total DESC, distributor_id""",
         [q, top, top],
     ).fetchall()
-    shown_all = all(len([c for c in credits if c[1] == row[1]]) == row[6] for row in credits)
     heading = (
         "Credits per distributor:"
-        if shown_all
+        if len(credits) == sum(row[1] for row in currencies)
         else f"Top {top} distributors by credit in each currency (--all lists every one):"
     )
     if credits:
         lines += ["", heading, f"  {'distributor':<16} {columns}"]
-    for distributor_id, currency, credited, total, held, rejected, _ in credits:
+    for distributor_id, currency, credited, total, held, rejected in credits:
         lines.append(
             f"  {distributor_id:<16} {currency:<4} {credited:>8} {total:>14,.2f} {held:>6} {rejected:>9}"
         )
@@ -595,7 +586,6 @@ def quarantine_text(warehouse: Path, source: str | None, file: str | None, limit
 
 
 def status_text(warehouse: Path, statements_dir: Path) -> str:
-
     from assets.statements.on_disk import disk_differences, expected_files
 
     with _reading(warehouse) as con:  # held only while reading: a run waiting for it can start

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+
+from assets.delivery.transport import new_message
 
 DEFAULT_ALERT_SENDER = "rma-recon@localhost"
 ALERTS_FOLDER = "alerts"  # in the outbox, beside the quarters' folders
@@ -18,14 +19,9 @@ def alert_addresses() -> tuple[str, str]:
     return sender, os.environ.get("RMA_ALERT_TO", "").strip() or sender
 
 
-def alert_message(subject: str, lines: list[str], now: dt.datetime | None = None) -> EmailMessage:
+def alert_message(subject: str, lines: list[str]) -> EmailMessage:
     sender, recipient = alert_addresses()
-    message = EmailMessage()
-    message["Subject"] = f"[rma-recon] {subject}"
-    message["From"] = sender
-    message["To"] = recipient
-    message["Date"] = format_datetime(now or dt.datetime.now(dt.UTC))
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    message = new_message(sender, recipient, f"[rma-recon] {subject}")
     message.set_content("\n".join(lines) + "\n")
     return message
 

@@ -68,6 +68,17 @@ def refusal(con: duckdb.DuckDBPyConnection, quarter: Quarter, by: str, four_eyes
     return None
 
 
+def refuse_release(con: duckdb.DuckDBPyConnection, quarter: Quarter, by: str, four_eyes: bool) -> None:
+    """Raise ReleaseRefused when `by` may not release the quarter now; the refused attempt stays in
+    the audit log."""
+    refused = refusal(con, quarter, by, four_eyes)
+    if refused:
+        log_audit(
+            con, dt.datetime.now(dt.UTC).replace(tzinfo=None), by, "release", str(quarter), "refused", refused
+        )
+        raise ReleaseRefused(refused)
+
+
 def release(con: duckdb.DuckDBPyConnection, quarter: Quarter, by: str, four_eyes: bool) -> Release:
     """Release the quarter: record who, when and the digests of its FINAL files. A released
     quarter stays as it was released (`already`). A refusal is logged and raised."""
@@ -75,11 +86,8 @@ def release(con: duckdb.DuckDBPyConnection, quarter: Quarter, by: str, four_eyes
     done = released(con, quarter)
     if done is not None:
         return done
+    refuse_release(con, quarter, by, four_eyes)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    refused = refusal(con, quarter, by, four_eyes)
-    if refused:
-        log_audit(con, now, by, "release", str(quarter), "refused", refused)
-        raise ReleaseRefused(refused)
     q = str(quarter)
     detail = "four-eyes rule on" if four_eyes else "four-eyes rule OFF (a deployment setting)"
     in_transaction(

@@ -80,14 +80,21 @@ def attachment_name(vendor: Vendor, distributor_id: str, quarter: str, what: str
     return "-".join(_UNSAFE.sub("-", part).strip("-.") or "x" for part in parts)[:150] + suffix
 
 
-def build_message(parcel: Parcel, quarter: str, recipient: str, sender: str, vendor: Vendor) -> EmailMessage:
+def new_message(sender: str, recipient: str, subject: str) -> EmailMessage:
+    """A message with its envelope headers: From, To, Subject, Date (now) and a Message-ID."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Reply-To"] = vendor.email
-    message["Subject"] = f"{vendor.legal_name}: credit statement {quarter} for {parcel.distributor_id}"
+    message["Subject"] = subject
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    return message
+
+
+def build_message(parcel: Parcel, quarter: str, recipient: str, sender: str, vendor: Vendor) -> EmailMessage:
+    subject = f"{vendor.legal_name}: credit statement {quarter} for {parcel.distributor_id}"
+    message = new_message(sender, recipient, subject)
+    message["Reply-To"] = vendor.email
     credited, held, rejected = parcel.counts
     memo = f"Credit memo:   {parcel.credit_memo}\n" if parcel.credit_memo else "No credit this quarter.\n"
     contact = " or ".join(part for part in (vendor.email, vendor.phone) if part)

@@ -86,20 +86,24 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def test_a_full_disk_is_named_and_the_next_run_completes(example_cwd, small_disk, capsys):
-    warehouse = small_disk / "wh.duckdb"
-    filler = fill(small_disk)
-    args = [
+def close_args(quarter: str, warehouse: str, statements_dir: str) -> list[str]:
+    return [
         "run",
-        "2026-Q2",
+        quarter,
         "--close",
         "--data-dir",
         "data",
         "--warehouse",
-        str(warehouse),
+        warehouse,
         "--statements-dir",
-        "out",
+        statements_dir,
     ]
+
+
+def test_a_full_disk_is_named_and_the_next_run_completes(example_cwd, small_disk, capsys):
+    warehouse = small_disk / "wh.duckdb"
+    filler = fill(small_disk)
+    args = close_args("2026-Q2", str(warehouse), "out")
     assert main(args) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("rma-recon: error: no space left on the disk at ") and str(small_disk) in error
@@ -115,17 +119,7 @@ def test_statements_on_a_full_disk_fail_the_run_and_a_rerun_restores_them(
     out = small_disk / "out"
     shutil.copytree(closed_example_cwd / "out", out)
     filler = fill(small_disk)
-    args = [
-        "run",
-        "2026-Q3",
-        "--close",
-        "--data-dir",
-        "data",
-        "--warehouse",
-        "wh.duckdb",
-        "--statements-dir",
-        str(out),
-    ]
+    args = close_args("2026-Q3", "wh.duckdb", str(out))
     assert main(args) == 1
     assert "no space left on the disk at " in capsys.readouterr().err.strip().splitlines()[-1]
     filler.unlink()
@@ -146,17 +140,7 @@ def test_a_read_only_file_system_is_named(closed_example_cwd, small_disk, capsys
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     with duckdb.connect("wh.duckdb", read_only=True) as con:
         before = con.execute("SELECT * FROM quarter_runs ORDER BY ALL").fetchall()
-    args = [
-        "run",
-        "2026-Q3",
-        "--close",
-        "--data-dir",
-        "data",
-        "--warehouse",
-        "wh.duckdb",
-        "--statements-dir",
-        str(out),
-    ]
+    args = close_args("2026-Q3", "wh.duckdb", str(out))
     assert main(args) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error == (
@@ -171,17 +155,7 @@ def test_a_read_only_file_system_is_named(closed_example_cwd, small_disk, capsys
 
 
 def test_a_file_where_the_statements_folder_should_be(closed_example_cwd, capsys):
-    args = [
-        "run",
-        "2026-Q3",
-        "--close",
-        "--data-dir",
-        "data",
-        "--warehouse",
-        "wh.duckdb",
-        "--statements-dir",
-        "data/reference/distributors.csv/out",
-    ]
+    args = close_args("2026-Q3", "wh.duckdb", "data/reference/distributors.csv/out")
     assert main(args) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(
