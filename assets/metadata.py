@@ -87,6 +87,21 @@ TABLE_COLUMN_DESCRIPTIONS = {
     ("quarantine", "reason"): "why the row was not loaded: MISSING_COLUMN:<col>, BAD_VALUE:<col>, ...",
     ("quarantine", "source_line"): "physical line where the row starts (0: the whole file)",
     ("quarantine", "rma_number"): "the row's RMA number, normalised, where it has one",
+    ("stg_report_profiles", "encoding"): "utf-8 (blank), cp1252 or utf-16: how the reports' text is encoded",
+    ("stg_report_profiles", "delimiter"): "field separator of the reports: , (blank), ;, tab or |",
+    ("stg_report_profiles", "decimal"): "decimal separator of claimed_amount: . (blank) or ,",
+    (
+        "stg_report_profiles",
+        "thousands",
+    ): "thousands separator of claimed_amount: none (blank), ., ,, space or '",
+    (
+        "stg_report_profiles",
+        "date_format",
+    ): "fulfilled_on's format besides ISO, like dd.mm.yyyy (blank: ISO only)",
+    ("stg_report_profiles", "sheet"): "the worksheet read in the distributor's workbooks (blank: the first)",
+    ("stg_report_profiles", "header_row"): "line or sheet row of the header (blank: the first non-empty one)",
+    ("stg_column_aliases", "alias"): "a header the distributor writes, lower-case and trimmed",
+    ("stg_column_aliases", "column"): "the report column that header stands for",
 }
 
 

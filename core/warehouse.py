@@ -146,6 +146,20 @@ END;
 CREATE OR REPLACE TEMP MACRO rma_parse_money(s) AS CASE
     WHEN regexp_full_match(s, '[+-]?\\d{{1,16}}(\\.\\d{{1,2}})?') THEN CAST(s AS {MONEY})
 END;
+-- A distributor's own formats (rulebook §2.5): amounts with its separators, dates in its order.
+CREATE OR REPLACE TEMP MACRO rma_parse_local_money(s, pattern, thousands, decimal_mark) AS CASE
+    WHEN regexp_full_match(s, pattern) THEN rma_parse_money(replace(
+        CASE WHEN thousands IS NULL THEN s ELSE regexp_replace(s, thousands, '', 'g') END, decimal_mark, '.'))
+END;
+CREATE OR REPLACE TEMP MACRO rma_date_from_parts(p) AS CASE
+    WHEN p.y <> '' THEN rma_parse_date(p.y || '-' || lpad(p.m, 2, '0') || '-' || lpad(p.d, 2, '0'))
+END;
+CREATE OR REPLACE TEMP MACRO rma_parse_local_date(s, date_format) AS rma_date_from_parts(CASE date_format
+    WHEN 'dd.mm.yyyy' THEN regexp_extract(s, '^(\\d{{2}})\\.(\\d{{2}})\\.(\\d{{4}})$', ['d', 'm', 'y'])
+    WHEN 'dd/mm/yyyy' THEN regexp_extract(s, '^(\\d{{2}})/(\\d{{2}})/(\\d{{4}})$', ['d', 'm', 'y'])
+    WHEN 'mm/dd/yyyy' THEN regexp_extract(s, '^(\\d{{2}})/(\\d{{2}})/(\\d{{4}})$', ['m', 'd', 'y'])
+    WHEN 'd.m.yyyy' THEN regexp_extract(s, '^(\\d{{1,2}})\\.(\\d{{1,2}})\\.(\\d{{4}})$', ['d', 'm', 'y'])
+END);
 CREATE OR REPLACE TEMP MACRO rma_quarter(d) AS
     CAST(year(d) AS VARCHAR) || '-Q' || CAST(quarter(d) AS VARCHAR);
 """

@@ -6,12 +6,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.ingest.sources import (
+    COLUMN_ALIASES,
     DISTRIBUTORS,
     FULFILLMENT_REPORTS,
     GL_ACCOUNTS,
     PRICE_LIST,
     REASON_CODE_MAP,
     RECEIVING_LOGS,
+    REPORT_PROFILES,
     RMA_CASES,
     VENDOR,
     Source,
@@ -108,6 +110,17 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
 distributors = _build_ingest_asset(
     DISTRIBUTORS, "Distributors and their credit currency, from reference/distributors.csv.", []
 )
+report_profiles = _build_ingest_asset(
+    REPORT_PROFILES,
+    "How each distributor's own report format differs from the standard one: encoding, delimiter, "
+    "decimal and thousands separators, date format, sheet, header row (reference/report_profiles.csv).",
+    ["distributors"],
+)
+column_aliases = _build_ingest_asset(
+    COLUMN_ALIASES,
+    "Distributors' own header names for the report columns (reference/column_aliases.csv).",
+    ["distributors"],
+)
 price_list = _build_ingest_asset(
     PRICE_LIST, "Credit price per SKU, currency and validity period, from reference/price_list.csv.", []
 )
@@ -137,12 +150,14 @@ receiving_logs = _build_ingest_asset(
 fulfillment_reports = _build_ingest_asset(
     FULFILLMENT_REPORTS,
     "Distributor claims: one line per replacement handed over, from "
-    "inbound/fulfillment_reports/<distributor_id>/*.csv|*.xlsx.",
-    ["distributors"],
+    "inbound/fulfillment_reports/<distributor_id>/*.csv|*.xlsx, read as each distributor's profile says.",
+    ["distributors", "report_profiles", "column_aliases"],
 )
 
 SOURCE_ASSETS = [
     distributors,
+    report_profiles,
+    column_aliases,
     price_list,
     vendor,
     gl_accounts,

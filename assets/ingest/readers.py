@@ -6,6 +6,7 @@ read at all raises `UnreadableFile` with a message for the quarantine.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -14,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from assets.ingest.profiles import NO_PROFILE, ReportProfile
 from core.warehouse import WHITESPACE
 
 # Distributors' files may carry very long fields; the quarantine must still see them.
@@ -66,10 +68,15 @@ def _is_blank(fields: list[str]) -> bool:
     return all(not field.strip() for field in fields)
 
 
-def parse_csv_text(text: str) -> RawFile:
-    """Split CSV text into a header and records; blank lines are skipped but counted."""
+def parse_csv_text(text: str, delimiter: str = ",", header_row: int | None = None) -> RawFile:
+    """Split CSV text into a header and records; blank lines are skipped but counted. The header is
+    the first non-empty row, from line `header_row` on when given (a title block above it)."""
     lines = _LineCounter(io.StringIO(text, newline=""))
-    reader = csv.reader(lines, strict=False)
+    for _ in range((header_row or 1) - 1):
+        if next(lines, None) is None:
+            break
+    lines.pending.clear()
+    reader = csv.reader(lines, delimiter=delimiter, strict=False)
     header: list[str] | None = None
     records: list[RawRecord] = []
     header_lines = blank_lines = 0
@@ -103,6 +110,11 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xls", ".xlsb", ".ods")  # read alike (rulebook �
 BLANK_LINE_CHARS = WHITESPACE + ","
 
 
+def blank_line_chars(delimiter: str) -> str:
+    """What a blank line of a file with this delimiter may hold."""
+    return WHITESPACE + delimiter
+
+
 @dataclass(frozen=True)
 class PlainCsv:
     """A CSV without quotes or bare carriage returns: each physical line is one record.
@@ -117,23 +129,53 @@ class PlainCsv:
     rows: int  # non-blank data lines, counted here independently of the SQL that loads them
     lines: int  # physical lines of the file
     blank_lines: int  # blank lines after the header
+    delimiter: str = ","
 
     @property
     def header_lines(self) -> int:
         return self.header_line
 
 
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(f"not UTF-8 text (byte {error.start})") from None
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_PROFILE_HINT = "describe the distributor's format in reference/report_profiles.csv"
+
+
+def _decode(data: bytes, profile: ReportProfile | None = None) -> str:
+    """The file's text. §2 reads UTF-8 (a BOM allowed); with a profile, its encoding, except that
+    a byte-order mark decides: it cannot be mistaken."""
+    encoding = "utf-8" if profile is None else profile.encoding
+    if profile is not None and data.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8"
+    elif profile is not None and data.startswith(_UTF16_BOMS):
+        encoding = "utf-16"
+    if encoding == "utf-16":
+        if not data.startswith(_UTF16_BOMS):
+            raise UnreadableFile("not UTF-16 text: no byte-order mark")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise UnreadableFile(f"not UTF-16 text (byte {error.start})") from None
+    elif encoding == "cp1252":
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as error:
+            raise UnreadableFile(f"not Windows-1252 text (byte {error.start})") from None
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            if profile is None and data.startswith(_UTF16_BOMS):
+                raise UnreadableFile(
+                    f"UTF-16 text, not UTF-8 (set encoding utf-16: {_PROFILE_HINT})"
+                ) from None
+            hint = f"; if it is Windows-1252, set encoding cp1252: {_PROFILE_HINT}" if profile is None else ""
+            raise UnreadableFile(f"not UTF-8 text (byte {error.start}){hint}") from None
     if "\x00" in text:
         raise UnreadableFile("binary content (NUL bytes), not a CSV file")
     return text
 
 
-def _plain_csv(text: str) -> PlainCsv | RawFile | None:
+def _plain_csv(text: str, delimiter: str = ",", header_row: int | None = None) -> PlainCsv | RawFile | None:
     """The file as a PlainCsv when no record needs a CSV parser, else None (an empty file: an empty
     RawFile)."""
     if '"' in text:
@@ -143,6 +185,11 @@ def _plain_csv(text: str) -> PlainCsv | RawFile | None:
         if "\r" in text:
             return None
     start, line = 0, 1
+    for _ in range((header_row or 1) - 1):  # a title block above the header
+        end = text.find("\n", start)
+        if end < 0:
+            return RawFile([], [])
+        start, line = end + 1, line + 1
     while text.startswith("\n", start):  # leading empty lines are no header
         start, line = start + 1, line + 1
     if start >= len(text):
@@ -150,22 +197,26 @@ def _plain_csv(text: str) -> PlainCsv | RawFile | None:
     end = text.find("\n", start)
     end = len(text) if end < 0 else end
     body = text[end + 1 :]
-    rows = sum(1 for data_line in body.split("\n") if data_line.strip(BLANK_LINE_CHARS))
+    blank = blank_line_chars(delimiter)
+    rows = sum(1 for data_line in body.split("\n") if data_line.strip(blank))
     body_lines = body.count("\n") + (1 if body and not body.endswith("\n") else 0)
-    return PlainCsv(text[start:end].split(","), line, body, rows, line + body_lines, body_lines - rows)
+    header = text[start:end].split(delimiter)
+    return PlainCsv(header, line, body, rows, line + body_lines, body_lines - rows, delimiter)
 
 
 def read_csv_file(path: Path) -> RawFile | PlainCsv:
     return parse_csv_bytes(path.read_bytes())
 
 
-def parse_csv_bytes(data: bytes) -> RawFile | PlainCsv:
-    text = _decode(data)
-    return _plain_csv(text) or parse_csv_text(text)
+def parse_csv_bytes(data: bytes, profile: ReportProfile | None = None) -> RawFile | PlainCsv:
+    text = _decode(data, profile)
+    delimiter, header_row = (profile or NO_PROFILE).delimiter, (profile or NO_PROFILE).header_row
+    return _plain_csv(text, delimiter, header_row) or parse_csv_text(text, delimiter, header_row)
 
 
-def cell_text(value: object) -> str:
-    """An XLSX cell as the text a CSV would have held."""
+def cell_text(value: object, decimal: str = ".") -> str:
+    """An XLSX cell as the text a CSV would have held; numbers with the profile's decimal separator,
+    so that the profile reads them back."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -177,7 +228,8 @@ def cell_text(value: object) -> str:
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        text = str(int(value)) if value.is_integer() else repr(value)
+        return text.replace(".", decimal)
     return str(value)
 
 
@@ -191,16 +243,32 @@ def read_xlsx_file(path: Path) -> RawFile:
     return parse_xlsx_bytes(path.read_bytes())
 
 
-def parse_xlsx_bytes(data: bytes, kind: str = "XLSX") -> RawFile:
-    """A workbook (XLSX, XLS, XLSB or ODS): its first worksheet; its first non-empty row is the
-    header; line = sheet row."""
+def _worksheet(workbook, wanted: str | None):
+    """The profile's worksheet (by name, then by name ignoring case, then by number), else the first."""
+    names = workbook.sheet_names
+    if not names:
+        raise UnreadableFile("the workbook has no worksheet")
+    if wanted is None:
+        return workbook.get_sheet_by_index(0)
+    folded = {name.strip().casefold(): name for name in reversed(names)}
+    if wanted in names:
+        return workbook.get_sheet_by_name(wanted)
+    if wanted.strip().casefold() in folded:
+        return workbook.get_sheet_by_name(folded[wanted.strip().casefold()])
+    if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        return workbook.get_sheet_by_index(int(wanted) - 1)
+    raise UnreadableFile(f"no worksheet {wanted!r} (the workbook has {', '.join(map(repr, names))})")
+
+
+def parse_xlsx_bytes(data: bytes, kind: str = "XLSX", profile: ReportProfile | None = None) -> RawFile:
+    """A workbook (XLSX, XLS, XLSB or ODS): its first worksheet (or the profile's); its first
+    non-empty row (from the profile's header row on) is the header; line = sheet row."""
     from python_calamine import CalamineWorkbook  # reads workbooks in Rust, many times faster than openpyxl
 
+    profile = profile or NO_PROFILE
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if not workbook.sheet_names:
-            raise UnreadableFile("the workbook has no worksheet")
-        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        rows = _worksheet(workbook, profile.sheet).to_python(skip_empty_area=False)
     except UnreadableFile:
         raise
     except Exception as error:  # calamine raises several kinds on malformed workbooks
@@ -208,10 +276,11 @@ def parse_xlsx_bytes(data: bytes, kind: str = "XLSX") -> RawFile:
     header: list[str] | None = None
     records: list[RawRecord] = []
     header_lines = blank_lines = 0
+    first_header_row = profile.header_row or 1
     for row_number, values in enumerate(rows, start=1):
-        fields = [cell_text(value) for value in values]
+        fields = [cell_text(value, profile.decimal) for value in values]
         if header is None:
-            if not _is_blank(fields):
+            if row_number >= first_header_row and not _is_blank(fields):
                 header, header_lines = fields, row_number
         elif _is_blank(fields):
             blank_lines += 1
@@ -222,11 +291,12 @@ def parse_xlsx_bytes(data: bytes, kind: str = "XLSX") -> RawFile:
     return RawFile(header, records, len(rows), header_lines, blank_lines)
 
 
-def parse_input_file(path: Path, data: bytes) -> RawFile | PlainCsv:
-    """The content of a file already read (`data`), by the kind its name says."""
+def parse_input_file(path: Path, data: bytes, profile: ReportProfile | None = None) -> RawFile | PlainCsv:
+    """The content of a file already read (`data`), by the kind its name says, read as the
+    distributor's profile says (None: rulebook §2)."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
-        return parse_xlsx_bytes(data, path.suffix[1:].upper())
-    return parse_csv_bytes(data)
+        return parse_xlsx_bytes(data, path.suffix[1:].upper(), profile)
+    return parse_csv_bytes(data, profile)
 
 
 def is_inside(path: Path, root: Path, resolved: dict[str, str] | None = None) -> bool:

@@ -20,12 +20,14 @@ OUTSIDE_LINK = "symbolic link leading outside the data directory, not followed"
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str = "text"  # text | key | timestamp | date | enum | flag | money | integer | country | currency
+    # text | key | header | timestamp | date | enum | flag | money | integer | country | currency
+    kind: str = "text"
     required: bool = True
     required_when: str | None = None  # SQL over parsed values, e.g. "p_channel = 'distributor'"
     values: tuple[str, ...] = ()
     non_negative: bool = False
     not_before: str | None = None  # another column this one may not precede
+    bad_when: str | None = None  # SQL over parsed values (p_<column>) that makes this value bad
     must_be_distributor: bool = False
     case_sensitive: bool = False  # enums match case-insensitively and are stored lower-case, unless this
 
@@ -34,8 +36,13 @@ class Column:
 class Source:
     name: str
     columns: tuple[Column, ...]
-    unique_column: str | None = None  # "*": the file holds one row, every later one is a duplicate
+    # A column, or several: a later valid row with the same key is a duplicate. "*": the file
+    # holds one row, every later one is a duplicate.
+    unique_column: str | tuple[str, ...] | None = None
     duplicate_reason: str | None = None
+    first_row_decides: bool = (
+        False  # a key's first row stands even when quarantined: later ones are duplicates
+    )
     folder_is_distributor: bool = False
     reference: bool = False  # reference/<name>.csv, one file (else inbound/<name>/)
 
@@ -178,7 +185,51 @@ REASON_CODE_MAP = Source(
     reference=True,
 )
 
-REFERENCE_SOURCES = (DISTRIBUTORS, PRICE_LIST, VENDOR, GL_ACCOUNTS, REASON_CODE_MAP)
+# Rulebook §2.5: how a distributor's own report format differs from §2.3 (blank: the default).
+ENCODINGS = ("utf-8", "cp1252", "utf-16")
+DELIMITERS = (",", ";", "tab", "|")
+DECIMAL_SEPARATORS = (".", ",")
+THOUSANDS_SEPARATORS = (".", ",", "space", "'")
+DATE_FORMATS = ("dd.mm.yyyy", "dd/mm/yyyy", "mm/dd/yyyy", "d.m.yyyy")  # matched case-insensitively
+REPORT_PROFILES = Source(
+    "report_profiles",
+    (
+        Column("distributor_id", must_be_distributor=True),
+        Column("encoding", "enum", required=False, values=ENCODINGS),
+        Column("delimiter", "enum", required=False, values=DELIMITERS),
+        Column("decimal", "enum", required=False, values=DECIMAL_SEPARATORS),
+        Column(
+            "thousands",
+            "enum",
+            required=False,
+            values=THOUSANDS_SEPARATORS,
+            bad_when="p_thousands = coalesce(p_decimal, '.')",
+        ),
+        Column("date_format", "enum", required=False, values=DATE_FORMATS),
+        Column("sheet", required=False),
+        Column("header_row", "integer", required=False, bad_when="p_header_row < 1"),
+    ),
+    unique_column="distributor_id",
+    duplicate_reason="DUPLICATE_PROFILE",
+    first_row_decides=True,  # a bad profile row means §2 for its distributor, not the next row
+    reference=True,
+)
+REPORT_COLUMNS = tuple(FULFILLMENT_REPORTS.column_names)
+COLUMN_ALIASES = Source(
+    "column_aliases",
+    (
+        Column("distributor_id", must_be_distributor=True),
+        Column("alias", "header"),
+        Column("column", "enum", values=REPORT_COLUMNS),
+    ),
+    unique_column=("distributor_id", "alias"),
+    duplicate_reason="DUPLICATE_ALIAS",
+    reference=True,
+)
+
+REFERENCE_SOURCES = (
+    DISTRIBUTORS, REPORT_PROFILES, COLUMN_ALIASES, PRICE_LIST, VENDOR, GL_ACCOUNTS, REASON_CODE_MAP,
+)  # fmt: skip
 SOURCES = {
     source.name: source for source in (*REFERENCE_SOURCES, RMA_CASES, RECEIVING_LOGS, FULFILLMENT_REPORTS)
 }

@@ -15,12 +15,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from assets.ingest import readers, sources
+from assets.ingest import profiles, readers, sources
+from assets.ingest.profiles import NO_PROFILE, ReportProfile, load_profiles
 from assets.ingest.readers import (
-    BLANK_LINE_CHARS,
     PlainCsv,
     RawFile,
     UnreadableFile,
+    blank_line_chars,
     is_inside,
     parse_input_file,
 )
@@ -78,8 +79,15 @@ class _HeaderVerdict:
     header_width: int
 
 
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 def _judge_header(
-    source: Source, input_file: InputFile, header: list[str], known_distributors: set[str]
+    source: Source,
+    input_file: InputFile,
+    header: list[str],
+    known_distributors: set[str],
+    profile: ReportProfile = NO_PROFILE,
 ) -> _HeaderVerdict:
     preset_reason, detail = None, None
     if source.folder_is_distributor and input_file.distributor_id not in known_distributors:
@@ -89,16 +97,23 @@ def _judge_header(
             if input_file.distributor_id is not None
             else "report is not inside a distributor folder"
         )
-    positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        positions.setdefault(name.strip().lower(), index)  # a repeated header: the first one counts
+    # A repeated header: the first one counts; a distributor's aliases name columns too (§2.5).
+    positions = profile.header_positions(header, source.column_names)
     if preset_reason is None:
         for column in source.columns:
             if column.required and column.name not in positions:
                 preset_reason = f"MISSING_COLUMN:{column.name}"
                 detail = f"header has no {column.name!r} column"
-                if len(header) == 1 and ";" in header[0]:
-                    detail += " (the file looks semicolon-separated; inputs must be comma-separated)"
+                if profile.aliases:
+                    detail += " (nor one of its aliases in reference/column_aliases.csv)"
+                looks = [name for d, name in _OTHER_DELIMITERS.items() if len(header) == 1 and d in header[0]]
+                if looks and source.folder_is_distributor:
+                    detail += (
+                        f" (the file looks {looks[0]}-separated: describe the distributor's format in "
+                        "reference/report_profiles.csv; `rma-recon profile` suggests one)"
+                    )
+                elif looks:
+                    detail += f" (the file looks {looks[0]}-separated; inputs must be comma-separated)"
                 break
     return _HeaderVerdict(
         preset_reason, detail, [positions.get(column.name) for column in source.columns], len(header)
@@ -146,10 +161,12 @@ def _digest(data: bytes | list, input_file: InputFile) -> str | None:
     return None
 
 
-def _parse(source: Source, input_file: InputFile, data: bytes) -> RawFile | PlainCsv | list:
+def _parse(
+    source: Source, input_file: InputFile, data: bytes, profile: ReportProfile | None
+) -> RawFile | PlainCsv | list:
     """The file's content, or the one quarantine row of a file that cannot be read."""
     try:
-        content = parse_input_file(input_file.path, data)
+        content = parse_input_file(input_file.path, data, profile)
     except UnreadableFile as error:
         return _whole_file_row(source, input_file, "UNREADABLE_FILE", str(error))
     if isinstance(content, RawFile) and not content.header and not content.records:
@@ -191,11 +208,13 @@ def _raw_rows(raw_file: RawFile, input_file: InputFile, verdict: _HeaderVerdict)
         ]
 
 
-_BLANK_LINE_PATTERN = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in BLANK_LINE_CHARS) + "]*"
+def _blank_line_pattern(delimiter: str) -> str:
+    return "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in blank_line_chars(delimiter)) + "]*"
 
 
-def _plain_rows_sql(source: Source) -> str:
+def _plain_rows_sql(source: Source, delimiter: str = ",") -> str:
     """The rows of PlainCsv files, split by SQL exactly as `_raw_rows` does for parsed files."""
+    blank = _blank_line_pattern(delimiter)
     values = ", ".join(
         f"CASE WHEN position_{i} < len(fields) THEN fields[position_{i} + 1] END"
         for i in range(len(source.columns))
@@ -206,12 +225,12 @@ def _plain_rows_sql(source: Source) -> str:
       SELECT file_id, unnest(lines) AS raw, generate_subscripts(lines, 1) AS line_index
       FROM (SELECT file_id, string_split(body, chr(10)) AS lines FROM plain_bodies)
     ), records AS (
-      SELECT file_id, line_index, raw, string_split(raw, ',') AS fields
+      SELECT file_id, line_index, raw, string_split(raw, '{delimiter}') AS fields
       FROM lines
-      WHERE NOT regexp_full_match(raw, '{_BLANK_LINE_PATTERN}')
+      WHERE NOT regexp_full_match(raw, '{blank}')
     ), judged AS (
       SELECT r.*, f.*, len(fields) > f.header_width AND NOT regexp_full_match(
-            array_to_string(fields[f.header_width + 1:], ','), '{_BLANK_LINE_PATTERN}') AS extra_fields
+            array_to_string(fields[f.header_width + 1:], '{delimiter}'), '{blank}') AS extra_fields
       FROM records r JOIN plain_files f USING (file_id)
     )
     SELECT relative, header_line + line_index,
@@ -225,22 +244,32 @@ def _plain_rows_sql(source: Source) -> str:
     """
 
 
-def _parse_expression(column: Column) -> str:
+def _parse_expression(column: Column, formats: bool = False) -> str:
+    """SQL parsing the trimmed value; `formats`: rows carry their distributor's formats (§2.5) as
+    fmt_* columns, NULL where §2's apply."""
     value = f"t_{column.name}"
     if column.kind == "text":
         return value
     if column.kind == "key":
         return f"upper({value})"
+    if column.kind == "header":
+        return f"lower({value})"
     if column.kind == "timestamp":
         return f"rma_parse_timestamp({value})"
+    if column.kind == "date" and formats:  # an ISO date is still accepted in a profiled file
+        return f"""CASE WHEN fmt_date_format IS NULL THEN rma_parse_date({value})
+            ELSE coalesce(rma_parse_date({value}), rma_parse_local_date({value}, fmt_date_format)) END"""
     if column.kind == "date":
         return f"rma_parse_date({value})"
     if column.kind == "flag":
         return f"rma_parse_flag({value})"
+    if column.kind == "money" and formats:
+        return f"""CASE WHEN fmt_amount_pattern IS NULL THEN rma_parse_money({value})
+            ELSE rma_parse_local_money({value}, fmt_amount_pattern, fmt_thousands_pattern, fmt_decimal) END"""
     if column.kind == "money":
         return f"rma_parse_money({value})"
     if column.kind == "enum":
-        allowed = ", ".join(f"'{v}'" for v in column.values)
+        allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in column.values)
         if column.case_sensitive:
             return f"CASE WHEN {value} IN ({allowed}) THEN {value} END"
         return f"CASE WHEN lower({value}) IN ({allowed}) THEN lower({value}) END"
@@ -266,22 +295,25 @@ def _problem_clauses(column: Column) -> list[str]:
         bad = f"({bad}) OR {parsed} < 0"
     if column.not_before:
         bad = f"({bad}) OR {parsed} < p_{column.not_before}"
+    if column.bad_when:
+        bad = f"({bad}) OR ({column.bad_when})"
     if column.name not in LINE_BREAK_ALLOWED:
         bad = f"({bad}) OR (line_break AND rma_has_line_break({raw_value}))"
     clauses.append(f"WHEN {bad} THEN 'BAD_VALUE:{column.name}'")
     if column.must_be_distributor:
         clauses.append(
-            f"WHEN {parsed} IS NOT NULL AND p_channel = 'distributor' "
+            f"WHEN {parsed} IS NOT NULL AND ({column.required_when or 'true'}) "
             f"AND {parsed} NOT IN (SELECT distributor_id FROM stg_distributors) THEN 'UNKNOWN_DISTRIBUTOR'"
         )
     return clauses
 
 
-def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
+def judge_sql(source: Source, keep_staged_keys: bool = False, formats: bool = False) -> str:
     """SQL that gives every raw row its parsed values and its quarantine reason (NULL = loaded).
 
     `keep_staged_keys`: only some files are being staged again, and the rows already staged
     from the other files (all earlier in path order) hold keys these rows must not repeat.
+    `formats`: the temp table report_formats holds distributors' amount and date formats (§2.5).
     """
     cleaned = ",\n    ".join(
         f"rma_clean(rma_without_zero_width(c_{c.name})) AS t_{c.name}"
@@ -289,7 +321,7 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
         else f"rma_clean(c_{c.name}) AS t_{c.name}"
         for c in source.columns
     )
-    parsed = ",\n    ".join(f"{_parse_expression(c)} AS p_{c.name}" for c in source.columns)
+    parsed = ",\n    ".join(f"{_parse_expression(c, formats)} AS p_{c.name}" for c in source.columns)
     problems = "\n        ".join(clause for c in source.columns for clause in _problem_clauses(c))
     reason = "row_reason"
     if source.unique_column:
@@ -300,6 +332,12 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
         )
         if key == "*":  # one row per source: every valid row after the first is a duplicate
             partition, already_staged = "row_reason IS NULL", f"OR EXISTS (SELECT 1 {kept_rows})"
+        elif isinstance(key, tuple):
+            partition = "row_reason IS NULL, " + ", ".join(f"p_{name}" for name in key)
+            same_key = " AND ".join(f'"{name}" = p_{name}' for name in key)
+            already_staged = f"OR EXISTS (SELECT 1 {kept_rows} AND {same_key})"
+        elif source.first_row_decides:
+            partition, already_staged = f"p_{key}", ""
         else:
             partition, already_staged = (
                 f"row_reason IS NULL, p_{key}",
@@ -313,10 +351,15 @@ def judge_sql(source: Source, keep_staged_keys: bool = False) -> str:
     kept = ", ".join(f"p_{c.name}" for c in source.columns)
     # A quarantined row keeps its RMA number: rule 0 holds the claims whose case may be in it.
     rma_key = "p_rma_number" if "rma_number" in source.column_names else "NULL"
+    rows = f"raw_{source.name}"
+    if formats:
+        rows = f"""(SELECT r.*, f.decimal AS fmt_decimal, f.amount_pattern AS fmt_amount_pattern,
+            f.thousands_pattern AS fmt_thousands_pattern, f.date_format AS fmt_date_format
+        FROM raw_{source.name} r LEFT JOIN report_formats f ON r.folder = f.folder)"""
     return f"""
 WITH cleaned AS (
   SELECT *, {cleaned}
-  FROM raw_{source.name}
+  FROM {rows}
 ), parsed AS (
   SELECT *, {parsed}
   FROM cleaned
@@ -334,7 +377,10 @@ FROM (SELECT *, {reason} AS reason FROM judged)
 
 
 # Staged rows depend on this code as well as on the files: a new version stages everything again.
-_STAGING_CODE = (Path(__file__), Path(sources.__file__), Path(readers.__file__), Path(warehouse.__file__))
+_STAGING_CODE = (
+    Path(__file__),
+    *(Path(module.__file__) for module in (sources, readers, profiles, warehouse)),
+)
 
 
 def _staging_fingerprint(source: Source, known_distributors: list[str]) -> str:
@@ -347,13 +393,17 @@ def _staging_fingerprint(source: Source, known_distributors: list[str]) -> str:
 
 
 def _plan(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source, input_files: list[InputFile], staging: str
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    source: Source,
+    input_files: list[InputFile],
+    staging: dict[str, str],
 ) -> tuple[list[InputFile], set[str], bool]:
     """(files to stage, staged files to drop, whether to rebuild the whole table).
 
-    A file is staged again when its bytes or the staging fingerprint changed. With a unique
-    key, whether a row is a duplicate depends on the files before it, so a change anywhere but
-    after every unchanged file rebuilds the whole source.
+    A file is staged again when its bytes or its staging fingerprint (`staging`, by file) changed.
+    With a unique key, whether a row is a duplicate depends on the files before it, so a change
+    anywhere but after every unchanged file rebuilds the whole source.
     """
     previous = {
         name: (sha256, used)
@@ -361,16 +411,17 @@ def _plan(
             "SELECT source_file, sha256, staging FROM ingested_files WHERE source = ?", [source.name]
         ).fetchall()
     }
-    if not previous or any(used != staging for _, used in previous.values()):
-        return input_files, set(previous), True
+    if all(used != staging.get(name) for name, (_, used) in previous.items()):
+        return input_files, set(previous), True  # nothing staged yet, or all of it staged otherwise
     changed, unchanged = [], []
     resolved: dict[str, str] = {}  # real paths of the folders
     for input_file in input_files:
-        sha256 = _digest(_file_bytes(data_dir, source, input_file, resolved), input_file)
         stored = previous.get(input_file.relative)
-        (unchanged if sha256 is not None and stored is not None and stored[0] == sha256 else changed).append(
-            input_file
-        )
+        if stored is None or stored[1] != staging[input_file.relative]:
+            changed.append(input_file)
+            continue
+        sha256 = _digest(_file_bytes(data_dir, source, input_file, resolved), input_file)
+        (unchanged if sha256 is not None and stored[0] == sha256 else changed).append(input_file)
     current = {input_file.relative for input_file in input_files}
     dropped = {name for name in previous if name not in current} | {
         f.relative for f in changed if f.relative in previous
@@ -386,6 +437,33 @@ def _path_order(relative: str) -> bytes:
     return relative.encode("utf-8", "surrogateescape")
 
 
+def _register_formats(con: duckdb.DuckDBPyConnection, staged_profiles: dict[str, ReportProfile]) -> bool:
+    """Load the amount and date formats of the staged files' profiles (by distributor folder) into
+    the temp table report_formats; False (no table) when every file is read by §2, which keeps
+    §2's SQL as it is."""
+    rows = []
+    for folder, profile in sorted(staged_profiles.items()):
+        if profile.reads_values:
+            custom_amounts = profile.decimal != "." or profile.thousands is not None
+            rows.append(
+                (
+                    folder,
+                    profile.decimal,
+                    profile.amount_pattern if custom_amounts else None,
+                    profile.thousands_pattern,
+                    profile.date_format,
+                )
+            )
+    if not rows:
+        return False
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE report_formats (folder VARCHAR, decimal VARCHAR,
+        amount_pattern VARCHAR, thousands_pattern VARCHAR, date_format VARCHAR)"""
+    )
+    con.executemany("INSERT INTO report_formats VALUES (?, ?, ?, ?, ?)", rows)
+    return True
+
+
 def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source) -> SourceReport:
     """Read, judge and load the source's new and changed files; drop what their old versions
     and deleted files had staged. Unchanged files are not read again (only hashed)."""
@@ -396,8 +474,21 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
         known_distributors = sorted(
             row[0] for row in con.execute("SELECT distributor_id FROM stg_distributors").fetchall()
         )
-    staging = _staging_fingerprint(source, known_distributors)
+    base_staging = _staging_fingerprint(source, known_distributors)
+    known = set(known_distributors)
+    report_profiles = load_profiles(con) if source.folder_is_distributor else {}
     input_files = list_input_files(data_dir, source)
+    profile_of = {
+        f.relative: report_profiles.get(f.distributor_id) if f.distributor_id in known else None
+        for f in input_files
+    }
+    # A distributor's files are staged again when its profile changes, and only its files.
+    staging = {
+        relative: base_staging
+        if profile is None
+        else hashlib.sha256(f"{base_staging}\n{profile.fingerprint}".encode()).hexdigest()
+        for relative, profile in profile_of.items()
+    }
     to_stage, dropped, rebuild = _plan(con, data_dir, source, input_files, staging)
     report = SourceReport(source.name, files=len(input_files), files_staged=len(to_stage), rebuilt=rebuild)
 
@@ -412,6 +503,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     plain_files: list[list] = []
     plain_bodies: list[tuple[int, str]] = []
     plain_chars = 0
+    plain_delimiter = ","
 
     def flush() -> None:
         if chunk:
@@ -451,30 +543,34 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 "plain_bodies",
                 pd.DataFrame(plain_bodies, columns=["file_id", "body"]).astype({"file_id": "int64"}),
             )
-            con.execute(_plain_rows_sql(source))
+            con.execute(_plain_rows_sql(source, plain_delimiter))
             con.unregister("plain_files")
             con.unregister("plain_bodies")
             plain_files.clear()
             plain_bodies.clear()
             plain_chars = 0
 
-    known = set(known_distributors)
     for file_id, input_file in enumerate(to_stage):
         # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
         data = _file_bytes(data_dir, source, input_file)
         sha256 = _digest(data, input_file)
+        profile = profile_of[input_file.relative]
+        file_staging = staging[input_file.relative]
         if isinstance(data, bytes):
-            data = _parse(source, input_file, data)
+            data = _parse(source, input_file, data, profile)
         if isinstance(data, list):
-            manifest.append((source.name, input_file.relative, sha256, 1, staging, 0, 0, 0))
+            manifest.append((source.name, input_file.relative, sha256, 1, file_staging, 0, 0, 0))
             chunk.append(data)
             continue
         content = data
-        verdict = _judge_header(source, input_file, content.header, known)
+        verdict = _judge_header(source, input_file, content.header, known, profile or NO_PROFILE)
         if isinstance(content, PlainCsv):
             manifest.append(
-                (source.name, input_file.relative, sha256, content.rows, staging, *_line_counts(content))
+                (source.name, input_file.relative, sha256, content.rows, file_staging, *_line_counts(content))
             )
+            if content.delimiter != plain_delimiter:  # one SQL split per delimiter
+                flush_plain()
+                plain_delimiter = content.delimiter
             plain_files.append(
                 [
                     file_id,
@@ -498,7 +594,9 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 flush()
-        manifest.append((source.name, input_file.relative, sha256, rows, staging, *_line_counts(content)))
+        manifest.append(
+            (source.name, input_file.relative, sha256, rows, file_staging, *_line_counts(content))
+        )
     flush()
     flush_plain()
 
@@ -508,12 +606,17 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             f"INSERT INTO restaged_{source.name} VALUES (?)", [[name] for name in sorted(dropped)]
         )
     keep_staged_keys = bool(source.unique_column) and not rebuild
-    con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source, keep_staged_keys)}")
+    formats = _register_formats(
+        con, {f.distributor_id: profile_of[f.relative] for f in to_stage if profile_of[f.relative]}
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source, keep_staged_keys, formats)}"
+    )
     con.register(
         "manifest_rows",
         pd.DataFrame(manifest, columns=MANIFEST_COLUMNS),
     )
-    loaded_columns = ", ".join(f"p_{name} AS {name}" for name in source.column_names)
+    loaded_columns = ", ".join(f'p_{name} AS "{name}"' for name in source.column_names)
     if source.folder_is_distributor:
         loaded_columns = "folder AS distributor_id, " + loaded_columns
     loaded_rows = f"""SELECT source_file, source_line, line_span, {loaded_columns}
@@ -557,6 +660,8 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     con.unregister("manifest_rows")
     for name in (f"raw_{source.name}", f"judged_{source.name}", f"restaged_{source.name}"):
         con.execute(f"DROP TABLE {name}")
+    if formats:
+        con.execute("DROP TABLE report_formats")
     report.rows_read = con.execute(
         "SELECT rows_read FROM ingest_log WHERE source = ?", [source.name]
     ).fetchone()[0]

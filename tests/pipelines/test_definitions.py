@@ -20,6 +20,8 @@ def test_asset_graph_grouped_by_stage():
     }
     assert groups == {
         "distributors": "ingest",
+        "report_profiles": "ingest",
+        "column_aliases": "ingest",
         "price_list": "ingest",
         "vendor": "ingest",
         "gl_accounts": "ingest",
