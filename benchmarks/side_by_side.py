@@ -1,9 +1,11 @@
-"""Two checkouts side by side: warm closes of 2026-Q3, alternating, on the same generated data.
+"""Two checkouts side by side on the same generated data: cold closes of 2026-Q2, then warm closes
+of 2026-Q3, each alternating base and new.
 
 Each checkout needs its own `.venv` with the project installed. A data directory made by the
 quarter-close benchmark (or `rma-recon generate --start-quarter 2024-Q4 --quarters 8`) is copied
-once per checkout; each cold-closes 2026-Q2 with the later months held back, then the months
-arrive and 2026-Q3 is closed from that saved state, alternating base and new, `--pairs` times.
+once per checkout with the months after June held back; 2026-Q2 is closed on an empty warehouse
+`--cold-pairs` times per checkout; then the months arrive and 2026-Q3 is closed from that saved
+state `--pairs` times per checkout.
 
     python -m benchmarks.side_by_side --base ../before --new . --data /tmp/rma-benchmark/1000000/data
 """
@@ -41,18 +43,44 @@ def close(tree: Path, folder: Path, quarter: str) -> tuple[float, float]:
     return time.perf_counter() - started, first_step or 0.0
 
 
-def prepare(tree: Path, data: Path, folder: Path) -> None:
-    """A private copy of the data, 2026-Q2 cold-closed by `tree`, the later months arrived."""
+def hold_back(data: Path, folder: Path) -> list[Path]:
+    """A private copy of the data with the months after 2026-Q2 held back; the held-back files."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     shutil.copytree(data, folder / "data")
-    arriving = hold_back_later_months(folder / "data", folder / "arriving", Quarter.parse(SETUP_QUARTER))
+    return hold_back_later_months(folder / "data", folder / "arriving", Quarter.parse(SETUP_QUARTER))
+
+
+def cold_close(tree: Path, folder: Path) -> float:
+    """Close 2026-Q2 on an empty warehouse (every file staged): the first close of a deployment."""
+    for leftover in ("wh.duckdb", "wh.duckdb.wal", "statements", "outbox"):
+        path = folder / leftover
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     wall, _ = close(tree, folder, SETUP_QUARTER)
-    print(f"{tree}: cold close of {SETUP_QUARTER} {wall:.1f} s", flush=True)
+    return wall
+
+
+def arrive(folder: Path, arriving: list[Path]) -> None:
+    """The held-back months arrive; the cold-closed warehouse is kept to start each warm close from."""
     for relative in arriving:
         (folder / "data" / relative).parent.mkdir(parents=True, exist_ok=True)
         os.replace(folder / "arriving" / relative, folder / "data" / relative)
     shutil.copyfile(folder / "wh.duckdb", folder / "before-close.duckdb")
+
+
+def _alternating(pairs: int, run) -> dict[str, list[float]]:
+    walls: dict[str, list[float]] = {"base": [], "new": []}
+    for pair in range(pairs):
+        for name in ("base", "new") if pair % 2 == 0 else ("new", "base"):
+            walls[name].append(run(name))
+            print(f"pair {pair} {name}: {walls[name][-1]:.2f} s", flush=True)
+    return walls
+
+
+def _report(kind: str, walls: dict[str, list[float]]) -> None:
+    for name, values in walls.items():
+        spread = f"{min(values):.2f}-{max(values):.2f}"
+        print(f"{kind} {name}: median {statistics.median(values):.2f} s ({spread}) over {len(values)} closes")
 
 
 def main() -> None:
@@ -62,23 +90,25 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True, help="the checkout to compare against")
     parser.add_argument("--new", type=Path, required=True, help="the checkout under test")
     parser.add_argument("--data", type=Path, required=True, help="a generated data directory (not changed)")
-    parser.add_argument("--pairs", type=int, default=6)
+    parser.add_argument("--pairs", type=int, default=6, help="warm closes of 2026-Q3, per checkout")
+    parser.add_argument("--cold-pairs", type=int, default=1, help="cold closes of 2026-Q2, per checkout")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/rma-side-by-side"))
     args = parser.parse_args()
     trees = {"base": args.base.resolve(), "new": args.new.resolve()}
-    for name, tree in trees.items():
-        prepare(tree, args.data, args.work_dir / name)
-    walls: dict[str, list[float]] = {name: [] for name in trees}
-    for pair in range(args.pairs):
-        for name in ("base", "new") if pair % 2 == 0 else ("new", "base"):
-            folder = args.work_dir / name
-            shutil.copyfile(folder / "before-close.duckdb", folder / "wh.duckdb")
-            wall, first_step = close(trees[name], folder, TARGET_QUARTER)
-            walls[name].append(wall)
-            print(f"pair {pair} {name}: {wall:.2f} s (first step done at {first_step:.2f} s)", flush=True)
-    for name, values in walls.items():
-        spread = f"{min(values):.2f}-{max(values):.2f}"
-        print(f"{name}: median {statistics.median(values):.2f} s ({spread}) over {len(values)} closes")
+    folders = {name: args.work_dir / name for name in trees}
+    arriving = {name: hold_back(args.data, folders[name]) for name in trees}
+    cold = _alternating(max(args.cold_pairs, 1), lambda name: cold_close(trees[name], folders[name]))
+    for name in trees:
+        arrive(folders[name], arriving[name])
+
+    def warm_close(name: str) -> float:
+        shutil.copyfile(folders[name] / "before-close.duckdb", folders[name] / "wh.duckdb")
+        wall, _ = close(trees[name], folders[name], TARGET_QUARTER)
+        return wall
+
+    warm = _alternating(args.pairs, warm_close)
+    _report(f"cold close of {SETUP_QUARTER}", cold)
+    _report(f"warm close of {TARGET_QUARTER}", warm)
 
 
 if __name__ == "__main__":
