@@ -16,6 +16,8 @@ EXAMPLES = """examples:
   rma-recon release 2026-Q2 --by "Jo Smith"      a second person releases: statements are sent
   rma-recon status                              quarters so far: draft or closed, totals
   rma-recon quarantine --source rma_cases       input rows not loaded: file, line, reason
+  rma-recon profile data/inbound/fulfillment_reports/NEWDIST
+                                                suggest how to read a distributor's own format
   rma-recon generate --out /tmp/sample --cases 500 --distributors 4
 """
 
@@ -109,6 +111,20 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--file", help="only files whose path contains this")
     quarantine.add_argument(
         "--limit", type=int, default=200, help="at most this many rows (default: 200; 0: all)"
+    )
+
+    profile = commands.add_parser(
+        "profile",
+        help="suggest the report profile and column aliases for a distributor's own format",
+        description="Read a distributor's sample reports (a file, or every report in a folder), print a "
+        "suggested row for reference/report_profiles.csv and rows for reference/column_aliases.csv, and "
+        "show how the samples would load with them. Nothing is saved.",
+    )
+    profile.add_argument("path", metavar="DIR_OR_FILE", help="a report, or a folder of reports")
+    profile.add_argument(
+        "--distributor",
+        metavar="ID",
+        help="the distributor_id (default: the folder under inbound/fulfillment_reports/)",
     )
 
     generate = commands.add_parser(
@@ -552,6 +568,8 @@ def _reading(warehouse: Path):
 
 def quarantine_text(warehouse: Path, source: str | None, file: str | None, limit: int | None) -> str:
     """The quarantined input rows, by source, file and line: why each was not loaded."""
+    from core.terminal import printable
+
     where, params = [], []
     if source:
         where.append("source = ?")
@@ -574,8 +592,7 @@ def quarantine_text(warehouse: Path, source: str | None, file: str | None, limit
         f"{total} input row(s) in quarantine" + (f"; the first {len(rows)}" if len(rows) < total else "")
     ]
     for source_name, source_file, line, reason, detail, raw in rows:
-        # The file's text, never the terminal's control codes.
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+        text = printable(raw)
         shown = f"{text[:80]}…" if len(text) > 80 else text
         lines.append(
             f"{source_name:<20} {source_file}:{line}  {reason}" + (f"  ({detail})" if detail else "")
@@ -649,6 +666,35 @@ def _has_table(con, name: str) -> bool:
     )
 
 
+def profile_text(path: Path, distributor_id: str | None) -> str:
+    from assets.ingest.profile_suggestion import (
+        distributor_of,
+        sample_files,
+        suggest,
+        suggestion_text,
+        try_suggestion,
+    )
+    from assets.ingest.readers import UnreadableFile
+
+    if not path.exists():
+        raise UserError(f"{str(path)!r} does not exist")
+    files = sample_files(path)
+    if not files:
+        raise UserError(f"no CSV file or workbook in {str(path)!r}")
+    distributor_id = distributor_id or distributor_of(path)
+    if not distributor_id:
+        raise UserError(
+            "which distributor? give --distributor ID (the folder name under fulfillment_reports)"
+        )
+    try:
+        suggestion = suggest(files[0], distributor_id)
+    except UnreadableFile as error:
+        raise UserError(f"{files[0]}: {error}") from None
+    except OSError as error:
+        raise UserError(f"{files[0]}: cannot read: {error.strerror or error}") from None
+    return suggestion_text(suggestion, try_suggestion(suggestion, files), files)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -661,6 +707,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "quarantine":
             print(quarantine_text(Path(args.warehouse), args.source, args.file, args.limit or None))
+            return 0
+        if args.command == "profile":
+            print(profile_text(Path(args.path), args.distributor))
             return 0
         from synthetic.generate import generate_data
 

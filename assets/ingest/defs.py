@@ -45,6 +45,60 @@ def refuse_early(context: dg.AssetExecutionContext, con, settings: RunSettings) 
         raise dg.Failure(description=str(refused)) from None
 
 
+def _stage(
+    context: dg.AssetExecutionContext,
+    con,
+    settings: RunSettings,
+    expectations: EarlyValidation,
+    source: Source,
+) -> dict:
+    """Stage one source; the metadata of its materialization."""
+    report = stage_source(con, settings.data_path, source)
+    expectations.rows_written(con, source.name)  # validated while the next source is staged
+    quarantine_preview = markdown_table(
+        con,
+        """SELECT source_file, count(*) AS rows,
+        string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons
+        FROM quarantine WHERE source = ? GROUP BY source_file ORDER BY source_file""",
+        [source.name],
+    )
+    metadata = table_metadata(
+        con,
+        source.table,
+        report.rows_loaded,
+        f"**{report.rows_loaded}** of {report.rows_read} rows loaded from {report.files} file(s); "
+        f"**{report.rows_quarantined}** quarantined. "
+        f"This run read {report.files_staged} new or changed "
+        f"file(s){' and rebuilt the table' if report.rebuilt else ''}.\n\n"
+        f"### Quarantined rows by file\n\n{quarantine_preview}",
+    )
+    if report.rows_quarantined:
+        context.log.warning(
+            f"{source.name}: {report.rows_quarantined} row(s) quarantined {report.quarantined_by_reason}"
+        )
+    return {
+        **metadata,
+        "files": report.files,
+        "files_staged": report.files_staged,
+        "rebuilt": report.rebuilt,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_quarantined": report.rows_quarantined,
+        "quarantined_by_reason": dg.MetadataValue.json(report.quarantined_by_reason),
+    }
+
+
+# Every ingest before the checks, which can wait: a validator process (checks/expectations/)
+# validates each staged source on the other core meanwhile.
+_INGEST_FIRST = {"dagster/priority": "1"}
+
+
+def _check_data_dir(settings: RunSettings) -> None:
+    problem = data_dir_problem(settings.data_path)
+    if problem:
+        raise dg.Failure(description=problem)
+
+
 def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg.AssetsDefinition:
     @dg.asset(
         name=source.name,
@@ -53,9 +107,7 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         kinds={"duckdb", "csv"} if source.name != "fulfillment_reports" else {"duckdb", "csv", "excel"},
         deps=deps,
         pool=WAREHOUSE_POOL,
-        # Every ingest before the checks, which can wait: a validator process (checks/expectations/)
-        # validates each staged source on the other core meanwhile.
-        op_tags={"dagster/priority": "1"},
+        op_tags=_INGEST_FIRST,
     )
     def ingest(
         context: dg.AssetExecutionContext,
@@ -63,46 +115,41 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
         settings: RunSettings,
         expectations: dg.ResourceParam[EarlyValidation],
     ) -> dg.MaterializeResult:
-        problem = data_dir_problem(settings.data_path)
-        if problem:
-            raise dg.Failure(description=problem)
+        _check_data_dir(settings)
         with duckdb.get_connection() as con:
             refuse_early(context, con, settings)
-            report = stage_source(con, settings.data_path, source)
-            expectations.rows_written(con, source.name)  # validated while the next source is staged
-            quarantine_preview = markdown_table(
-                con,
-                """SELECT source_file, count(*) AS rows,
-                string_agg(DISTINCT reason, ', ' ORDER BY reason) AS reasons
-                FROM quarantine WHERE source = ? GROUP BY source_file ORDER BY source_file""",
-                [source.name],
+            metadata = _stage(context, con, settings, expectations, source)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return ingest
+
+
+def _build_ingest_assets(name: str, sources: dict[Source, str], deps: list[str]) -> dg.AssetsDefinition:
+    """Small reference files read together in one step (a step costs more than reading them)."""
+
+    @dg.multi_asset(
+        name=name,
+        specs=[
+            dg.AssetSpec(
+                source.name, description=text, group_name="ingest", kinds={"duckdb", "csv"}, deps=deps
             )
-            metadata = table_metadata(
-                con,
-                source.table,
-                report.rows_loaded,
-                f"**{report.rows_loaded}** of {report.rows_read} rows loaded from {report.files} file(s); "
-                f"**{report.rows_quarantined}** quarantined. "
-                f"This run read {report.files_staged} new or changed "
-                f"file(s){' and rebuilt the table' if report.rebuilt else ''}.\n\n"
-                f"### Quarantined rows by file\n\n{quarantine_preview}",
-            )
-        if report.rows_quarantined:
-            context.log.warning(
-                f"{source.name}: {report.rows_quarantined} row(s) quarantined {report.quarantined_by_reason}"
-            )
-        return dg.MaterializeResult(
-            metadata={
-                **metadata,
-                "files": report.files,
-                "files_staged": report.files_staged,
-                "rebuilt": report.rebuilt,
-                "rows_read": report.rows_read,
-                "rows_loaded": report.rows_loaded,
-                "rows_quarantined": report.rows_quarantined,
-                "quarantined_by_reason": dg.MetadataValue.json(report.quarantined_by_reason),
-            }
-        )
+            for source, text in sources.items()
+        ],
+        pool=WAREHOUSE_POOL,
+        op_tags=_INGEST_FIRST,
+    )
+    def ingest(
+        context: dg.AssetExecutionContext,
+        duckdb: DuckDBResource,
+        settings: RunSettings,
+        expectations: dg.ResourceParam[EarlyValidation],
+    ):
+        _check_data_dir(settings)
+        with duckdb.get_connection() as con:
+            refuse_early(context, con, settings)
+            for source in sources:
+                metadata = _stage(context, con, settings, expectations, source)
+                yield dg.MaterializeResult(asset_key=source.name, metadata=metadata)
 
     return ingest
 
@@ -110,15 +157,15 @@ def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg
 distributors = _build_ingest_asset(
     DISTRIBUTORS, "Distributors and their credit currency, from reference/distributors.csv.", []
 )
-report_profiles = _build_ingest_asset(
-    REPORT_PROFILES,
-    "How each distributor's own report format differs from the standard one: encoding, delimiter, "
-    "decimal and thousands separators, date format, sheet, header row (reference/report_profiles.csv).",
-    ["distributors"],
-)
-column_aliases = _build_ingest_asset(
-    COLUMN_ALIASES,
-    "Distributors' own header names for the report columns (reference/column_aliases.csv).",
+report_formats = _build_ingest_assets(
+    "report_formats",
+    {
+        REPORT_PROFILES: "How each distributor's own report format differs from the standard one: encoding, "
+        "delimiter, decimal and thousands separators, date format, sheet, header row "
+        "(reference/report_profiles.csv).",
+        COLUMN_ALIASES: "Distributors' own header names for the report columns "
+        "(reference/column_aliases.csv).",
+    },
     ["distributors"],
 )
 price_list = _build_ingest_asset(
@@ -156,8 +203,7 @@ fulfillment_reports = _build_ingest_asset(
 
 SOURCE_ASSETS = [
     distributors,
-    report_profiles,
-    column_aliases,
+    report_formats,
     price_list,
     vendor,
     gl_accounts,
@@ -178,7 +224,7 @@ FROM quarantine GROUP BY ALL ORDER BY source, source_file, reason"""
     "raw text: one place for all sources (`rma-recon quarantine` prints the rows).",
     group_name="ingest",
     kinds={"duckdb"},
-    deps=[asset.key for asset in SOURCE_ASSETS],
+    deps=[key for asset in SOURCE_ASSETS for key in asset.keys],
     pool=WAREHOUSE_POOL,
 )
 def quarantine_overview(duckdb: DuckDBResource) -> dg.MaterializeResult:

@@ -79,7 +79,7 @@ class _HeaderVerdict:
     header_width: int
 
 
-_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 def _judge_header(
@@ -106,8 +106,17 @@ def _judge_header(
                 detail = f"header has no {column.name!r} column"
                 if profile.aliases:
                     detail += " (nor one of its aliases in reference/column_aliases.csv)"
-                looks = [name for d, name in _OTHER_DELIMITERS.items() if len(header) == 1 and d in header[0]]
-                if looks and source.folder_is_distributor:
+                looks = [
+                    name
+                    for d, name in _DELIMITER_NAMES.items()
+                    if len(header) == 1 and d != profile.delimiter and d in header[0]
+                ]
+                if looks and profile.delimiter != ",":
+                    detail += (
+                        f" (the file looks {looks[0]}-separated, but the distributor's profile in "
+                        f"reference/report_profiles.csv says {_DELIMITER_NAMES[profile.delimiter]})"
+                    )
+                elif looks and source.folder_is_distributor:
                     detail += (
                         f" (the file looks {looks[0]}-separated: describe the distributor's format in "
                         "reference/report_profiles.csv; `rma-recon profile` suggests one)"
@@ -170,7 +179,11 @@ def _parse(
     except UnreadableFile as error:
         return _whole_file_row(source, input_file, "UNREADABLE_FILE", str(error))
     if isinstance(content, RawFile) and not content.header and not content.records:
-        return _whole_file_row(source, input_file, "UNREADABLE_FILE", "empty file: no header row")
+        if profile is not None and profile.header_row:
+            why = f"no header row at or after line {profile.header_row} (its profile's header_row)"
+        else:
+            why = "empty file: no header row"
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", why)
     return content
 
 

@@ -15,7 +15,7 @@ from core.quarters import Quarter
 from tests.conftest import EXAMPLE_DATA
 
 ROWS_CHECKS = {
-    check.check_specs_by_output_name["result"].asset_key.path[-1]: check for check in CONSERVATION_CHECKS[:-1]
+    spec.asset_key.path[-1]: check for check in CONSERVATION_CHECKS[:-1] for spec in check.check_specs
 }
 
 
@@ -29,7 +29,15 @@ def warehouse(tmp_path):
 
 
 def run_check(warehouse, source: str):
-    return ROWS_CHECKS[source](duckdb=DuckDBResource(database=str(warehouse)))
+    check = ROWS_CHECKS[source]
+    results = check(duckdb=DuckDBResource(database=str(warehouse)))
+    if len(list(check.check_specs)) == 1:
+        return results
+    return next(result for result in results if result.asset_key.path[-1] == source)  # checked together
+
+
+def test_every_source_has_its_check():
+    assert set(ROWS_CHECKS) == set(SOURCES)
 
 
 def test_every_source_adds_up(warehouse):

@@ -456,3 +456,35 @@ def test_quarantine_shows_control_characters_as_escapes_not_terminal_codes(tmp_p
     assert main(["quarantine", "--warehouse", str(warehouse)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "R-1,\\x1b[31mred\\x07" in out
+
+
+def test_profile_prints_the_rows_to_paste_for_a_distributors_folder(tmp_path, capsys):
+    from tests.conftest import FIXTURES
+
+    folder = tmp_path / "data/inbound/fulfillment_reports/NORDWAREN"
+    folder.mkdir(parents=True)
+    (folder / "2026-04.csv").write_bytes((FIXTURES / "profiles/semicolon-decimal-comma.csv").read_bytes())
+    assert main(["profile", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert 'NORDWAREN,cp1252,;,",",.,DD.MM.YYYY,,\n' in out
+    assert "With these rows, 6 of 6 rows of 1 file(s) would load, none quarantined." in out
+    assert not (tmp_path / "data/reference").exists()  # nothing saved
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing"], "'missing' does not exist"),
+        (["empty"], "no CSV file or workbook in 'empty'"),
+        (
+            ["report.csv"],
+            "which distributor? give --distributor ID (the folder name under fulfillment_reports)",
+        ),
+    ],
+)
+def test_profile_refuses_in_one_line(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "report.csv").write_text("rma_number\n")
+    assert main(["profile", *args]) == 2
+    assert capsys.readouterr().err == f"rma-recon: error: {message}\n"

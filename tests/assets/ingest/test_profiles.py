@@ -403,3 +403,23 @@ def test_a_changed_profile_stages_again_only_its_distributors_files(con, data):
     (data / "reference/report_profiles.csv").unlink()
     assert stage_all(con, data).files_staged == 2
     assert len(quarantined(con, "fulfillment_reports")) == 2
+
+
+def test_a_file_that_does_not_fit_its_profile_says_so_in_its_quarantine(con, data):
+    profiles(data, {"distributor_id": "D1", "delimiter": ";"}, {"distributor_id": "D2", "header_row": "9"})
+    report(data, "a.csv", STANDARD)
+    report(data, "b.csv", STANDARD, distributor="D2")
+    stage_all(con, data)
+    assert con.execute("SELECT source_file, reason, detail FROM quarantine ORDER BY ALL").fetchall() == [
+        (
+            "inbound/fulfillment_reports/D1/a.csv",
+            "MISSING_COLUMN:rma_number",
+            "header has no 'rma_number' column (the file looks comma-separated, but the distributor's "
+            "profile in reference/report_profiles.csv says semicolon)",
+        ),
+        (
+            "inbound/fulfillment_reports/D2/b.csv",
+            "UNREADABLE_FILE",
+            "no header row at or after line 9 (its profile's header_row)",
+        ),
+    ]
