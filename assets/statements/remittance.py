@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 import duckdb
@@ -37,44 +35,61 @@ def spreadsheet_safe(text: str | None) -> str:
     return f"'{text}" if text.startswith(_FORMULA_LEADERS) else text
 
 
+def _csv_field(sql: str) -> str:
+    """SQL writing a text value as Python's csv.writer does (lineterminator "\\n", minimal quoting):
+    quoted when it holds a comma, a quote or a newline, inner quotes doubled."""
+    return f"""(CASE WHEN regexp_matches({sql}, '[,"\\n]') THEN '"' || replace({sql}, '"', '""') || '"'
+        ELSE {sql} END)"""
+
+
+def _safe_field(sql: str) -> str:
+    """SQL of `spreadsheet_safe`, then `_csv_field`: NULL as empty, a formula leader guarded."""
+    leaders = ", ".join(f"chr({ord(c)})" for c in _FORMULA_LEADERS)
+    guarded = f"(CASE WHEN left({sql}, 1) IN ({leaders}) THEN chr(39) || {sql} ELSE coalesce({sql}, '') END)"
+    return _csv_field(guarded)
+
+
 def remittance_files(
     con: duckdb.DuckDBPyConnection, quarter: Quarter, memos: dict[str, str]
 ) -> Iterator[tuple[str, bytes]]:
     """(distributor_id, CSV bytes) for every distributor with claims in the quarter's scope: one
-    row per claim in source file and line order. The memo number stands on credited rows."""
-    external = dict(con.execute("SELECT reason, external_code FROM stg_reason_code_map").fetchall())
-    meaning = {rule.reason: rule.meaning for rule in CLAIM_RULES}
-    rows = con.execute(
-        """SELECT distributor_id, source_file, source_line, rma_number, fulfilled_on, defective_serial,
-            outcome, reason, claimed_amount, credit_amount, currency
-        FROM claim_outcomes WHERE quarter = ? ORDER BY distributor_id, source_file, source_line""",
-        [str(quarter)],
-    ).fetchall()
-    current, buffer, writer = None, None, None
-    for distributor_id, *row in rows:
-        if distributor_id != current:
-            if buffer is not None:
-                yield current, buffer.getvalue().encode("utf-8")
-            current, buffer = distributor_id, io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(REMITTANCE_COLUMNS)
-        source_file, source_line, rma, fulfilled_on, serial, outcome, reason, claimed, credit, currency = row
-        writer.writerow(
-            [
-                spreadsheet_safe(source_file),
-                source_line,
-                spreadsheet_safe(rma),
-                fulfilled_on.isoformat(),
-                spreadsheet_safe(serial),
-                outcome,
-                reason,
-                meaning[reason],
-                spreadsheet_safe(external.get(reason)),
-                "" if claimed is None else f"{claimed:.2f}",
-                "" if credit is None else f"{credit:.2f}",
-                currency,
-                memos.get(distributor_id, "") if outcome == "credited" else "",
-            ]
-        )
-    if buffer is not None:
-        yield current, buffer.getvalue().encode("utf-8")
+    row per claim in source file and line order. The memo number stands on credited rows.
+
+    DuckDB writes the lines, byte for byte as csv.writer would with `spreadsheet_safe` text: a
+    close has up to a million claims in scope, which as Python rows took seconds and gigabytes."""
+    line = " || ',' || ".join(
+        [
+            _safe_field("c.source_file"),
+            "CAST(c.source_line AS VARCHAR)",
+            _safe_field("c.rma_number"),
+            "strftime(c.fulfilled_on, '%Y-%m-%d')",
+            _safe_field("c.defective_serial"),
+            _csv_field("c.outcome"),
+            _csv_field("c.reason"),
+            _csv_field("r.meaning"),
+            _safe_field("x.external_code"),
+            "coalesce(CAST(c.claimed_amount AS VARCHAR), '')",
+            "coalesce(CAST(c.credit_amount AS VARCHAR), '')",
+            _csv_field("c.currency"),
+            "CASE WHEN c.outcome = 'credited' THEN coalesce(m.credit_memo, '') ELSE '' END",
+        ]
+    )
+    result = con.execute(
+        f"""SELECT c.distributor_id,
+            ? || chr(10) || string_agg({line}, chr(10) ORDER BY c.source_file, c.source_line) || chr(10)
+        FROM claim_outcomes c
+        LEFT JOIN (SELECT unnest(?) AS reason, unnest(?) AS meaning) r USING (reason)
+        LEFT JOIN stg_reason_code_map x USING (reason)
+        LEFT JOIN (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m USING (distributor_id)
+        WHERE c.quarter = ? GROUP BY c.distributor_id ORDER BY c.distributor_id""",
+        [
+            ",".join(REMITTANCE_COLUMNS),
+            [rule.reason for rule in CLAIM_RULES],
+            [rule.meaning for rule in CLAIM_RULES],
+            list(memos),
+            list(memos.values()),
+            str(quarter),
+        ],
+    )
+    while (row := result.fetchone()) is not None:
+        yield row[0], row[1].encode("utf-8")
