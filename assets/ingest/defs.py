@@ -93,45 +93,23 @@ def _stage(
 _INGEST_FIRST = {"dagster/priority": "1"}
 
 
-def _check_data_dir(settings: RunSettings) -> None:
-    problem = data_dir_problem(settings.data_path)
-    if problem:
-        raise dg.Failure(description=problem)
-
-
 def _build_ingest_asset(source: Source, description: str, deps: list[str]) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=source.name,
-        description=description,
-        group_name="ingest",
-        kinds={"duckdb", "csv"} if source.name != "fulfillment_reports" else {"duckdb", "csv", "excel"},
-        deps=deps,
-        pool=WAREHOUSE_POOL,
-        op_tags=_INGEST_FIRST,
-    )
-    def ingest(
-        context: dg.AssetExecutionContext,
-        duckdb: DuckDBResource,
-        settings: RunSettings,
-        expectations: dg.ResourceParam[EarlyValidation],
-    ) -> dg.MaterializeResult:
-        _check_data_dir(settings)
-        with duckdb.get_connection() as con:
-            refuse_early(context, con, settings)
-            metadata = _stage(context, con, settings, expectations, source)
-        return dg.MaterializeResult(metadata=metadata)
-
-    return ingest
+    return _build_ingest_assets(source.name, {source: description}, deps)
 
 
 def _build_ingest_assets(name: str, sources: dict[Source, str], deps: list[str]) -> dg.AssetsDefinition:
-    """Small reference files read together in one step (a step costs more than reading them)."""
+    """One step staging one source or more, one asset each: small reference files read together,
+    as a step costs more than reading them."""
 
     @dg.multi_asset(
         name=name,
         specs=[
             dg.AssetSpec(
-                source.name, description=text, group_name="ingest", kinds={"duckdb", "csv"}, deps=deps
+                source.name,
+                description=text,
+                group_name="ingest",
+                kinds={"duckdb", "csv", "excel"} if source.folder_is_distributor else {"duckdb", "csv"},
+                deps=deps,
             )
             for source, text in sources.items()
         ],
@@ -144,7 +122,9 @@ def _build_ingest_assets(name: str, sources: dict[Source, str], deps: list[str])
         settings: RunSettings,
         expectations: dg.ResourceParam[EarlyValidation],
     ):
-        _check_data_dir(settings)
+        problem = data_dir_problem(settings.data_path)
+        if problem:
+            raise dg.Failure(description=problem)
         with duckdb.get_connection() as con:
             refuse_early(context, con, settings)
             for source in sources:
