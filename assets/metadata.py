@@ -80,6 +80,15 @@ COLUMN_DESCRIPTIONS = {
     "source": "input source: distributors, price_list, rma_cases, receiving_logs, fulfillment_reports, ...",
     "raw": "the row's text as it stands in the file",
 }
+_PROFILE_COLUMNS = {
+    "encoding": 'how the reports\' text is encoded: "utf-8" (blank), "cp1252" or "utf-16"',
+    "delimiter": 'field separator: "," (blank), ";", "tab" or "|"',
+    "decimal": 'decimal separator of claimed_amount: "." (blank) or ","',
+    "thousands": 'thousands separator of claimed_amount: none (blank), ".", ",", "space" or "\'"',
+    "date_format": "fulfilled_on's format besides ISO, lower-case, like dd.mm.yyyy (blank: ISO only)",
+    "sheet": "the worksheet read in the distributor's workbooks, by name or number (blank: the first)",
+    "header_row": "line or sheet row of the header (blank: the first non-empty one)",
+}
 TABLE_COLUMN_DESCRIPTIONS = {
     ("sla_status", "status"): "met, breached, at_risk (0-7 days left), open or awaiting_return",
     ("exceptions", "kind"): "a receipt that matches no case, or a case received with another serial",
@@ -87,19 +96,7 @@ TABLE_COLUMN_DESCRIPTIONS = {
     ("quarantine", "reason"): "why the row was not loaded: MISSING_COLUMN:<col>, BAD_VALUE:<col>, ...",
     ("quarantine", "source_line"): "physical line where the row starts (0: the whole file)",
     ("quarantine", "rma_number"): "the row's RMA number, normalised, where it has one",
-    ("stg_report_profiles", "encoding"): "utf-8 (blank), cp1252 or utf-16: how the reports' text is encoded",
-    ("stg_report_profiles", "delimiter"): "field separator of the reports: , (blank), ;, tab or |",
-    ("stg_report_profiles", "decimal"): "decimal separator of claimed_amount: . (blank) or ,",
-    (
-        "stg_report_profiles",
-        "thousands",
-    ): "thousands separator of claimed_amount: none (blank), ., ,, space or '",
-    (
-        "stg_report_profiles",
-        "date_format",
-    ): "fulfilled_on's format besides ISO, like dd.mm.yyyy (blank: ISO only)",
-    ("stg_report_profiles", "sheet"): "the worksheet read in the distributor's workbooks (blank: the first)",
-    ("stg_report_profiles", "header_row"): "line or sheet row of the header (blank: the first non-empty one)",
+    **{("stg_report_profiles", column): text for column, text in _PROFILE_COLUMNS.items()},
     ("stg_column_aliases", "alias"): "a header the distributor writes, lower-case and trimmed",
     ("stg_column_aliases", "column"): "the report column that header stands for",
 }

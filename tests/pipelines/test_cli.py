@@ -1,5 +1,6 @@
 """The CLI: user errors are one line and a non-zero exit; close, re-run and refusal."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -488,3 +489,35 @@ def test_profile_refuses_in_one_line(tmp_path, monkeypatch, capsys, args, messag
     (tmp_path / "report.csv").write_text("rma_number\n")
     assert main(["profile", *args]) == 2
     assert capsys.readouterr().err == f"rma-recon: error: {message}\n"
+
+
+@pytest.mark.slow
+def test_onboarding_a_distributors_format_as_the_readme_shows(example_cwd, capsys):
+    """Run `profile`, paste what it prints into the two reference files, run: the claims load."""
+    from tests.conftest import FIXTURES
+
+    with open("data/reference/distributors.csv", "a") as file:
+        file.write("NORDWAREN,Nordwaren GmbH,ap@nordwaren.example,DE,EUR\n")
+    folder = example_cwd / "data/inbound/fulfillment_reports/NORDWAREN"
+    folder.mkdir()
+    german = (FIXTURES / "profiles/semicolon-decimal-comma.csv").read_bytes()
+    own_header = "RMA-Nr.;Lieferdatum;Seriennummer;Ersatz-Seriennummer;Artikelnummer;Betrag;Kunde\r\n"
+    (folder / "2026-04.csv").write_bytes(own_header.encode("cp1252") + german.split(b"\n", 1)[1])
+    assert main(["profile", "data/inbound/fulfillment_reports/NORDWAREN"]) == 0
+    printed = capsys.readouterr().out.split("\n\n")
+    profile_rows = next(block for block in printed if block.startswith("distributor_id,encoding,"))
+    alias_rows = next(block for block in printed if block.startswith("distributor_id,alias,column"))
+    assert alias_rows.count("\n") == 6
+    Path("data/reference/report_profiles.csv").write_text(profile_rows + "\n")
+    Path("data/reference/column_aliases.csv").write_text(alias_rows + "\n")
+    assert main(["run", "2026-Q2", *EXAMPLE_ARGS]) == 0
+    with duckdb.connect("wh.duckdb", read_only=True) as con:
+        loaded = con.execute(
+            "SELECT rma_number, fulfilled_on, claimed_amount FROM stg_fulfillment_reports "
+            "WHERE distributor_id = 'NORDWAREN' ORDER BY source_line"
+        ).fetchall()
+        quarantined = con.execute(
+            "SELECT count(*) FROM quarantine WHERE source_file LIKE '%NORDWAREN%'"
+        ).fetchone()
+    assert len(loaded) == 6 and quarantined == (0,)
+    assert loaded[0][1:] == (dt.date(2026, 4, 5), Decimal("1234.50"))
