@@ -106,12 +106,10 @@ def parse_csv_text(text: str, delimiter: str = ",", header_row: int | None = Non
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xls", ".xlsb", ".ods")  # read alike (rulebook §2)
 
-# A line of white space and commas is blank, as `_is_blank` decides.
-BLANK_LINE_CHARS = WHITESPACE + ","
-
 
 def blank_line_chars(delimiter: str) -> str:
-    """What a blank line of a file with this delimiter may hold."""
+    """What a blank line of a file with this delimiter may hold: white space and delimiters, as
+    `_is_blank` decides."""
     return WHITESPACE + delimiter
 
 
