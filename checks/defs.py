@@ -8,7 +8,7 @@ statements. Severity warn shows what ops should look at while the run goes on.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.ingest.sources import SOURCES
+from assets.ingest.defs import SOURCE_ASSETS
 from assets.resources import RunSettings
 from assets.statements.ledger import journal_problems
 from assets.statements.statement_files import frozen_journal
@@ -24,6 +24,12 @@ _ROWS_ACCOUNTED_FOR = (
 )
 
 
+def _rows_result(con, source_name: str, **check: str) -> dg.AssetCheckResult:
+    passed, figures = rows_accounted_for(con, source_name)
+    figures["files_not_adding_up"] = dg.MetadataValue.md(figures["files_not_adding_up"])
+    return dg.AssetCheckResult(passed=passed, metadata=figures, **check)
+
+
 def _rows_accounted_for(source_name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=source_name,
@@ -33,9 +39,27 @@ def _rows_accounted_for(source_name: str) -> dg.AssetChecksDefinition:
     )
     def check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
-            passed, figures = rows_accounted_for(con, source_name)
-        figures["files_not_adding_up"] = dg.MetadataValue.md(figures["files_not_adding_up"])
-        return dg.AssetCheckResult(passed=passed, metadata=figures)
+            return _rows_result(con, source_name)
+
+    return check
+
+
+def _rows_accounted_for_together(step_name: str, source_names: list[str]) -> dg.AssetChecksDefinition:
+    """The sources one ingest step stages, checked in one step too (a step costs more than the check)."""
+
+    @dg.multi_asset_check(
+        name=f"{step_name}_rows_accounted_for",
+        specs=[
+            dg.AssetCheckSpec(
+                f"{name}_rows_accounted_for", asset=name, blocking=True, description=_ROWS_ACCOUNTED_FOR
+            )
+            for name in source_names
+        ],
+    )
+    def check(duckdb: DuckDBResource):
+        with duckdb.get_connection() as con:
+            for name in source_names:
+                yield _rows_result(con, name, asset_key=name, check_name=f"{name}_rows_accounted_for")
 
     return check
 
@@ -53,31 +77,19 @@ def claims_conserved(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResou
     return dg.AssetCheckResult(passed=passed, metadata=figures)
 
 
-STAGED_TOGETHER = ("report_profiles", "column_aliases")  # one ingest step, so one check step
+def _staged_sources(asset: dg.AssetsDefinition) -> list[str]:
+    return [spec.key.to_user_string() for spec in asset.specs]
 
 
-@dg.multi_asset_check(
-    name="report_formats_rows_accounted_for",
-    specs=[
-        dg.AssetCheckSpec(
-            f"{name}_rows_accounted_for", asset=name, blocking=True, description=_ROWS_ACCOUNTED_FOR
-        )
-        for name in STAGED_TOGETHER
-    ],
-)
-def report_formats_rows_accounted_for(duckdb: DuckDBResource):
-    with duckdb.get_connection() as con:
-        for name in STAGED_TOGETHER:
-            passed, figures = rows_accounted_for(con, name)
-            figures["files_not_adding_up"] = dg.MetadataValue.md(figures["files_not_adding_up"])
-            yield dg.AssetCheckResult(
-                asset_key=name, check_name=f"{name}_rows_accounted_for", passed=passed, metadata=figures
-            )
-
-
+# One check step per ingest step.
 CONSERVATION_CHECKS = [
-    *(_rows_accounted_for(name) for name in SOURCES if name not in STAGED_TOGETHER),
-    report_formats_rows_accounted_for,
+    *(
+        _rows_accounted_for(*names)
+        if len(names) == 1
+        else _rows_accounted_for_together(asset.node_def.name, names)
+        for asset in SOURCE_ASSETS
+        for names in [_staged_sources(asset)]
+    ),
     claims_conserved,
 ]
 

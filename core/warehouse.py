@@ -303,6 +303,12 @@ def in_transaction(
 DEFAULT_DUCKDB_MEMORY_MIB = 1024
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
+    )
+
+
 def default_memory_limit() -> str:
     try:
         total_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20

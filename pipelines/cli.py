@@ -604,6 +604,7 @@ def quarantine_text(warehouse: Path, source: str | None, file: str | None, limit
 
 def status_text(warehouse: Path, statements_dir: Path) -> str:
     from assets.statements.on_disk import disk_differences, expected_files
+    from core.warehouse import has_table
 
     with _reading(warehouse) as con:  # held only while reading: a run waiting for it can start
         rows = con.execute(
@@ -626,7 +627,7 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
                 "GROUP BY ALL ORDER BY ALL"
             ).fetchall()
         }
-        expected = expected_files(con) if _has_table(con, "statement_files") else {}
+        expected = expected_files(con) if has_table(con, "statement_files") else {}
     if not rows:
         return "no quarter has been run yet"
     lines = [
@@ -658,12 +659,6 @@ def status_text(warehouse: Path, statements_dir: Path) -> str:
     for quarter, problem in disk_differences(expected, statements_dir).items():
         lines.append(f"{quarter}: {problem} (in {statements_dir / quarter})")
     return "\n".join(lines)
-
-
-def _has_table(con, name: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
-    )
 
 
 def profile_text(path: Path, distributor_id: str | None) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.ingest.profiles import THOUSANDS_CHARACTERS, ReportProfile
+from assets.ingest.profiles import DELIMITER_CHARACTERS, THOUSANDS_CHARACTERS, ReportProfile
 from assets.ingest.readers import WORKBOOK_SUFFIXES, UnreadableFile, cell_text
 from assets.ingest.sources import FULFILLMENT_REPORTS, REPORT_PROFILES, SOURCES
 from assets.ingest.staging import stage_source
@@ -61,7 +61,7 @@ SYNONYMS = {
         "betrag", "wert", "montant", "importe",
     ],
 }  # fmt: skip
-DELIMITER_NAMES = {",": ",", ";": ";", "\t": "tab", "|": "|"}
+DELIMITER_NAMES = {character: name for name, character in DELIMITER_CHARACTERS.items()}  # "\t": "tab"
 SAMPLE_LINES = 30  # a header is looked for this far down
 
 
@@ -120,18 +120,6 @@ class Suggestion:
     @property
     def needs_profile(self) -> bool:
         return any(value for key, value in self.profile_row.items() if key != "distributor_id")
-
-    def as_profile(self) -> ReportProfile:
-        return ReportProfile(
-            encoding=self.encoding,
-            delimiter=self.delimiter,
-            decimal=self.decimal,
-            thousands=self.thousands,
-            date_format=self.date_format,
-            sheet=self.sheet,
-            header_row=self.header_row,
-            aliases=tuple((alias.strip().lower(), column) for alias, column in self.aliases),
-        )
 
 
 def _encoding(data: bytes) -> str:
@@ -397,9 +385,10 @@ PROFILE_HEADER = [column.name for column in REPORT_PROFILES.columns]
 
 
 def csv_lines(rows: list[list[str]]) -> str:
+    """The rows as CSV lines, without a final line break."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
+    return buffer.getvalue().removesuffix("\n")
 
 
 def sample_files(path: Path) -> list[Path]:
@@ -435,9 +424,7 @@ def suggestion_text(suggestion: Suggestion, trial: Trial, files: list[Path]) -> 
                 "",
                 "Add to reference/report_profiles.csv (a new file starts with the first line):",
                 "",
-                csv_lines([PROFILE_HEADER, [suggestion.profile_row[name] for name in PROFILE_HEADER]]).rstrip(
-                    "\n"
-                ),
+                csv_lines([PROFILE_HEADER, [suggestion.profile_row[name] for name in PROFILE_HEADER]]),
             ]
         if suggestion.aliases:
             rows = [[suggestion.distributor_id, alias, column] for alias, column in suggestion.aliases]
@@ -445,7 +432,7 @@ def suggestion_text(suggestion: Suggestion, trial: Trial, files: list[Path]) -> 
                 "",
                 "Add to reference/column_aliases.csv (a new file starts with the first line):",
                 "",
-                csv_lines([["distributor_id", "alias", "column"], *rows]).rstrip("\n"),
+                csv_lines([["distributor_id", "alias", "column"], *rows]),
             ]
     for note in suggestion.notes:
         out.append(printable(f"Check: {note}."))

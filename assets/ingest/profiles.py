@@ -11,15 +11,11 @@ from dataclasses import dataclass
 
 import duckdb
 
+from core.warehouse import has_table
+
 DELIMITER_CHARACTERS = {",": ",", ";": ";", "tab": "\t", "|": "|"}
 # "space" groups thousands with any of the spaces spreadsheets write: plain, no-break, narrow no-break.
 THOUSANDS_CHARACTERS = {".": ".", ",": ",", "space": " \u00a0\u202f", "'": "'\u2019"}
-DATE_FORMAT_NAMES = {
-    "dd.mm.yyyy": "DD.MM.YYYY",
-    "dd/mm/yyyy": "DD/MM/YYYY",
-    "mm/dd/yyyy": "MM/DD/YYYY",
-    "d.m.yyyy": "D.M.YYYY",
-}
 
 
 def _class(characters: str) -> str:
@@ -33,15 +29,20 @@ class ReportProfile:
     delimiter: str = ","  # the character
     decimal: str = "."
     thousands: str | None = None  # as written in the profile: ".", ",", "space" or "'"
-    date_format: str | None = None  # one of DATE_FORMAT_NAMES, lower-case
+    date_format: str | None = None  # one of sources.DATE_FORMATS (lower-case)
     sheet: str | None = None
     header_row: int | None = None
     aliases: tuple[tuple[str, str], ...] = ()  # (alias, lower-case and trimmed; column), in file order
 
     @property
+    def reads_amounts(self) -> bool:
+        """Whether amounts are written otherwise than §2 says."""
+        return self.decimal != "." or self.thousands is not None
+
+    @property
     def reads_values(self) -> bool:
         """Whether amounts or dates are written otherwise than §2 says."""
-        return self.decimal != "." or self.thousands is not None or self.date_format is not None
+        return self.reads_amounts or self.date_format is not None
 
     @property
     def fingerprint(self) -> str:
@@ -84,24 +85,16 @@ class ReportProfile:
 NO_PROFILE = ReportProfile()
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
-        ).fetchone()[0]
-    )
-
-
 def load_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, ReportProfile]:
     """The profile of every distributor that has a valid profile row or alias rows, as staged."""
     aliases: dict[str, list[tuple[str, str]]] = {}
-    if _table_exists(con, "stg_column_aliases"):
+    if has_table(con, "stg_column_aliases"):
         for distributor_id, alias, column in con.execute(
             'SELECT distributor_id, alias, "column" FROM stg_column_aliases ORDER BY source_line'
         ).fetchall():
             aliases.setdefault(distributor_id, []).append((alias.strip().lower(), column))
     rows = []
-    if _table_exists(con, "stg_report_profiles"):
+    if has_table(con, "stg_report_profiles"):
         rows = con.execute(
             """SELECT distributor_id, encoding, delimiter, decimal, thousands, date_format, sheet, header_row
             FROM stg_report_profiles ORDER BY source_line"""
@@ -121,7 +114,3 @@ def load_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, ReportProfile]:
     for distributor_id, its_aliases in aliases.items():
         profiles[distributor_id] = ReportProfile(aliases=tuple(its_aliases))
     return profiles
-
-
-def describe_date_format(date_format: str | None) -> str:
-    return DATE_FORMAT_NAMES.get(date_format or "", "YYYY-MM-DD")

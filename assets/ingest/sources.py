@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from assets.ingest.profiles import DELIMITER_CHARACTERS, THOUSANDS_CHARACTERS
 from assets.ingest.readers import WORKBOOK_SUFFIXES, is_inside
 
 CSV_ONLY = (".csv",)
@@ -40,9 +41,8 @@ class Source:
     # holds one row, every later one is a duplicate.
     unique_column: str | tuple[str, ...] | None = None
     duplicate_reason: str | None = None
-    first_row_decides: bool = (
-        False  # a key's first row stands even when quarantined: later ones are duplicates
-    )
+    # A key's first row stands even when quarantined: later ones are duplicates.
+    first_row_decides: bool = False
     folder_is_distributor: bool = False
     reference: bool = False  # reference/<name>.csv, one file (else inbound/<name>/)
 
@@ -187,9 +187,9 @@ REASON_CODE_MAP = Source(
 
 # Rulebook §2.5: how a distributor's own report format differs from §2.3 (blank: the default).
 ENCODINGS = ("utf-8", "cp1252", "utf-16")
-DELIMITERS = (",", ";", "tab", "|")
+DELIMITERS = tuple(DELIMITER_CHARACTERS)
 DECIMAL_SEPARATORS = (".", ",")
-THOUSANDS_SEPARATORS = (".", ",", "space", "'")
+THOUSANDS_SEPARATORS = tuple(THOUSANDS_CHARACTERS)
 DATE_FORMATS = ("dd.mm.yyyy", "dd/mm/yyyy", "mm/dd/yyyy", "d.m.yyyy")  # matched case-insensitively
 REPORT_PROFILES = Source(
     "report_profiles",

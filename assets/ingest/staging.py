@@ -457,12 +457,11 @@ def _register_formats(con: duckdb.DuckDBPyConnection, staged_profiles: dict[str,
     rows = []
     for folder, profile in sorted(staged_profiles.items()):
         if profile.reads_values:
-            custom_amounts = profile.decimal != "." or profile.thousands is not None
             rows.append(
                 (
                     folder,
                     profile.decimal,
-                    profile.amount_pattern if custom_amounts else None,
+                    profile.amount_pattern if profile.reads_amounts else None,
                     profile.thousands_pattern,
                     profile.date_format,
                 )
