@@ -595,7 +595,9 @@ def quarantine_text(warehouse: Path, source: str | None, file: str | None, limit
         text = printable(raw)
         shown = f"{text[:80]}…" if len(text) > 80 else text
         lines.append(
-            f"{source_name:<20} {source_file}:{line}  {reason}" + (f"  ({detail})" if detail else "")
+            printable(
+                f"{source_name:<20} {source_file}:{line}  {reason}" + (f"  ({detail})" if detail else "")
+            )
         )
         if shown:
             lines.append(f"{'':<20} {shown}")

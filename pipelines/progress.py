@@ -36,10 +36,14 @@ def step_labels() -> dict[str, str]:
 
     labels = {}
     for checks in ASSET_CHECKS:
+        assets = []
         for spec in checks.check_specs:
             asset = spec.asset_key.to_python_identifier()
             words = spec.name.removeprefix(f"{asset}_").replace("_", " ")
             labels[f"{asset}_{spec.name}"] = f"check: {asset} {words}"
+            assets.append(asset)
+        if len(assets) > 1:  # one step checks several assets: its step key is the check's name
+            labels[checks.node_def.name] = f"check: {' and '.join(assets)} {words}"
     return labels
 
 

@@ -23,7 +23,12 @@ csv.field_size_limit(sys.maxsize)
 
 
 class UnreadableFile(Exception):
-    """The file as a whole cannot be read (encoding, format, location)."""
+    """The file as a whole cannot be read (encoding, format, location). `profile_hint`: how a
+    distributor's profile would read it, for a file that §2 cannot."""
+
+    def __init__(self, message: str, profile_hint: str | None = None):
+        super().__init__(message)
+        self.profile_hint = profile_hint
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,6 @@ class PlainCsv:
 
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_PROFILE_HINT = "describe the distributor's format in reference/report_profiles.csv"
 
 
 def _decode(data: bytes, profile: ReportProfile | None = None) -> str:
@@ -162,12 +166,11 @@ def _decode(data: bytes, profile: ReportProfile | None = None) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            if profile is None and data.startswith(_UTF16_BOMS):
-                raise UnreadableFile(
-                    f"UTF-16 text, not UTF-8 (set encoding utf-16: {_PROFILE_HINT})"
-                ) from None
-            hint = f"; if it is Windows-1252, set encoding cp1252: {_PROFILE_HINT}" if profile is None else ""
-            raise UnreadableFile(f"not UTF-8 text (byte {error.start}){hint}") from None
+            if data.startswith(_UTF16_BOMS):
+                raise UnreadableFile("UTF-16 text, not UTF-8", "set encoding utf-16") from None
+            raise UnreadableFile(
+                f"not UTF-8 text (byte {error.start})", "if it is Windows-1252, set encoding cp1252"
+            ) from None
     if "\x00" in text:
         raise UnreadableFile("binary content (NUL bytes), not a CSV file")
     return text

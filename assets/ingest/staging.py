@@ -177,7 +177,12 @@ def _parse(
     try:
         content = parse_input_file(input_file.path, data, profile)
     except UnreadableFile as error:
-        return _whole_file_row(source, input_file, "UNREADABLE_FILE", str(error))
+        detail = str(error)
+        if error.profile_hint and profile is None and source.folder_is_distributor:
+            detail += (
+                f" ({error.profile_hint}: describe the distributor's format in reference/report_profiles.csv)"
+            )
+        return _whole_file_row(source, input_file, "UNREADABLE_FILE", detail)
     if isinstance(content, RawFile) and not content.header and not content.records:
         if profile is not None and profile.header_row:
             why = f"no header row at or after line {profile.header_row} (its profile's header_row)"

@@ -459,6 +459,24 @@ def test_quarantine_shows_control_characters_as_escapes_not_terminal_codes(tmp_p
     assert "\x1b" not in out and "\x07" not in out and "R-1,\\x1b[31mred\\x07" in out
 
 
+def test_quarantine_escapes_control_characters_in_file_names_and_details(tmp_path, capsys):
+    import duckdb
+
+    from core.warehouse import prepare
+
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        prepare(con)
+        con.execute(
+            "INSERT INTO quarantine (source, source_file, source_line, reason, detail, raw) VALUES "
+            "('fulfillment_reports', 'inbound/fulfillment_reports/\x1b[2J/a.csv', 0, 'UNKNOWN_DISTRIBUTOR', "
+            "'folder ''\x1b[2J'' is not in reference/distributors.csv', '')"
+        )
+    assert main(["quarantine", "--warehouse", str(warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "fulfillment_reports/\\x1b[2J/a.csv:0" in out and "folder '\\x1b[2J'" in out
+
+
 def test_profile_prints_the_rows_to_paste_for_a_distributors_folder(tmp_path, capsys):
     from tests.conftest import FIXTURES
 

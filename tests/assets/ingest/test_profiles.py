@@ -423,3 +423,21 @@ def test_a_file_that_does_not_fit_its_profile_says_so_in_its_quarantine(con, dat
             "no header row at or after line 9 (its profile's header_row)",
         ),
     ]
+
+
+def test_only_a_distributors_unreadable_report_points_to_the_profiles(con, data):
+    report(data, "a.csv", STANDARD.replace("S1", "Süd"), "cp1252")
+    portal = data / "inbound/rma_cases/portal.csv"
+    portal.parent.mkdir(parents=True)
+    portal.write_bytes("rma_number,updated_at\nR-1,Süd\n".encode("cp1252"))
+    stage_all(con, data)
+    stage_source(con, data, SOURCES["rma_cases"])
+    assert con.execute("SELECT source, reason, detail FROM quarantine ORDER BY source").fetchall() == [
+        (
+            "fulfillment_reports",
+            "UNREADABLE_FILE",
+            "not UTF-8 text (byte 91) (if it is Windows-1252, set encoding cp1252: describe the "
+            "distributor's format in reference/report_profiles.csv)",
+        ),
+        ("rma_cases", "UNREADABLE_FILE", "not UTF-8 text (byte 27)"),
+    ]
