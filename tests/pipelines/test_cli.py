@@ -442,7 +442,8 @@ def test_quarantine_lists_each_row_with_its_file_line_and_reason(example_q2_ware
     assert capsys.readouterr().out == "no input row is in quarantine for that selection\n"
 
 
-def test_quarantine_shows_control_characters_as_escapes_not_terminal_codes(tmp_path, capsys):
+def _quarantine_printed(tmp_path, capsys, row: dict) -> str:
+    """What `rma-recon quarantine` prints for a warehouse holding this one quarantine row."""
     import duckdb
 
     from core.warehouse import prepare
@@ -451,29 +452,41 @@ def test_quarantine_shows_control_characters_as_escapes_not_terminal_codes(tmp_p
     with duckdb.connect(str(warehouse)) as con:
         prepare(con)
         con.execute(
-            "INSERT INTO quarantine (source, source_file, source_line, reason, raw) VALUES "
-            "('rma_cases', 'inbound/rma_cases/a.csv', 3, 'BAD_VALUE:opened_at', 'R-1,\x1b[31mred\x07')"
+            f"INSERT INTO quarantine ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()),
         )
     assert main(["quarantine", "--warehouse", str(warehouse)]) == 0
-    out = capsys.readouterr().out
+    return capsys.readouterr().out
+
+
+def test_quarantine_shows_control_characters_as_escapes_not_terminal_codes(tmp_path, capsys):
+    out = _quarantine_printed(
+        tmp_path,
+        capsys,
+        {
+            "source": "rma_cases",
+            "source_file": "inbound/rma_cases/a.csv",
+            "source_line": 3,
+            "reason": "BAD_VALUE:opened_at",
+            "raw": "R-1,\x1b[31mred\x07",
+        },
+    )
     assert "\x1b" not in out and "\x07" not in out and "R-1,\\x1b[31mred\\x07" in out
 
 
 def test_quarantine_escapes_control_characters_in_file_names_and_details(tmp_path, capsys):
-    import duckdb
-
-    from core.warehouse import prepare
-
-    warehouse = tmp_path / "wh.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
-        prepare(con)
-        con.execute(
-            "INSERT INTO quarantine (source, source_file, source_line, reason, detail, raw) VALUES "
-            "('fulfillment_reports', 'inbound/fulfillment_reports/\x1b[2J/a.csv', 0, 'UNKNOWN_DISTRIBUTOR', "
-            "'folder ''\x1b[2J'' is not in reference/distributors.csv', '')"
-        )
-    assert main(["quarantine", "--warehouse", str(warehouse)]) == 0
-    out = capsys.readouterr().out
+    out = _quarantine_printed(
+        tmp_path,
+        capsys,
+        {
+            "source": "fulfillment_reports",
+            "source_file": "inbound/fulfillment_reports/\x1b[2J/a.csv",
+            "source_line": 0,
+            "reason": "UNKNOWN_DISTRIBUTOR",
+            "detail": "folder '\x1b[2J' is not in reference/distributors.csv",
+            "raw": "",
+        },
+    )
     assert "\x1b" not in out and "fulfillment_reports/\\x1b[2J/a.csv:0" in out and "folder '\\x1b[2J'" in out
 
 
