@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -274,19 +275,30 @@ def _median(runs: list[tuple]) -> tuple:
     return sorted(runs, key=lambda run: run[0])[len(runs) // 2]
 
 
-def bench(size: int, root: Path, distributors: int, race: bool = True, closes_wanted: int = 3) -> dict:
+def bench(
+    size: int, root: Path, distributors: int, race: bool = True, closes_wanted: int = 3, reuse: bool = False
+) -> dict:
     """Issue 22's three runs, each `closes_wanted` times from the same state (the median counts):
     the cold close of 2026-Q2 on an empty warehouse with the files up to June; the draft of 2026-Q3
     as of 08-31 once July and August arrived; the warm close of 2026-Q3 once September arrived."""
     folder = root / f"{size}"
     data, warehouse, statements = folder / "data", folder / "warehouse.duckdb", folder / "statements"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    started = time.perf_counter()
-    counts = generate(data, size, distributors)
-    generate_seconds = time.perf_counter() - started
-    common = ["--data-dir", str(data), "--warehouse", str(warehouse), "--statements-dir", str(statements)]
     hold = folder / "arriving"
+    generated = folder / "generated.json"  # the generator's counts, written once its data is whole
+    if reuse and generated.exists() and json.loads(generated.read_text())["distributors"] == distributors:
+        counts, generate_seconds = json.loads(generated.read_text()), None
+        _arrive(data, hold, [p.relative_to(hold).as_posix() for p in hold.rglob("*") if p.is_file()], 12)
+        for leftover in folder.iterdir():
+            if leftover not in (data, generated):
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        started = time.perf_counter()
+        counts = generate(data, size, distributors)
+        generate_seconds = time.perf_counter() - started
+        generated.write_text(json.dumps(counts))
+    common = ["--data-dir", str(data), "--warehouse", str(warehouse), "--statements-dir", str(statements)]
     held = hold_back_later_months(data, hold, Quarter.parse(SETUP_QUARTER))
     # The machine is shared and its speed drifts: each run several times from the same state.
     colds = []
@@ -376,7 +388,11 @@ def report(result: dict) -> None:
     print(
         f"\n== {size:,} cases: {counts['case versions']:,} case versions, {counts['claims']:,} claim lines, "
         f"{counts['receipts']:,} receipts, {counts['distributors']} distributors "
-        f"(generated in {result['generate']:.1f} s)"
+        + (
+            "(generated before)"
+            if result["generate"] is None
+            else f"(generated in {result['generate']:.1f} s)"
+        )
     )
     for name, title in RUN_NAMES.items():
         walls, stages = result["walls"][name], result["stages"][name]
@@ -435,6 +451,11 @@ def main() -> None:
         metavar="CASES",
         help="race the reconcile SQL against pandas up to this size (default: 1M)",
     )
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="use the data a previous run generated for a size, if whole (generating 10M takes minutes)",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as each size finishes
     print(
@@ -450,6 +471,7 @@ def main() -> None:
                 args.distributors,
                 race=size <= args.race_up_to,
                 closes_wanted=args.closes,
+                reuse=args.reuse_data,
             )
         )
         report(results[-1])
