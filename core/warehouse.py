@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -279,14 +280,12 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE rma_prepared AS SELECT ? AS version", [_PREPARED])
 
 
-def in_transaction(
-    con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]], name: str = "transaction"
-) -> None:
-    """Run the statements as one transaction: all of them land, or none."""
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, name: str = "transaction") -> Iterator[None]:
+    """What the block writes lands as a whole when it ends, or none of it does."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for sql, params in statements:
-            con.execute(sql, params)
+        yield
         crash_point(f"{name}-before-commit")
         con.execute("COMMIT")
     except BaseException:
@@ -294,6 +293,15 @@ def in_transaction(
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
+
+
+def in_transaction(
+    con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]], name: str = "transaction"
+) -> None:
+    """Run the statements as one transaction: all of them land, or none."""
+    with transaction(con, name):
+        for sql, params in statements:
+            con.execute(sql, params)
 
 
 # DuckDB alone would take up to 80 % of RAM. A run's other processes (the validator, statement

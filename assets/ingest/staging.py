@@ -27,10 +27,11 @@ from assets.ingest.readers import (
 )
 from assets.ingest.sources import OUTSIDE_LINK, Column, InputFile, Source, list_input_files
 from core import warehouse
-from core.warehouse import LINE_BREAKS, in_transaction, prepare
+from core.warehouse import LINE_BREAKS, prepare, transaction
 
 CHUNK_ROWS = 100_000
 PLAIN_BATCH_CHARS = 64_000_000  # bounds memory: plain files go to SQL in batches of this much text
+STAGE_BATCH_BYTES = 64_000_000  # a source without a unique key is judged and written this much at a time
 MAX_VALUE_CHARS = 1_000  # longer values are BAD_VALUE: no serial, SKU or name is that long
 MAX_RAW_CHARS = 10_000  # the quarantine keeps this much of a record's raw text
 LINE_BREAK_ALLOWED = {"customer_name"}  # no other value may hold a line break (rulebook §2)
@@ -567,113 +568,122 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             plain_bodies.clear()
             plain_chars = 0
 
-    for file_id, input_file in enumerate(to_stage):
-        # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
-        data = _file_bytes(data_dir, source, input_file)
-        sha256 = _digest(data, input_file)
-        profile = profile_of[input_file.relative]
-        file_staging = staging[input_file.relative]
-        if isinstance(data, bytes):
-            data = _parse(source, input_file, data, profile)
-        if isinstance(data, list):
-            manifest.append((source.name, input_file.relative, sha256, 1, file_staging, 0, 0, 0))
-            chunk.append(data)
-            continue
-        content = data
-        verdict = _judge_header(source, input_file, content.header, known, profile or NO_PROFILE)
-        if isinstance(content, PlainCsv):
-            manifest.append(
-                (source.name, input_file.relative, sha256, content.rows, file_staging, *_line_counts(content))
-            )
-            if content.delimiter != plain_delimiter:  # one SQL split per delimiter
-                flush_plain()
-                plain_delimiter = content.delimiter
-            plain_files.append(
-                [
-                    file_id,
-                    input_file.relative,
-                    content.header_line,
-                    verdict.header_width,
-                    verdict.preset_reason,
-                    verdict.detail,
-                    input_file.distributor_id,
-                    *verdict.indexes,
-                ]
-            )
-            plain_bodies.append((file_id, content.body))
-            plain_chars += len(content.body)
-            if plain_chars >= PLAIN_BATCH_CHARS:
-                flush_plain()
-            continue
-        rows = 0
-        for row in _raw_rows(content, input_file, verdict):
-            rows += 1
-            chunk.append(row)
-            if len(chunk) >= CHUNK_ROWS:
-                flush()
-        manifest.append(
-            (source.name, input_file.relative, sha256, rows, file_staging, *_line_counts(content))
-        )
-    flush()
-    flush_plain()
-
     con.execute(f"CREATE OR REPLACE TEMP TABLE restaged_{source.name} (source_file VARCHAR)")
     if dropped:
         con.executemany(
             f"INSERT INTO restaged_{source.name} VALUES (?)", [[name] for name in sorted(dropped)]
         )
-    keep_staged_keys = bool(source.unique_column) and not rebuild
     formats = _register_formats(
         con, {f.distributor_id: profile_of[f.relative] for f in to_stage if profile_of[f.relative]}
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judge_sql(source, keep_staged_keys, formats)}"
-    )
-    con.register(
-        "manifest_rows",
-        pd.DataFrame(manifest, columns=MANIFEST_COLUMNS),
-    )
+    judged = judge_sql(source, bool(source.unique_column) and not rebuild, formats)
     loaded_columns = ", ".join(f'p_{name} AS "{name}"' for name in source.column_names)
     if source.folder_is_distributor:
         loaded_columns = "folder AS distributor_id, " + loaded_columns
     loaded_rows = f"""SELECT source_file, source_line, line_span, {loaded_columns}
         FROM judged_{source.name} WHERE reason IS NULL ORDER BY source_file, source_line"""
     dropped_files = f"source_file IN (SELECT source_file FROM restaged_{source.name})"
-    if rebuild:
-        replace_rows = [
-            (f"CREATE OR REPLACE TABLE {source.table} AS {loaded_rows}", []),
-            ("DELETE FROM quarantine WHERE source = ?", [source.name]),
-            ("DELETE FROM ingested_files WHERE source = ?", [source.name]),
-        ]
-    else:
-        replace_rows = [
-            (f"DELETE FROM {source.table} WHERE {dropped_files}", []),
-            (f"INSERT INTO {source.table} {loaded_rows}", []),
-            (f"DELETE FROM quarantine WHERE source = ? AND {dropped_files}", [source.name]),
-            (f"DELETE FROM ingested_files WHERE source = ? AND {dropped_files}", [source.name]),
-        ]
-    in_transaction(
-        con,
-        [
-            *replace_rows,
-            (
-                f"""INSERT INTO quarantine
-                    (source, source_file, source_line, reason, raw, detail, rma_number, line_span)
-                SELECT ?, source_file, source_line, reason, raw, detail, rma_key, line_span
-                FROM judged_{source.name} WHERE reason IS NOT NULL
-                ORDER BY source_file, source_line""",
-                [source.name],
-            ),
-            ("INSERT INTO ingested_files BY NAME SELECT * FROM manifest_rows", []),
-            (
-                """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0)
-                FROM ingested_files WHERE source = ?
-                ON CONFLICT (source) DO UPDATE SET files = excluded.files, rows_read = excluded.rows_read""",
-                [source.name, source.name],
-            ),
-        ],
-        name=f"staging {source.name}",
-    )
+    # Without a unique key no row's verdict depends on another's: files are judged and written a
+    # batch at a time, which bounds DuckDB's memory whatever the history's size.
+    batch_bytes = STAGE_BATCH_BYTES if not source.unique_column else None
+    batches_written = 0
+
+    def write_batch() -> None:
+        nonlocal batches_written
+        flush()
+        flush_plain()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judged}")
+        if rebuild and not batches_written:
+            con.execute(f"CREATE OR REPLACE TABLE {source.table} AS {loaded_rows}")
+        else:
+            con.execute(f"INSERT INTO {source.table} {loaded_rows}")
+        con.execute(
+            f"""INSERT INTO quarantine
+                (source, source_file, source_line, reason, raw, detail, rma_number, line_span)
+            SELECT ?, source_file, source_line, reason, raw, detail, rma_key, line_span
+            FROM judged_{source.name} WHERE reason IS NOT NULL
+            ORDER BY source_file, source_line""",
+            [source.name],
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{source.name} ({column_types})")
+        batches_written += 1
+
+    with transaction(con, f"staging {source.name}"):
+        if rebuild and not batches_written:
+            con.execute("DELETE FROM quarantine WHERE source = ?", [source.name])
+            con.execute("DELETE FROM ingested_files WHERE source = ?", [source.name])
+        else:
+            con.execute(f"DELETE FROM {source.table} WHERE {dropped_files}")
+            con.execute(f"DELETE FROM quarantine WHERE source = ? AND {dropped_files}", [source.name])
+            con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {dropped_files}", [source.name])
+        pending_bytes = 0
+        for file_id, input_file in enumerate(to_stage):
+            if batch_bytes is not None and pending_bytes >= batch_bytes:
+                write_batch()
+                pending_bytes = 0
+            # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
+            data = _file_bytes(data_dir, source, input_file)
+            sha256 = _digest(data, input_file)
+            profile = profile_of[input_file.relative]
+            file_staging = staging[input_file.relative]
+            if isinstance(data, bytes):
+                pending_bytes += len(data)
+                data = _parse(source, input_file, data, profile)
+            if isinstance(data, list):
+                manifest.append((source.name, input_file.relative, sha256, 1, file_staging, 0, 0, 0))
+                chunk.append(data)
+                continue
+            content = data
+            verdict = _judge_header(source, input_file, content.header, known, profile or NO_PROFILE)
+            if isinstance(content, PlainCsv):
+                manifest.append(
+                    (
+                        source.name,
+                        input_file.relative,
+                        sha256,
+                        content.rows,
+                        file_staging,
+                        *_line_counts(content),
+                    )
+                )
+                if content.delimiter != plain_delimiter:  # one SQL split per delimiter
+                    flush_plain()
+                    plain_delimiter = content.delimiter
+                plain_files.append(
+                    [
+                        file_id,
+                        input_file.relative,
+                        content.header_line,
+                        verdict.header_width,
+                        verdict.preset_reason,
+                        verdict.detail,
+                        input_file.distributor_id,
+                        *verdict.indexes,
+                    ]
+                )
+                plain_bodies.append((file_id, content.body))
+                plain_chars += len(content.body)
+                if plain_chars >= PLAIN_BATCH_CHARS:
+                    flush_plain()
+                continue
+            rows = 0
+            for row in _raw_rows(content, input_file, verdict):
+                rows += 1
+                chunk.append(row)
+                if len(chunk) >= CHUNK_ROWS:
+                    flush()
+            manifest.append(
+                (source.name, input_file.relative, sha256, rows, file_staging, *_line_counts(content))
+            )
+        write_batch()  # the last files' rows; the table itself when there was no file
+        con.register("manifest_rows", pd.DataFrame(manifest, columns=MANIFEST_COLUMNS))
+        con.execute("INSERT INTO ingested_files BY NAME SELECT * FROM manifest_rows")
+        con.execute(
+            """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0)
+            FROM ingested_files WHERE source = ?
+            ON CONFLICT (source) DO UPDATE SET files = excluded.files, rows_read = excluded.rows_read""",
+            [source.name, source.name],
+        )
     con.unregister("manifest_rows")
     for name in (f"raw_{source.name}", f"judged_{source.name}", f"restaged_{source.name}"):
         con.execute(f"DROP TABLE {name}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import assets.ingest.staging
 from assets.ingest.sources import SOURCES
 from assets.ingest.staging import stage_source
 from synthetic.generate import generate_data
@@ -137,3 +138,47 @@ def test_new_staging_code_stages_everything_again(con, data, monkeypatch):
     monkeypatch.setattr("assets.ingest.staging._staging_fingerprint", lambda source, known: "another version")
     reports = stage_all(con, data)
     assert all(report.rebuilt and report.files_staged == report.files for report in reports.values())
+
+
+def physical_rows(con) -> dict[str, list]:
+    """Every staged table and the quarantine in the order their rows are stored."""
+    names = {name: SOURCES[name].table for name in ORDER} | {"quarantine": "quarantine"}
+    return {
+        name: con.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for name, table in names.items()
+    }
+
+
+def test_files_judged_a_batch_at_a_time_give_the_same_rows_in_the_same_order(con, data, monkeypatch):
+    edit_a_data_line(first_file(data / "inbound" / "rma_cases"))  # a quarantined case row
+    stage_all(con, data)
+    in_one_batch = physical_rows(con)
+    assert any(row[0] == "rma_cases" for row in in_one_batch["quarantine"])
+    monkeypatch.setattr(assets.ingest.staging, "STAGE_BATCH_BYTES", 1)  # a batch per file
+    with duckdb.connect() as batched:
+        stage_all(batched, data)
+        assert physical_rows(batched) == in_one_batch
+        edit_a_data_line(sorted((data / "inbound" / "rma_cases").glob("*.csv"))[1])
+        report = stage_source(batched, data, SOURCES["rma_cases"])
+        assert (report.files_staged, report.rebuilt) == (1, False)
+        assert_same_as_staging_from_scratch(batched, data)
+
+
+def test_a_failure_in_a_later_batch_leaves_the_staged_rows_as_they_were(con, data, monkeypatch):
+    stage_all(con, data)
+    before = contents(con)
+    monkeypatch.setattr(assets.ingest.staging, "STAGE_BATCH_BYTES", 1)
+    for path in (data / "inbound" / "rma_cases").glob("*.csv"):
+        edit_a_data_line(path)
+    parsed = []
+    real_parse = assets.ingest.staging._parse
+
+    def parse_then_fail(*args):
+        parsed.append(args[1].relative)
+        if len(parsed) == 3:
+            raise OSError("disk gone")
+        return real_parse(*args)
+
+    monkeypatch.setattr(assets.ingest.staging, "_parse", parse_then_fail)
+    with pytest.raises(OSError, match="disk gone"):
+        stage_source(con, data, SOURCES["rma_cases"])
+    assert contents(con) == before
