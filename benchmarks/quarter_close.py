@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from assets.ingest.sources import input_bytes
 from assets.reconcile.rules import RunParameters, compute_quarter
 from benchmarks.pandas_rules import claim_outcomes, load_inputs
 from core.quarters import Quarter
@@ -355,6 +356,8 @@ def bench(
     race = race_reconcile(warehouse) if race else None
     return {
         "size": size,
+        "memory_limit": os.environ.get("RMA_DUCKDB_MEMORY_LIMIT")
+        or f"{default_memory_limit(input_bytes(data))} (default)",
         "counts": counts,
         "generate": generate_seconds,
         "walls": {name: sorted(run[0] for run in attempts) for name, attempts in runs.items()},
@@ -393,6 +396,7 @@ def report(result: dict) -> None:
             if result["generate"] is None
             else f"(generated in {result['generate']:.1f} s)"
         )
+        + f"; DuckDB memory limit {result['memory_limit']}"
     )
     for name, title in RUN_NAMES.items():
         walls, stages = result["walls"][name], result["stages"][name]
@@ -460,7 +464,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as each size finishes
     print(
         f"benchmark {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
-        f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or default_memory_limit()}"
+        f"DuckDB memory limit {os.environ.get('RMA_DUCKDB_MEMORY_LIMIT') or 'the default (scaled to inputs)'}"
     )
     results = []
     for size in args.sizes:

@@ -305,9 +305,10 @@ def in_transaction(
 
 
 # DuckDB alone would take up to 80 % of RAM. A run's other processes (the validator, statement
-# workers) need about as much again, so the default keeps the whole run near 2 GB: 1 GiB for
-# DuckDB, or an eighth of a smaller machine's RAM. DuckDB spills to disk beyond it; the 1M-case
-# benchmark figures in the README were measured with 1 GiB.
+# workers) need about as much again as DuckDB at a million cases, so the default keeps such a run
+# near 2 GB in all: 1 GiB for DuckDB, or an eighth of a smaller machine's RAM. A bigger history
+# gets as much as its input files take, up to a quarter of RAM: at ten million cases DuckDB would
+# otherwise spill most of what it sorts and joins. DuckDB spills to disk beyond its limit.
 DEFAULT_DUCKDB_MEMORY_MIB = 1024
 
 
@@ -317,9 +318,11 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def default_memory_limit() -> str:
+def default_memory_limit(input_bytes: int = 0) -> str:
+    """DuckDB's memory limit when none is set, for a run over `input_bytes` of input files."""
     try:
         total_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     except (ValueError, OSError, AttributeError):
         total_mib = 8 * DEFAULT_DUCKDB_MEMORY_MIB
-    return f"{max(256, min(DEFAULT_DUCKDB_MEMORY_MIB, total_mib // 8))}MiB"
+    small = min(DEFAULT_DUCKDB_MEMORY_MIB, total_mib // 8)
+    return f"{max(256, small, min(input_bytes // 2**20, total_mib // 4))}MiB"

@@ -7,17 +7,22 @@ module picks the instances.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from assets.delivery.defs import StatementDelivery
-from assets.resources import DEFAULT_WAREHOUSE, RunSettings, WarehouseResource
+from assets.ingest.sources import input_bytes
+from assets.resources import DEFAULT_DATA_DIR, DEFAULT_WAREHOUSE, RunSettings, WarehouseResource
 from checks.expectations.runner import Expectations
 from core.warehouse import default_memory_limit
 
 
-def warehouse_resource(path: str = DEFAULT_WAREHOUSE) -> WarehouseResource:
-    """The warehouse. $RMA_DUCKDB_MEMORY_LIMIT (e.g. 4GB) caps DuckDB's memory instead of the default
-    (`default_memory_limit`); DuckDB spills to disk beyond it."""
-    memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip() or default_memory_limit()
+def warehouse_resource(path: str = DEFAULT_WAREHOUSE, data_dir: str | None = None) -> WarehouseResource:
+    """The warehouse. $RMA_DUCKDB_MEMORY_LIMIT (e.g. 4GB) caps DuckDB's memory instead of the default,
+    which scales with the input files in `data_dir` (`default_memory_limit`); DuckDB spills to disk
+    beyond it."""
+    memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip() or default_memory_limit(
+        input_bytes(Path(data_dir or os.environ.get("RMA_DATA_DIR") or DEFAULT_DATA_DIR))
+    )
     return WarehouseResource(database=str(path), connection_config={"memory_limit": memory_limit})
 
 
@@ -36,7 +41,9 @@ def build_resources(
     `expectations` validates in this process unless it is given a validator process (the CLI's).
     """
     return {
-        "duckdb": warehouse_resource(warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE)),
+        "duckdb": warehouse_resource(
+            warehouse or os.environ.get("RMA_WAREHOUSE", DEFAULT_WAREHOUSE), data_dir
+        ),
         "settings": RunSettings(
             data_dir=data_dir or "", statements_dir=statements_dir or "", as_of=as_of, close=close, by=by
         ),

@@ -6,6 +6,7 @@ judges every value, and the checks read it to account for every row.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,6 +279,17 @@ def data_dir_problem(data_dir: Path) -> str | None:
     if not data_dir.is_dir():
         return f"data directory {str(data_dir)!r} is a file, not a folder"
     return None
+
+
+def input_bytes(data_dir: Path) -> int:
+    """How much the input files (inbound/ and reference/) take: what a run's memory scales with."""
+    total = 0
+    for folder in ("inbound", "reference"):
+        for root, _, names in os.walk(Path(data_dir) / folder):
+            for name in names:
+                with contextlib.suppress(OSError):
+                    total += os.stat(os.path.join(root, name)).st_size
+    return total
 
 
 def list_input_files(data_dir: Path, source: Source) -> list[InputFile]:

@@ -71,10 +71,20 @@ def test_duckdb_gets_a_memory_limit_by_default_and_the_setting_overrides_it(tmp_
 
 
 @pytest.mark.parametrize(
-    ("ram_gib", "limit"), [(24, "1024MiB"), (8, "1024MiB"), (4, "512MiB"), (1, "256MiB")]
+    ("ram_gib", "input_gib", "limit"),
+    [
+        (24, 0, "1024MiB"),
+        (24, 0.4, "1024MiB"),  # a million cases: 1 GiB
+        (24, 4, "4096MiB"),  # ten million: as much as the inputs take
+        (24, 10, "6144MiB"),  # never more than a quarter of RAM
+        (8, 0, "1024MiB"),
+        (4, 0, "512MiB"),
+        (4, 3, "1024MiB"),
+        (1, 0, "256MiB"),
+    ],
 )
-def test_the_default_memory_limit_is_an_eighth_of_a_small_machine_and_1_gib_at_most(
-    monkeypatch, ram_gib, limit
+def test_the_default_memory_limit_scales_with_the_inputs_and_the_machine(
+    monkeypatch, ram_gib, input_gib, limit
 ):
     import os
 
@@ -82,4 +92,19 @@ def test_the_default_memory_limit_is_an_eighth_of_a_small_machine_and_1_gib_at_m
 
     pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": ram_gib * 2**30 // 4096}
     monkeypatch.setattr(os, "sysconf", pages.__getitem__)
-    assert default_memory_limit() == limit
+    assert default_memory_limit(int(input_gib * 2**30)) == limit
+
+
+def test_the_warehouse_limit_counts_the_input_files_of_the_run(tmp_path, monkeypatch):
+    import os
+
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 24 * 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", pages.__getitem__)
+    monkeypatch.delenv("RMA_DUCKDB_MEMORY_LIMIT", raising=False)
+    data = tmp_path / "data"
+    for folder, size in (("inbound/rma_cases", 1536), ("reference", 512), ("elsewhere", 4096)):
+        (data / folder).mkdir(parents=True)
+        with open(data / folder / "file.csv", "wb") as file:
+            file.truncate(size * 2**20)  # sparse: no disk used
+    with warehouse_resource(str(tmp_path / "w.duckdb"), str(data)).get_connection() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("2.0 GiB",)
