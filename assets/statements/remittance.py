@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import duckdb
 
 from assets.reconcile.rules import CLAIM_RULES
+from assets.statements.statement_files import BATCH_LINES, line_batches
 from core.quarters import Quarter
 
 REMITTANCE_COLUMNS = [
@@ -74,22 +75,32 @@ def remittance_files(
             "CASE WHEN c.outcome = 'credited' THEN coalesce(m.credit_memo, '') ELSE '' END",
         ]
     )
-    result = con.execute(
-        f"""SELECT c.distributor_id,
+    sql = f"""SELECT c.distributor_id,
             ? || chr(10) || string_agg({line}, chr(10) ORDER BY c.source_file, c.source_line) || chr(10)
         FROM claim_outcomes c
         LEFT JOIN (SELECT unnest(?) AS reason, unnest(?) AS meaning) r USING (reason)
         LEFT JOIN stg_reason_code_map x USING (reason)
         LEFT JOIN (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m USING (distributor_id)
-        WHERE c.quarter = ? GROUP BY c.distributor_id ORDER BY c.distributor_id""",
-        [
-            ",".join(REMITTANCE_COLUMNS),
-            [rule.reason for rule in CLAIM_RULES],
-            [rule.meaning for rule in CLAIM_RULES],
-            list(memos),
-            list(memos.values()),
-            str(quarter),
-        ],
-    )
-    while (row := result.fetchone()) is not None:
-        yield row[0], row[1].encode("utf-8")
+        WHERE c.quarter = ? AND c.distributor_id IN (SELECT unnest(?))
+        GROUP BY c.distributor_id ORDER BY c.distributor_id"""
+    lines = con.execute(
+        "SELECT distributor_id, count(*) FROM claim_outcomes WHERE quarter = ? GROUP BY ALL ORDER BY ALL",
+        [str(quarter)],
+    ).fetchall()
+    # A batch of distributors at a time: an ordered string_agg holds its group's lines in memory,
+    # and ten million cases' lines at once did not fit.
+    for batch in line_batches(lines, BATCH_LINES):
+        result = con.execute(
+            sql,
+            [
+                ",".join(REMITTANCE_COLUMNS),
+                [rule.reason for rule in CLAIM_RULES],
+                [rule.meaning for rule in CLAIM_RULES],
+                list(memos),
+                list(memos.values()),
+                str(quarter),
+                [distributor_id for distributor_id, _ in batch],
+            ],
+        )
+        while (row := result.fetchone()) is not None:
+            yield row[0], row[1].encode("utf-8")

@@ -88,7 +88,7 @@ def load_statements(
     credit_memos = credit_memos or {}
     install_sql_macros(con)
     statement_date = quarter.last_day if final else as_of
-    for batch in _batches(credits, BATCH_LINES):
+    for batch in line_batches(credits, BATCH_LINES):
         line_rows, line_sums = _line_rows(con, quarter, final, [row[0] for row in batch])
         for distributor_id, name, address, currency, credit_total, accrued, _ in batch:
             yield Statement(
@@ -117,9 +117,11 @@ def load_statements(
             )
 
 
-def _batches(credits: list[tuple], max_lines: int) -> Iterator[list[tuple]]:
+def line_batches(rows: list[tuple], max_lines: int) -> Iterator[list[tuple]]:
+    """Consecutive rows (a distributor's, each with its line count last) in batches of at most
+    `max_lines` lines, or one row where it alone has more."""
     batch, lines = [], 0
-    for row in credits:
+    for row in rows:
         if batch and lines + row[-1] > max_lines:
             yield batch
             batch, lines = [], 0

@@ -6,6 +6,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import assets.statements.remittance
 from assets.statements.remittance import REMITTANCE_COLUMNS, remittance_files, spreadsheet_safe
 from core.quarters import Quarter
 
@@ -131,3 +132,11 @@ def test_duckdb_quotes_and_guards_any_text_as_csv_writer_does(claims, external_c
         assert list(remittance_files(con, Quarter(2026, 2), memos)) == python_remittance(
             con, Quarter(2026, 2), memos
         )
+
+
+def test_a_batch_of_distributors_at_a_time_writes_the_same_files(example_q2, monkeypatch):
+    memos = {"NORTHSTAR": "CM-000001", "SUNLINK": "CM-000002"}
+    in_one_batch = list(remittance_files(example_q2, Quarter(2026, 2), memos))
+    assert len(in_one_batch) > 1
+    monkeypatch.setattr(assets.statements.remittance, "BATCH_LINES", 1)  # a distributor per batch
+    assert list(remittance_files(example_q2, Quarter(2026, 2), memos)) == in_one_batch
