@@ -1,6 +1,8 @@
 """Statement assets: one XLSX per distributor per quarter (closing the quarter freezes them),
 and the quarter's finance summary."""
 
+import itertools
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -22,10 +24,11 @@ from assets.statements.statement_files import (
     StatementTooLong,
     freeze_statements,
     frozen_journal,
-    frozen_statements,
     load_statements,
     render_statements,
+    rendered_statements,
     rendering_work,
+    stored_files,
 )
 from assets.statements.workbook import remittance_file_name
 from core.files import replace_file
@@ -59,7 +62,7 @@ def credit_statements(
     with duckdb.get_connection() as con:
         state, stored_as_of = quarter_state(con, quarter)
         if state == "closed":
-            files, journal = frozen_statements(con, quarter), frozen_journal(con, quarter)
+            files, journal = stored_files(con, quarter), frozen_journal(con, quarter)
             status = "FINAL (closed quarter, stored bytes re-emitted)"
         else:
             if stored_as_of != as_of:
@@ -97,9 +100,11 @@ def credit_statements(
     )
 
 
-def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list[StatementFile], bytes | None]:
+def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list, bytes | None]:
     """A draft's statements; or, closing, the FINAL statements, remittance files and journal,
-    frozen with the quarter's close (credit memo numbers given, who closed recorded)."""
+    frozen with the quarter's close (credit memo numbers given, who closed recorded). A close
+    stores each file as it is made and hands back files whose bytes are read from the warehouse
+    when written out: ten million cases' files did not fit in memory at once."""
     final = settings.close
     if final:
         blocker = close_blocker(con)
@@ -108,18 +113,17 @@ def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list[S
     memos = next_credit_memos(con, quarter) if final else {}
     statements = load_statements(con, quarter, as_of, final, load_vendor(con), memos)
     try:
-        files = render_statements(statements, rendering_work(con, quarter))
+        if not final:
+            return render_statements(statements, rendering_work(con, quarter)), None
+        journal = build_journal(con, quarter, memos, gl_accounts(con))
+        remittances = (
+            StatementFile(remittance_file_name(distributor_id), distributor_id, content)
+            for distributor_id, content in remittance_files(con, quarter, memos)
+        )
+        made = itertools.chain(rendered_statements(statements, rendering_work(con, quarter)), remittances)
+        return freeze_statements(con, quarter, made, journal, memos, settings.person), journal
     except StatementTooLong as error:
         raise dg.Failure(description=str(error)) from None
-    if not final:
-        return files, None
-    files += [
-        StatementFile(remittance_file_name(distributor_id), distributor_id, content)
-        for distributor_id, content in remittance_files(con, quarter, memos)
-    ]
-    journal = build_journal(con, quarter, memos, gl_accounts(con))
-    freeze_statements(con, quarter, files, journal, memos, settings.person)
-    return files, journal
 
 
 @dg.asset(

@@ -14,24 +14,25 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
 
-from assets.statements.statement_files import StatementFile
+from assets.statements.statement_files import StatementFile, StoredFile
 from core.faults import crash_point
 from core.files import write_file
 from core.quarters import Quarter
 from core.warehouse import in_transaction, prepare
 
+OutputFile = StatementFile | StoredFile  # bytes in hand, or read from the warehouse when written
 PARTIAL_SUFFIX = ".partial"
 # What earlier versions left when killed: whole quarter folders written aside.
 _OLD_ASIDE = re.compile(r"^\.\d{4}-Q[1-4]\.(partial|previous)$")
 
 
 def write_statement_files(
-    statements_dir: Path, quarter: Quarter, files: list[StatementFile], written_before: Iterable[str] = ()
+    statements_dir: Path, quarter: Quarter, files: Sequence[OutputFile], written_before: Iterable[str] = ()
 ) -> list[Path]:
     """Put the quarter's files in `<statements_dir>/<quarter>/`, replacing those of the same name
     and removing the ones an earlier run wrote (`written_before`) that this run does not."""
@@ -100,7 +101,7 @@ def written_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> dict[str,
     )
 
 
-def record_written(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: list[StatementFile]) -> None:
+def record_written(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: Sequence[OutputFile]) -> None:
     """Remember which files this run wrote for the quarter, and their bytes' SHA-256."""
     in_transaction(
         con,

@@ -90,7 +90,7 @@ def remittance_files(
     # A batch of distributors at a time: an ordered string_agg holds its group's lines in memory,
     # and ten million cases' lines at once did not fit.
     for batch in line_batches(lines, BATCH_LINES):
-        result = con.execute(
+        rows = con.execute(
             sql,
             [
                 ",".join(REMITTANCE_COLUMNS),
@@ -101,6 +101,6 @@ def remittance_files(
                 str(quarter),
                 [distributor_id for distributor_id, _ in batch],
             ],
-        )
-        while (row := result.fetchone()) is not None:
-            yield row[0], row[1].encode("utf-8")
+        ).fetchall()  # whole, so that the caller may use the connection between files
+        for distributor_id, lines in rows:
+            yield distributor_id, lines.encode("utf-8")

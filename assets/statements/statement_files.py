@@ -27,7 +27,7 @@ from assets.statements.workbook import (
     statement_file_name,
 )
 from core.quarters import Quarter
-from core.warehouse import in_transaction
+from core.warehouse import transaction
 
 
 @dataclass(frozen=True)
@@ -189,17 +189,22 @@ def rendering_work(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> int:
 
 
 def render_statements(statements: Iterable[Statement], work: int | None = None) -> list[StatementFile]:
-    """XLSX bytes of every statement, in order. A big quarter (`work` as rendering_work counts
-    it) is rendered on every core: XlsxWriter and zlib run in Python's one thread."""
+    """XLSX bytes of every statement, in order (see `rendered_statements`)."""
+    return list(rendered_statements(statements, work))
+
+
+def rendered_statements(statements: Iterable[Statement], work: int | None = None) -> Iterator[StatementFile]:
+    """XLSX bytes of every statement, in order, as each is done. A big quarter (`work` as
+    rendering_work counts it) is rendered on every core: XlsxWriter and zlib run in Python's one
+    thread."""
     if work is None:
         statements = list(statements)
         work = sum(LINES_PER_WORKBOOK + sum(s.line_count(sheet) for sheet in LINE_SHEETS) for s in statements)
     workers = os.cpu_count() or 1
     if work < PARALLEL_FROM_LINES or workers < 2:
-        return [
-            _statement_file(statement.distributor_id, build_statement(statement)) for statement in statements
-        ]
-    files: list[StatementFile] = []
+        for statement in statements:
+            yield _statement_file(statement.distributor_id, build_statement(statement))
+        return
     pending: deque = deque()
     # spawn, not fork: the parent holds DuckDB threads and locks that a fork would copy mid-use.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -207,79 +212,104 @@ def render_statements(statements: Iterable[Statement], work: int | None = None) 
             pending.append((statement.distributor_id, pool.submit(build_statement, statement)))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 distributor_id, future = pending.popleft()
-                files.append(_statement_file(distributor_id, future.result()))
-        files += [_statement_file(distributor_id, future.result()) for distributor_id, future in pending]
-    return files
+                yield _statement_file(distributor_id, future.result())
+        while pending:
+            distributor_id, future = pending.popleft()
+            yield _statement_file(distributor_id, future.result())
 
 
 def _statement_file(distributor_id: str, content: bytes) -> StatementFile:
     return StatementFile(statement_file_name(distributor_id), distributor_id, content)
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A FINAL file of a closed quarter, kept in closed_statements; its bytes are read when asked
+    for, so that a close never holds every statement and remittance file in memory at once."""
+
+    file_name: str
+    distributor_id: str
+    sha256: str
+    con: duckdb.DuckDBPyConnection
+    quarter: str
+
+    @property
+    def content(self) -> bytes:
+        row = self.con.execute(
+            "SELECT content FROM closed_statements WHERE quarter = ? AND file_name = ?",
+            [self.quarter, self.file_name],
+        ).fetchone()
+        return bytes(row[0])
+
+
 def freeze_statements(
     con: duckdb.DuckDBPyConnection,
     quarter: Quarter,
-    files: list[StatementFile],
+    files: Iterable[StatementFile],
     journal: bytes,
     credit_memos: dict[str, str],
     closed_by: str,
-) -> None:
+) -> list[StoredFile]:
     """Close the quarter in one transaction: store the FINAL bytes (statements, remittance files,
     the journal), give the credit memo numbers, record who closed, mark earlier drafts
-    superseded, and write the close to the audit log."""
+    superseded, and write the close to the audit log. `files` may be made as they are stored:
+    only one file's bytes are held at a time."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     q = str(quarter)
-    memo_statements = (
-        [
-            (
-                """INSERT INTO credit_memos
-                    SELECT m.credit_memo, c.quarter, c.distributor_id, c.currency, c.credit_total
-                    FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
-                    JOIN distributor_credits c USING (distributor_id) WHERE c.quarter = ?""",
-                [list(credit_memos), list(credit_memos.values()), q],
-            ),
-            (
-                """UPDATE distributor_credits c SET credit_memo = m.credit_memo
-                    FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
-                    WHERE c.distributor_id = m.distributor_id AND c.quarter = ?""",
-                [list(credit_memos), list(credit_memos.values()), q],
-            ),
-        ]
-        if credit_memos
-        else []
-    )
-    in_transaction(
-        con,
-        [
-            ("DELETE FROM closed_statements WHERE quarter = ?", [q]),
-            # One row per statement: as one list parameter the bytes were copied twice more (seconds,
+    stored: list[StoredFile] = []
+    with transaction(con, "close"):
+        con.execute("DELETE FROM closed_statements WHERE quarter = ?", [q])
+        for f in files:
+            # One row per file: as one list parameter the bytes were copied twice more (seconds,
             # and the close's peak memory with a million lines).
-            *(
-                (
-                    "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
-                    [q, f.file_name, f.distributor_id, f.content, f.sha256],
-                )
-                for f in files
-            ),
-            ("DELETE FROM closed_journals WHERE quarter = ?", [q]),
-            (
-                "INSERT INTO closed_journals VALUES (?, ?, ?)",
-                [q, journal, hashlib.sha256(journal).hexdigest()],
-            ),
-            *memo_statements,
-            (
-                "UPDATE quarter_runs SET state = 'closed', closed_at = ?, closed_by = ? WHERE quarter = ?",
-                [now, closed_by, q],
-            ),
-            # Rulebook §5: drafts of earlier quarters are settled in this quarter's scope.
-            ("UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'", [q]),
-            (
-                "INSERT INTO audit_log VALUES (?, ?, 'close', ?, 'closed', ?)",
-                [now, closed_by, q, f"{len(credit_memos)} credit memo(s), {len(files)} file(s)"],
-            ),
-        ],
-        name="close",
-    )
+            digest = f.sha256
+            con.execute(
+                "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
+                [q, f.file_name, f.distributor_id, f.content, digest],
+            )
+            stored.append(StoredFile(f.file_name, f.distributor_id, digest, con, q))
+        con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])
+        con.execute(
+            "INSERT INTO closed_journals VALUES (?, ?, ?)", [q, journal, hashlib.sha256(journal).hexdigest()]
+        )
+        if credit_memos:
+            memos = [list(credit_memos), list(credit_memos.values())]
+            con.execute(
+                """INSERT INTO credit_memos
+                SELECT m.credit_memo, c.quarter, c.distributor_id, c.currency, c.credit_total
+                FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
+                JOIN distributor_credits c USING (distributor_id) WHERE c.quarter = ?""",
+                [*memos, q],
+            )
+            con.execute(
+                """UPDATE distributor_credits c SET credit_memo = m.credit_memo
+                FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
+                WHERE c.distributor_id = m.distributor_id AND c.quarter = ?""",
+                [*memos, q],
+            )
+        con.execute(
+            "UPDATE quarter_runs SET state = 'closed', closed_at = ?, closed_by = ? WHERE quarter = ?",
+            [now, closed_by, q],
+        )
+        # Rulebook §5: drafts of earlier quarters are settled in this quarter's scope.
+        con.execute("UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'", [q])
+        con.execute(
+            "INSERT INTO audit_log VALUES (?, ?, 'close', ?, 'closed', ?)",
+            [now, closed_by, q, f"{len(credit_memos)} credit memo(s), {len(stored)} file(s)"],
+        )
+    return stored
+
+
+def stored_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StoredFile]:
+    """A closed quarter's stored files, in name order, their bytes read when asked for."""
+    rows = con.execute(
+        "SELECT file_name, distributor_id, sha256 FROM closed_statements "
+        "WHERE quarter = ? ORDER BY file_name",
+        [str(quarter)],
+    ).fetchall()
+    return [
+        StoredFile(name, distributor_id, digest, con, str(quarter)) for name, distributor_id, digest in rows
+    ]
 
 
 def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
