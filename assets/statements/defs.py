@@ -22,6 +22,7 @@ from assets.statements.remittance import remittance_files
 from assets.statements.statement_files import (
     StatementFile,
     StatementTooLong,
+    StoredContents,
     freeze_statements,
     frozen_journal,
     load_statements,
@@ -78,7 +79,10 @@ def credit_statements(
             FROM distributor_credits WHERE quarter = ? ORDER BY distributor_id""",
             [str(quarter)],
         )
-        paths = write_statement_files(settings.statements_path, quarter, files, written_files(con, quarter))
+        # A closed quarter's files are in the warehouse; their bytes are read one at a time.
+        final = state == "closed" or settings.close
+        on_disk = StoredContents(con, str(quarter), len(files)) if final else files
+        paths = write_statement_files(settings.statements_path, quarter, on_disk, written_files(con, quarter))
         if journal is not None:
             replace_file(settings.statements_path / "finance" / f"{quarter}-journal.csv", journal)
         record_written(con, quarter, files)

@@ -19,20 +19,22 @@ from pathlib import Path
 
 import duckdb
 
-from assets.statements.statement_files import StatementFile, StoredFile
+from assets.statements.statement_files import StatementFile, StoredContents, StoredFile
 from core.faults import crash_point
 from core.files import write_file
 from core.quarters import Quarter
 from core.warehouse import in_transaction, prepare
 
-OutputFile = StatementFile | StoredFile  # bytes in hand, or read from the warehouse when written
 PARTIAL_SUFFIX = ".partial"
 # What earlier versions left when killed: whole quarter folders written aside.
 _OLD_ASIDE = re.compile(r"^\.\d{4}-Q[1-4]\.(partial|previous)$")
 
 
 def write_statement_files(
-    statements_dir: Path, quarter: Quarter, files: Sequence[OutputFile], written_before: Iterable[str] = ()
+    statements_dir: Path,
+    quarter: Quarter,
+    files: Sequence[StatementFile] | StoredContents,
+    written_before: Iterable[str] = (),
 ) -> list[Path]:
     """Put the quarter's files in `<statements_dir>/<quarter>/`, replacing those of the same name
     and removing the ones an earlier run wrote (`written_before`) that this run does not."""
@@ -41,7 +43,9 @@ def write_statement_files(
     folder.mkdir(parents=True, exist_ok=True)
     real_folder = os.path.realpath(folder)
     staged: list[tuple[Path, Path]] = []
+    names = set()
     for index, statement_file in enumerate(files):
+        names.add(statement_file.file_name)
         target = folder / statement_file.file_name
         if os.path.dirname(os.path.realpath(target)) != real_folder:
             raise ValueError(f"statement file name {statement_file.file_name!r} would leave {folder}")
@@ -55,7 +59,6 @@ def write_statement_files(
         if index == len(staged) // 2:
             crash_point("statements-renaming")  # some files replaced, the others not yet
         os.replace(partial, target)
-    names = {statement_file.file_name for statement_file in files}
     for name in set(written_before) - names:
         if os.path.dirname(os.path.realpath(folder / name)) == real_folder:
             (folder / name).unlink(missing_ok=True)
@@ -101,7 +104,9 @@ def written_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> dict[str,
     )
 
 
-def record_written(con: duckdb.DuckDBPyConnection, quarter: Quarter, files: Sequence[OutputFile]) -> None:
+def record_written(
+    con: duckdb.DuckDBPyConnection, quarter: Quarter, files: Sequence[StatementFile | StoredFile]
+) -> None:
     """Remember which files this run wrote for the quarter, and their bytes' SHA-256."""
     in_transaction(
         con,

@@ -224,22 +224,35 @@ def _statement_file(distributor_id: str, content: bytes) -> StatementFile:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """A FINAL file of a closed quarter, kept in closed_statements; its bytes are read when asked
-    for, so that a close never holds every statement and remittance file in memory at once."""
+    """A FINAL file of a closed quarter as kept in closed_statements, without its bytes: a close
+    never holds every statement and remittance file in memory at once (`StoredContents` reads them)."""
 
     file_name: str
     distributor_id: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class StoredContents:
+    """A closed quarter's stored files with their bytes, read by one query one file at a time as
+    they are iterated, in name order (a query per file scanned every stored file's bytes)."""
+
     con: duckdb.DuckDBPyConnection
     quarter: str
+    count: int
 
-    @property
-    def content(self) -> bytes:
-        row = self.con.execute(
-            "SELECT content FROM closed_statements WHERE quarter = ? AND file_name = ?",
-            [self.quarter, self.file_name],
-        ).fetchone()
-        return bytes(row[0])
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[StatementFile]:
+        # Streamed: the caller must not use the connection until the last file is read.
+        result = self.con.execute(
+            "SELECT file_name, distributor_id, content FROM closed_statements "
+            "WHERE quarter = ? ORDER BY file_name",
+            [self.quarter],
+        )
+        while (row := result.fetchone()) is not None:
+            yield StatementFile(row[0], row[1], bytes(row[2]))
 
 
 def freeze_statements(
@@ -267,7 +280,7 @@ def freeze_statements(
                 "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
                 [q, f.file_name, f.distributor_id, f.content, digest],
             )
-            stored.append(StoredFile(f.file_name, f.distributor_id, digest, con, q))
+            stored.append(StoredFile(f.file_name, f.distributor_id, digest))
         con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])
         con.execute(
             "INSERT INTO closed_journals VALUES (?, ?, ?)", [q, journal, hashlib.sha256(journal).hexdigest()]
@@ -301,15 +314,13 @@ def freeze_statements(
 
 
 def stored_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StoredFile]:
-    """A closed quarter's stored files, in name order, their bytes read when asked for."""
+    """A closed quarter's stored files, in name order, without their bytes."""
     rows = con.execute(
         "SELECT file_name, distributor_id, sha256 FROM closed_statements "
         "WHERE quarter = ? ORDER BY file_name",
         [str(quarter)],
     ).fetchall()
-    return [
-        StoredFile(name, distributor_id, digest, con, str(quarter)) for name, distributor_id, digest in rows
-    ]
+    return [StoredFile(name, distributor_id, digest) for name, distributor_id, digest in rows]
 
 
 def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
