@@ -223,7 +223,8 @@ def run_quarter(args: argparse.Namespace) -> int:
     from checks.expectations.validator import start_if_useful
     from core.files import remove_abandoned_temp_folders
 
-    remove_abandoned_temp_folders("gx")  # left by validator processes of killed runs
+    for kind in ("gx", "close"):  # left by validator processes and closes of killed runs
+        remove_abandoned_temp_folders(kind)
 
     validator = start_if_useful()  # before Dagster loads: it imports Great Expectations meanwhile
     from checks.expectations.runner import Expectations

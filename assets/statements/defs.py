@@ -2,6 +2,8 @@
 and the quarter's finance summary."""
 
 import itertools
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -29,10 +31,11 @@ from assets.statements.statement_files import (
     render_statements,
     rendered_statements,
     rendering_work,
+    spool,
     stored_files,
 )
 from assets.statements.workbook import remittance_file_name
-from core.files import replace_file
+from core.files import replace_file, temp_folder_prefix
 from core.markdown import markdown_table
 from core.quarter_state import quarter_state
 from core.quarters import Quarter
@@ -107,8 +110,9 @@ def credit_statements(
 def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list, bytes | None]:
     """A draft's statements; or, closing, the FINAL statements, remittance files and journal,
     frozen with the quarter's close (credit memo numbers given, who closed recorded). A close
-    stores each file as it is made and hands back files whose bytes are read from the warehouse
-    when written out: ten million cases' files did not fit in memory at once."""
+    keeps each file on disk as it is made, stores them one at a time, and hands back files whose
+    bytes are read from the warehouse when written out: ten million cases' files did not fit in
+    memory at once."""
     final = settings.close
     if final:
         blocker = close_blocker(con)
@@ -125,7 +129,9 @@ def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list, 
             for distributor_id, content in remittance_files(con, quarter, memos)
         )
         made = itertools.chain(rendered_statements(statements, rendering_work(con, quarter)), remittances)
-        return freeze_statements(con, quarter, made, journal, memos, settings.person), journal
+        with tempfile.TemporaryDirectory(prefix=temp_folder_prefix("close")) as folder:
+            spooled = spool(made, Path(folder))  # made before the close's transaction opens
+            return freeze_statements(con, quarter, spooled, journal, memos, settings.person), journal
     except StatementTooLong as error:
         raise dg.Failure(description=str(error)) from None
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
@@ -255,18 +256,43 @@ class StoredContents:
             yield StatementFile(row[0], row[1], bytes(row[2]))
 
 
+@dataclass(frozen=True)
+class SpooledFile:
+    """A file made for the close and kept on disk until the close stores it."""
+
+    file_name: str
+    distributor_id: str
+    path: Path
+
+    @property
+    def content(self) -> bytes:
+        return self.path.read_bytes()
+
+
+def spool(files: Iterable[StatementFile], folder: Path) -> list[SpooledFile]:
+    """Put each file on disk in `folder` as it is made: a ten-million-case quarter's statements and
+    remittance files take gigabytes, which neither fit in memory together nor beside what DuckDB
+    needs while it makes the next ones."""
+    spooled = []
+    for index, made in enumerate(files):
+        path = Path(folder) / f"{index:06d}"
+        path.write_bytes(made.content)
+        spooled.append(SpooledFile(made.file_name, made.distributor_id, path))
+    return spooled
+
+
 def freeze_statements(
     con: duckdb.DuckDBPyConnection,
     quarter: Quarter,
-    files: Iterable[StatementFile],
+    files: Iterable[StatementFile | SpooledFile],
     journal: bytes,
     credit_memos: dict[str, str],
     closed_by: str,
 ) -> list[StoredFile]:
     """Close the quarter in one transaction: store the FINAL bytes (statements, remittance files,
     the journal), give the credit memo numbers, record who closed, mark earlier drafts
-    superseded, and write the close to the audit log. `files` may be made as they are stored:
-    only one file's bytes are held at a time."""
+    superseded, and write the close to the audit log. Each file's bytes are read once, as it is
+    stored (`SpooledFile` reads them from disk)."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     q = str(quarter)
     stored: list[StoredFile] = []
@@ -275,11 +301,13 @@ def freeze_statements(
         for f in files:
             # One row per file: as one list parameter the bytes were copied twice more (seconds,
             # and the close's peak memory with a million lines).
-            digest = f.sha256
+            content = f.content
+            digest = hashlib.sha256(content).hexdigest()
             con.execute(
                 "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
-                [q, f.file_name, f.distributor_id, f.content, digest],
+                [q, f.file_name, f.distributor_id, content, digest],
             )
+            del content
             stored.append(StoredFile(f.file_name, f.distributor_id, digest))
         con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])
         con.execute(
