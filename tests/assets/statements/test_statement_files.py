@@ -9,10 +9,15 @@ import assets.statements.workbook
 from assets.reconcile.rules import CLAIM_RULES
 from assets.statements.statement_files import (
     LINES_PER_WORKBOOK,
+    StatementFile,
     StatementTooLong,
+    StoredContents,
+    freeze_statements,
     load_statements,
     render_statements,
     rendering_work,
+    spool,
+    stored_files,
 )
 from assets.statements.workbook import ClaimLine, Statement, build_statement
 from core.quarters import Quarter
@@ -196,3 +201,18 @@ def test_a_draft_is_dated_its_as_of_day_and_a_final_statement_the_quarters_last(
     assert {statement.statement_date for statement in statements} == {dated}
     assert {statement.as_of for statement in statements} == {as_of}
     assert {statement.final for statement in statements} == {final}
+
+
+def test_spooled_files_are_stored_and_read_back_as_made(example_q2, tmp_path):
+    made = [
+        StatementFile("NORTHSTAR.xlsx", "NORTHSTAR", b"statement bytes"),
+        StatementFile("NORTHSTAR.csv", "NORTHSTAR", b"remittance,lines\n"),
+    ]
+    spooled = spool(iter(made), tmp_path)
+    assert [f.content for f in spooled] == [f.content for f in made]  # on disk, not in memory
+    stored = freeze_statements(example_q2, Quarter(2026, 2), spooled, b"journal", {}, "finance")
+    assert [(f.file_name, f.sha256) for f in stored] == [(f.file_name, f.sha256) for f in made]
+    read_back = StoredContents(example_q2, "2026-Q2", len(stored))
+    assert len(read_back) == 2
+    assert sorted((f.file_name, f.content) for f in made) == [(f.file_name, f.content) for f in read_back]
+    assert stored_files(example_q2, Quarter(2026, 2)) == sorted(stored, key=lambda f: f.file_name)
