@@ -236,7 +236,8 @@ class StoredFile:
 @dataclass(frozen=True)
 class StoredContents:
     """A closed quarter's stored files with their bytes, read by one query one file at a time as
-    they are iterated, in name order (a query per file scanned every stored file's bytes)."""
+    they are iterated, in the order they were stored. (A query per file scanned every stored
+    file's bytes; sorting them by name held them all in memory.)"""
 
     con: duckdb.DuckDBPyConnection
     quarter: str
@@ -248,8 +249,7 @@ class StoredContents:
     def __iter__(self) -> Iterator[StatementFile]:
         # Streamed: the caller must not use the connection until the last file is read.
         result = self.con.execute(
-            "SELECT file_name, distributor_id, content FROM closed_statements "
-            "WHERE quarter = ? ORDER BY file_name",
+            "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ?",
             [self.quarter],
         )
         while (row := result.fetchone()) is not None:
@@ -352,12 +352,9 @@ def stored_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[Store
 
 
 def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
-    rows = con.execute(
-        "SELECT file_name, distributor_id, content FROM closed_statements "
-        "WHERE quarter = ? ORDER BY file_name",
-        [str(quarter)],
-    ).fetchall()
-    return [StatementFile(name, distributor_id, bytes(content)) for name, distributor_id, content in rows]
+    """A closed quarter's stored files with their bytes, in name order (sorted here: DuckDB would
+    hold every file's bytes in memory to sort them)."""
+    return sorted(StoredContents(con, str(quarter), 0), key=lambda f: f.file_name)
 
 
 def frozen_journal(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> bytes | None:

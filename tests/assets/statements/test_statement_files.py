@@ -214,5 +214,5 @@ def test_spooled_files_are_stored_and_read_back_as_made(example_q2, tmp_path):
     assert [(f.file_name, f.sha256) for f in stored] == [(f.file_name, f.sha256) for f in made]
     read_back = StoredContents(example_q2, "2026-Q2", len(stored))
     assert len(read_back) == 2
-    assert sorted((f.file_name, f.content) for f in made) == [(f.file_name, f.content) for f in read_back]
+    assert [(f.file_name, f.content) for f in read_back] == [(f.file_name, f.content) for f in made]
     assert stored_files(example_q2, Quarter(2026, 2)) == sorted(stored, key=lambda f: f.file_name)
