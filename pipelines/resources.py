@@ -7,11 +7,10 @@ module picks the instances.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from assets.delivery.defs import StatementDelivery
 from assets.ingest.sources import input_bytes
-from assets.resources import DEFAULT_DATA_DIR, DEFAULT_WAREHOUSE, RunSettings, WarehouseResource
+from assets.resources import DEFAULT_WAREHOUSE, RunSettings, WarehouseResource
 from checks.expectations.runner import Expectations
 from core.warehouse import default_memory_limit
 
@@ -21,7 +20,7 @@ def warehouse_resource(path: str = DEFAULT_WAREHOUSE, data_dir: str | None = Non
     which scales with the input files in `data_dir` (`default_memory_limit`); DuckDB spills to disk
     beyond it."""
     memory_limit = os.environ.get("RMA_DUCKDB_MEMORY_LIMIT", "").strip() or default_memory_limit(
-        input_bytes(Path(data_dir or os.environ.get("RMA_DATA_DIR") or DEFAULT_DATA_DIR))
+        input_bytes(RunSettings(data_dir=data_dir or "").data_path)  # the folder the run reads
     )
     return WarehouseResource(database=str(path), connection_config={"memory_limit": memory_limit})
 

@@ -609,7 +609,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
         batches_written += 1
 
     with transaction(con, f"staging {source.name}"):
-        if rebuild and not batches_written:
+        if rebuild:
             con.execute("DELETE FROM quarantine WHERE source = ?", [source.name])
             con.execute("DELETE FROM ingested_files WHERE source = ?", [source.name])
         else:

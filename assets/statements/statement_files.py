@@ -247,13 +247,16 @@ class StoredContents:
         return self.count
 
     def __iter__(self) -> Iterator[StatementFile]:
-        # Streamed: the caller must not use the connection until the last file is read.
-        result = self.con.execute(
-            "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ?",
-            [self.quarter],
-        )
-        while (row := result.fetchone()) is not None:
-            yield StatementFile(row[0], row[1], bytes(row[2]))
+        return _stored_contents(self.con, self.quarter)
+
+
+def _stored_contents(con: duckdb.DuckDBPyConnection, quarter: str) -> Iterator[StatementFile]:
+    """Streamed: the caller must not use the connection until the last file is read."""
+    result = con.execute(
+        "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ?", [quarter]
+    )
+    while (row := result.fetchone()) is not None:
+        yield StatementFile(row[0], row[1], bytes(row[2]))
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,6 @@ def freeze_statements(
                 "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
                 [q, f.file_name, f.distributor_id, content, digest],
             )
-            del content
             stored.append(StoredFile(f.file_name, f.distributor_id, digest))
         con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])
         con.execute(
@@ -354,7 +356,7 @@ def stored_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[Store
 def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
     """A closed quarter's stored files with their bytes, in name order (sorted here: DuckDB would
     hold every file's bytes in memory to sort them)."""
-    return sorted(StoredContents(con, str(quarter), 0), key=lambda f: f.file_name)
+    return sorted(_stored_contents(con, str(quarter)), key=lambda f: f.file_name)
 
 
 def frozen_journal(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> bytes | None:
