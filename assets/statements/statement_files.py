@@ -28,7 +28,7 @@ from assets.statements.workbook import (
     statement_file_name,
 )
 from core.quarters import Quarter
-from core.warehouse import transaction
+from core.warehouse import replace_closed_files_table, transaction
 
 
 @dataclass(frozen=True)
@@ -300,14 +300,14 @@ def freeze_statements(
     q = str(quarter)
     stored: list[StoredFile] = []
     with transaction(con, "close"):
-        con.execute("DELETE FROM closed_statements WHERE quarter = ?", [q])
+        table = replace_closed_files_table(con, q)
         for f in files:
             # One row per file: as one list parameter the bytes were copied twice more (seconds,
             # and the close's peak memory with a million lines).
             content = f.content
             digest = hashlib.sha256(content).hexdigest()
             con.execute(
-                "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)",
                 [q, f.file_name, f.distributor_id, content, digest],
             )
             stored.append(StoredFile(f.file_name, f.distributor_id, digest))

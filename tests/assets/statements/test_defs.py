@@ -11,6 +11,7 @@ import assets.statements.defs
 import assets.statements.statement_files
 from assets.resources import RunSettings
 from assets.statements.defs import credit_statements
+from core.warehouse import replace_closed_files_table
 from pipelines.resources import warehouse_resource
 
 
@@ -26,7 +27,7 @@ def test_a_closed_quarter_writes_its_stored_bytes_and_renders_nothing(
     with duckdb.connect(str(warehouse)) as con:
         con.execute("UPDATE quarter_runs SET state = 'closed' WHERE quarter = '2026-Q2'")
         con.executemany(
-            "INSERT INTO closed_statements VALUES (?, ?, ?, ?, ?)",
+            f"INSERT INTO {replace_closed_files_table(con, '2026-Q2')} VALUES (?, ?, ?, ?, ?)",
             [_stored("NORTHSTAR.xlsx", b"the stored statement"), _stored("NORTHSTAR.csv", b"stored lines")],
         )
         journal = b"the stored journal"

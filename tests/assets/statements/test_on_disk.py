@@ -16,7 +16,7 @@ from assets.statements.on_disk import (
 )
 from assets.statements.statement_files import StatementFile
 from core.quarters import Quarter
-from core.warehouse import prepare
+from core.warehouse import prepare, replace_closed_files_table
 
 Q2 = Quarter(2026, 2)
 
@@ -95,7 +95,7 @@ def test_a_closed_quarter_is_checked_against_its_stored_bytes(con, folder):
     prepare(con)
     final = b"FINAL"
     con.execute(
-        "INSERT INTO closed_statements VALUES ('2026-Q2', 'A.xlsx', 'A', ?, ?)",
+        f"INSERT INTO {replace_closed_files_table(con, '2026-Q2')} VALUES ('2026-Q2', 'A.xlsx', 'A', ?, ?)",
         [final, hashlib.sha256(final).hexdigest()],
     )
     record_written(con, Q2, [statement("A", b"DRAFT")])  # what a close killed before writing left behind

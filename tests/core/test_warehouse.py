@@ -1,0 +1,104 @@
+"""closed_statements: a closed quarter's files in a table of their own, one view over them all."""
+
+import duckdb
+import pytest
+
+from core.warehouse import closed_files_table, prepare, replace_closed_files_table, transaction
+
+
+def _close(con, quarter: str, files: dict[str, bytes]) -> None:
+    with transaction(con):
+        table = replace_closed_files_table(con, quarter)
+        for name, content in files.items():
+            con.execute(f"INSERT INTO {table} VALUES (?, ?, 'D', ?, 'digest')", [quarter, name, content])
+
+
+def _stored(con) -> list[tuple]:
+    return con.execute("SELECT quarter, file_name, content FROM closed_statements ORDER BY ALL").fetchall()
+
+
+def _content_blocks(con, table: str) -> list[tuple]:
+    return con.execute(
+        "SELECT block_id, block_offset FROM pragma_storage_info(?) WHERE column_name = 'content' "
+        "AND segment_type = 'BLOB' ORDER BY ALL",
+        [table],
+    ).fetchall()
+
+
+def test_a_new_warehouse_has_an_empty_view(tmp_path):
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        assert _stored(con) == []
+
+
+def test_each_close_has_its_own_table_and_a_second_close_replaces_only_its_own(tmp_path):
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close(con, "2026-Q2", {"A.xlsx": b"q2 a", "B.xlsx": b"q2 b"})
+        _close(con, "2026-Q3", {"A.xlsx": b"q3 a"})
+        _close(con, "2026-Q3", {"B.xlsx": b"q3 b"})
+        assert _stored(con) == [
+            ("2026-Q2", "A.xlsx", b"q2 a"),
+            ("2026-Q2", "B.xlsx", b"q2 b"),
+            ("2026-Q3", "B.xlsx", b"q3 b"),
+        ]
+
+
+def test_a_close_that_fails_leaves_the_earlier_files(tmp_path):
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close(con, "2026-Q2", {"A.xlsx": b"first"})
+        with pytest.raises(RuntimeError), transaction(con):
+            replace_closed_files_table(con, "2026-Q2")
+            raise RuntimeError("the disk filled")
+        assert _stored(con) == [("2026-Q2", "A.xlsx", b"first")]
+
+
+def test_a_later_close_leaves_the_earlier_quarters_bytes_where_they_are_on_disk(tmp_path):
+    # In one shared table DuckDB rewrote the earlier closes' bytes at every close's checkpoint.
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close(con, "2026-Q2", {f"{n}.xlsx": bytes([n]) * 300_000 for n in range(20)})
+        con.execute("CHECKPOINT")
+        before = _content_blocks(con, "closed_statements_2026_q2")
+        _close(con, "2026-Q3", {f"{n}.xlsx": bytes([n]) * 300_000 for n in range(20)})
+        con.execute("CHECKPOINT")
+        assert before and _content_blocks(con, "closed_statements_2026_q2") == before
+
+
+def test_an_earlier_versions_single_table_is_split_by_quarter_in_stored_order(tmp_path):
+    path = str(tmp_path / "wh.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute(
+            """CREATE TABLE closed_statements (quarter VARCHAR, file_name VARCHAR, distributor_id VARCHAR,
+            content BLOB, sha256 VARCHAR, PRIMARY KEY (quarter, file_name))"""
+        )
+        con.execute(
+            """INSERT INTO closed_statements VALUES ('2026-Q3', 'B.xlsx', 'B', 'q3 b', 'x'),
+            ('2026-Q2', 'Z.xlsx', 'Z', 'q2 z', 'y'), ('2026-Q3', 'A.csv', 'A', 'q3 a', 'z')"""
+        )
+    for _ in range(2):  # the second connection finds the view
+        with duckdb.connect(path) as con:
+            prepare(con)
+            assert _stored(con) == [
+                ("2026-Q2", "Z.xlsx", b"q2 z"),
+                ("2026-Q3", "A.csv", b"q3 a"),
+                ("2026-Q3", "B.xlsx", b"q3 b"),
+            ]
+            in_stored_order = con.execute("SELECT file_name FROM closed_statements_2026_q3").fetchall()
+            assert in_stored_order == [("B.xlsx",), ("A.csv",)]
+            kinds = con.execute(
+                "SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_name LIKE 'closed_statements%' ORDER BY ALL"
+            ).fetchall()
+            assert kinds == [
+                ("closed_statements", "VIEW"),
+                ("closed_statements_2026_q2", "BASE TABLE"),
+                ("closed_statements_2026_q3", "BASE TABLE"),
+            ]
+
+
+@pytest.mark.parametrize("text", ["2026-Q5", "2026-q3", "2026-Q3; DROP TABLE x", ""])
+def test_a_table_name_is_made_only_of_a_quarter(text):
+    with pytest.raises(ValueError, match="not a quarter"):
+        closed_files_table(text)
