@@ -110,7 +110,10 @@ _TIMESTAMP_PATTERN = r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)
 
 MACROS_SQL = f"""
 -- trim() with a character set is slow; most values need none, and a regex tells which do.
+-- Most values start and end with a printable ASCII character, which no white space is: they skip
+-- the regular expression (8 % of judging the case versions).
 CREATE OR REPLACE TEMP MACRO rma_clean(s) AS CASE
+    WHEN ascii(s) BETWEEN 33 AND 126 AND ascii(right(s, 1)) BETWEEN 33 AND 126 THEN s
     WHEN regexp_matches(s, '{_EDGE_WHITESPACE}') THEN nullif(trim(s, {_WHITESPACE_SQL}), '')
     ELSE nullif(s, '')
 END;

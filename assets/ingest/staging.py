@@ -231,8 +231,16 @@ def _blank_line_pattern(delimiter: str) -> str:
     return "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in blank_line_chars(delimiter)) + "]*"
 
 
+# A batch's few files are one row each: split into lines first, so that DuckDB judges and
+# splits the lines on every core (in one statement it did so on one).
+PLAIN_LINES_SQL = """CREATE OR REPLACE TEMP TABLE plain_lines AS
+    SELECT file_id, unnest(lines) AS raw, generate_subscripts(lines, 1) AS line_index
+    FROM (SELECT file_id, string_split(body, chr(10)) AS lines FROM plain_bodies)"""
+
+
 def _plain_rows_sql(source: Source, delimiter: str = ",") -> str:
-    """The rows of PlainCsv files, split by SQL exactly as `_raw_rows` does for parsed files."""
+    """The rows of PlainCsv files, split by SQL exactly as `_raw_rows` does for parsed files,
+    from their lines in plain_lines (PLAIN_LINES_SQL)."""
     blank = _blank_line_pattern(delimiter)
     values = ", ".join(
         f"CASE WHEN position_{i} < len(fields) THEN fields[position_{i} + 1] END"
@@ -240,12 +248,9 @@ def _plain_rows_sql(source: Source, delimiter: str = ",") -> str:
     )
     return f"""
     INSERT INTO raw_{source.name}
-    WITH lines AS (
-      SELECT file_id, unnest(lines) AS raw, generate_subscripts(lines, 1) AS line_index
-      FROM (SELECT file_id, string_split(body, chr(10)) AS lines FROM plain_bodies)
-    ), records AS (
+    WITH records AS (
       SELECT file_id, line_index, raw, string_split(raw, '{delimiter}') AS fields
-      FROM lines
+      FROM plain_lines
       WHERE NOT regexp_full_match(raw, '{blank}')
     ), judged AS (
       SELECT r.*, f.*, len(fields) > f.header_width AND NOT regexp_full_match(
@@ -561,7 +566,9 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 "plain_bodies",
                 pd.DataFrame(plain_bodies, columns=["file_id", "body"]).astype({"file_id": "int64"}),
             )
+            con.execute(PLAIN_LINES_SQL)
             con.execute(_plain_rows_sql(source, plain_delimiter))
+            con.execute("DROP TABLE plain_lines")
             con.unregister("plain_files")
             con.unregister("plain_bodies")
             plain_files.clear()
