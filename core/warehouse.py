@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 -- What is staged from each input file: its content hash, its rows and the staging logic used.
 CREATE TABLE IF NOT EXISTS ingested_files (
     source VARCHAR, source_file VARCHAR, sha256 VARCHAR, rows_read BIGINT, staging VARCHAR,
-    lines BIGINT, header_lines BIGINT, blank_lines BIGINT
+    lines BIGINT, header_lines BIGINT, blank_lines BIGINT, stat_key VARCHAR
 );
 CREATE TABLE IF NOT EXISTS quarter_runs (
     quarter VARCHAR PRIMARY KEY, state VARCHAR, as_of DATE, closed_at TIMESTAMP,
@@ -174,6 +174,7 @@ ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS line_span INTEGER;
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS lines BIGINT;
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS header_lines BIGINT;
 ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS blank_lines BIGINT;
+ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS stat_key VARCHAR;
 ALTER TABLE distributor_credits ADD COLUMN IF NOT EXISTS credit_memo VARCHAR;
 ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS closed_by VARCHAR;
 ALTER TABLE quarter_runs ADD COLUMN IF NOT EXISTS released_by VARCHAR;

@@ -8,6 +8,8 @@ per row stays in the database engine.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,7 @@ MANIFEST_COLUMNS = [
     "lines",
     "header_lines",
     "blank_lines",
+    "stat_key",
 ]
 _RAW_TYPES = {"source_line": "INTEGER", "line_span": "INTEGER", "line_break": "BOOLEAN"}
 
@@ -158,6 +161,25 @@ def _file_bytes(
         return _whole_file_row(
             source, input_file, "UNREADABLE_FILE", f"cannot open: {error.strerror or error}"
         )
+
+
+# A file changed this recently may change again within its clock tick (coarse file timestamps),
+# leaving its size and times as they were: its stat vouches for nothing yet (git's "racily clean").
+STAT_SETTLED_NS = 5_000_000_000
+
+
+def _stat_key(path: Path) -> str | None:
+    """The file's size, times and identity, taken before its bytes are read: while they stay the
+    same, so do the bytes, which need not be read and hashed again (the files of a history are
+    gigabytes). None when they cannot vouch: the file changed too recently, or cannot be found.
+    Every write changes the change time (ctime), which no user can set back."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    if max(stat.st_mtime_ns, stat.st_ctime_ns) > time.time_ns() - STAT_SETTLED_NS:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}:{stat.st_dev}"
 
 
 def _digest(data: bytes | list, input_file: InputFile) -> str | None:
@@ -423,29 +445,41 @@ def _plan(
     input_files: list[InputFile],
     staging: dict[str, str],
 ) -> tuple[list[InputFile], set[str], bool]:
-    """(files to stage, staged files to drop, whether to rebuild the whole table).
+    """(files to stage, staged files to drop, whether to rebuild the whole table, the new stat keys
+    of unchanged files as (stat_key, file)).
 
     A file is staged again when its bytes or its staging fingerprint (`staging`, by file) changed.
+    Its bytes are read and hashed only when its size, times or identity (`_stat_key`) changed.
     With a unique key, whether a row is a duplicate depends on the files before it, so a change
     anywhere but after every unchanged file rebuilds the whole source.
     """
     previous = {
-        name: (sha256, used)
-        for name, sha256, used in con.execute(
-            "SELECT source_file, sha256, staging FROM ingested_files WHERE source = ?", [source.name]
+        name: (sha256, used, stat_key)
+        for name, sha256, used, stat_key in con.execute(
+            "SELECT source_file, sha256, staging, stat_key FROM ingested_files WHERE source = ?",
+            [source.name],
         ).fetchall()
     }
-    if all(used != staging.get(name) for name, (_, used) in previous.items()):
-        return input_files, set(previous), True  # nothing staged yet, or all of it staged otherwise
-    changed, unchanged = [], []
+    if all(used != staging.get(name) for name, (_, used, _) in previous.items()):
+        return input_files, set(previous), True, []  # nothing staged yet, or all of it staged otherwise
+    changed, unchanged, restat = [], [], []
     resolved: dict[str, str] = {}  # real paths of the folders
     for input_file in input_files:
         stored = previous.get(input_file.relative)
         if stored is None or stored[1] != staging[input_file.relative]:
             changed.append(input_file)
             continue
+        stat_key = _stat_key(input_file.path) if input_file.problem is None else None
+        if stat_key is not None and stat_key == stored[2]:
+            unchanged.append(input_file)
+            continue
         sha256 = _digest(_file_bytes(data_dir, source, input_file, resolved), input_file)
-        (unchanged if sha256 is not None and stored[0] == sha256 else changed).append(input_file)
+        if sha256 is not None and stored[0] == sha256:
+            unchanged.append(input_file)
+            if stat_key != stored[2]:
+                restat.append((stat_key, input_file.relative))  # touched, or settled since
+        else:
+            changed.append(input_file)
     current = {input_file.relative for input_file in input_files}
     dropped = {name for name in previous if name not in current} | {
         f.relative for f in changed if f.relative in previous
@@ -453,8 +487,8 @@ def _plan(
     if source.unique_column and unchanged:
         last_unchanged = max(_path_order(f.relative) for f in unchanged)
         if any(_path_order(name) < last_unchanged for name in dropped | {f.relative for f in changed}):
-            return input_files, set(previous), True
-    return changed, dropped, False
+            return input_files, set(previous), True, []
+    return changed, dropped, False, restat
 
 
 def _path_order(relative: str) -> bytes:
@@ -512,7 +546,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
         else hashlib.sha256(f"{base_staging}\n{profile.fingerprint}".encode()).hexdigest()
         for relative, profile in profile_of.items()
     }
-    to_stage, dropped, rebuild = _plan(con, data_dir, source, input_files, staging)
+    to_stage, dropped, rebuild, restat = _plan(con, data_dir, source, input_files, staging)
     report = SourceReport(source.name, files=len(input_files), files_staged=len(to_stage), rebuilt=rebuild)
 
     # Source columns as c_<name>: a column named like a fixed one (reason, detail, raw) stays apart.
@@ -623,21 +657,31 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
             con.execute(f"DELETE FROM {source.table} WHERE {dropped_files}")
             con.execute(f"DELETE FROM quarantine WHERE source = ? AND {dropped_files}", [source.name])
             con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {dropped_files}", [source.name])
+            if restat:
+                con.executemany(
+                    "UPDATE ingested_files SET stat_key = ? WHERE source = ? AND source_file = ?",
+                    [[stat_key, source.name, relative] for stat_key, relative in restat],
+                )
         pending_bytes = 0
         for file_id, input_file in enumerate(to_stage):
             if batch_bytes is not None and pending_bytes >= batch_bytes:
                 write_batch()
                 pending_bytes = 0
             # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
+            stat_key = _stat_key(input_file.path) if input_file.problem is None else None
             data = _file_bytes(data_dir, source, input_file)
             sha256 = _digest(data, input_file)
+            if sha256 is None:
+                stat_key = None  # not read: tried again on every run
             profile = profile_of[input_file.relative]
             file_staging = staging[input_file.relative]
             if isinstance(data, bytes):
                 pending_bytes += len(data)
                 data = _parse(source, input_file, data, profile)
             if isinstance(data, list):
-                manifest.append((source.name, input_file.relative, sha256, 1, file_staging, 0, 0, 0))
+                manifest.append(
+                    (source.name, input_file.relative, sha256, 1, file_staging, 0, 0, 0, stat_key)
+                )
                 chunk.append(data)
                 continue
             content = data
@@ -651,6 +695,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                         content.rows,
                         file_staging,
                         *_line_counts(content),
+                        stat_key,
                     )
                 )
                 if content.delimiter != plain_delimiter:  # one SQL split per delimiter
@@ -680,7 +725,15 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 if len(chunk) >= CHUNK_ROWS:
                     flush()
             manifest.append(
-                (source.name, input_file.relative, sha256, rows, file_staging, *_line_counts(content))
+                (
+                    source.name,
+                    input_file.relative,
+                    sha256,
+                    rows,
+                    file_staging,
+                    *_line_counts(content),
+                    stat_key,
+                )
             )
         write_batch()  # the last files' rows; the table itself when there was no file
         con.register("manifest_rows", pd.DataFrame(manifest, columns=MANIFEST_COLUMNS))

@@ -1,7 +1,9 @@
 """Staging reads only new and changed files, and ends exactly where staging everything would."""
 
 import csv
+import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -182,3 +184,45 @@ def test_a_failure_in_a_later_batch_leaves_the_staged_rows_as_they_were(con, dat
     with pytest.raises(OSError, match="disk gone"):
         stage_source(con, data, SOURCES["rma_cases"])
     assert contents(con) == before
+
+
+def _stat_keys(con) -> dict[str, str | None]:
+    return dict(con.execute("SELECT source_file, stat_key FROM ingested_files").fetchall())
+
+
+def test_files_changed_too_recently_keep_no_stat_and_get_one_once_settled(con, data, monkeypatch):
+    stage_all(con, data)  # the copies were just written: their times vouch for nothing yet
+    assert set(_stat_keys(con).values()) == {None}
+    monkeypatch.setattr(assets.ingest.staging, "STAT_SETTLED_NS", 0)
+    reports = stage_all(con, data)  # hashed, found unchanged, their stats kept
+    assert all(report.files_staged == 0 for report in reports.values())
+    assert None not in _stat_keys(con).values()
+
+
+def test_settled_unchanged_files_are_not_read_again(con, data, monkeypatch):
+    monkeypatch.setattr(assets.ingest.staging, "STAT_SETTLED_NS", 0)
+    stage_all(con, data)
+    before = contents(con)
+
+    def no_reading(*args, **kwargs):
+        pytest.fail("an unchanged file was read again")
+
+    monkeypatch.setattr(assets.ingest.staging, "_file_bytes", no_reading)
+    reports = stage_all(con, data)
+    assert all(report.files_staged == 0 and not report.rebuilt for report in reports.values())
+    assert contents(con) == before
+
+
+def test_a_rewrite_that_keeps_the_size_and_the_modified_time_is_still_seen(con, data, monkeypatch):
+    monkeypatch.setattr(assets.ingest.staging, "STAT_SETTLED_NS", 0)
+    stage_all(con, data)
+    path = sorted((data / "inbound/rma_cases").glob("*.csv"))[0]
+    before = path.stat()
+    time.sleep(0.05)  # past the coarse clock's tick: the rewrite gets a change time of its own
+    text = path.read_text()
+    path.write_text(text.replace(",direct,", ",DIRECT,", 1) if ",direct," in text else text.upper())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as a copy with -p would
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    reports = stage_all(con, data)
+    assert reports["rma_cases"].files_staged == 1
+    assert_same_as_staging_from_scratch(con, data)
