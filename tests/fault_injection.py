@@ -44,6 +44,7 @@ WHEN_COLUMNS = {
     "quarter_runs": ["closed_at", "released_at", "run_at"],
     "audit_log": ["happened_at"],
     "delivery_log": ["last_attempt_at"],
+    "ingested_files": ["stat_key"],  # the files' times and inodes on disk: each run here has a fresh copy
 }
 CACHES = {"suite_batches", "suite_batch_files"}  # GX results kept by file: a cache, rebuilt as needed
 
