@@ -168,13 +168,16 @@ def _file_bytes(
 STAT_SETTLED_NS = 5_000_000_000
 
 
-def _stat_key(path: Path) -> str | None:
+def _stat_key(input_file: InputFile) -> str | None:
     """The file's size, times and identity, taken before its bytes are read: while they stay the
     same, so do the bytes, which need not be read and hashed again (the files of a history are
-    gigabytes). None when they cannot vouch: the file changed too recently, or cannot be found.
-    Every write changes the change time (ctime), which no user can set back."""
+    gigabytes). None when they cannot vouch: the file changed too recently, cannot be found, or
+    is not read for what it is. Every write changes the change time (ctime), which no user can
+    set back."""
+    if input_file.problem is not None:
+        return None
     try:
-        stat = os.stat(path)
+        stat = os.stat(input_file.path)
     except OSError:
         return None
     if max(stat.st_mtime_ns, stat.st_ctime_ns) > time.time_ns() - STAT_SETTLED_NS:
@@ -444,7 +447,7 @@ def _plan(
     source: Source,
     input_files: list[InputFile],
     staging: dict[str, str],
-) -> tuple[list[InputFile], set[str], bool]:
+) -> tuple[list[InputFile], set[str], bool, list[tuple[str | None, str]]]:
     """(files to stage, staged files to drop, whether to rebuild the whole table, the new stat keys
     of unchanged files as (stat_key, file)).
 
@@ -469,7 +472,7 @@ def _plan(
         if stored is None or stored[1] != staging[input_file.relative]:
             changed.append(input_file)
             continue
-        stat_key = _stat_key(input_file.path) if input_file.problem is None else None
+        stat_key = _stat_key(input_file)
         if stat_key is not None and stat_key == stored[2]:
             unchanged.append(input_file)
             continue
@@ -668,7 +671,7 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 write_batch()
                 pending_bytes = 0
             # Read again rather than kept from `_plan` (memory); the manifest hashes the bytes parsed here.
-            stat_key = _stat_key(input_file.path) if input_file.problem is None else None
+            stat_key = _stat_key(input_file)
             data = _file_bytes(data_dir, source, input_file)
             sha256 = _digest(data, input_file)
             if sha256 is None:
