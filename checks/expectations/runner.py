@@ -8,9 +8,13 @@ is given: the `rma-recon` command starts one before it loads Dagster.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -20,7 +24,8 @@ import duckdb
 from checks.expectations import gx
 from checks.expectations.gx import EXAMPLES, frame_problems
 from checks.expectations.suites import ERROR, Expect, Suite, build_suites, read_references
-from checks.expectations.validator import ValidatorGone, ValidatorProcess
+from checks.expectations.validator import FILE_ROWS_SQL, ValidatorGone, ValidatorProcess, write_parquet
+from core.files import temp_folder_prefix
 from core.warehouse import in_transaction
 
 CHUNK_ROWS = 500_000  # GX validates a pandas frame; chunks bound its memory
@@ -214,13 +219,15 @@ def _add_problem(
 
 @dataclass(frozen=True)
 class _Chunk:
-    """Rows to validate against some expectations; `ticket` is the validator's, if it was sent."""
+    """Rows to validate against some expectations; `ticket` is the validator's, if it was sent.
+    `folder` holds the file the rows were written to, if any: removed once they are validated."""
 
     sql: str
     params: list | dict
     expectations: list[tuple[int, Expect]]
     validator: ValidatorProcess | None = None
     ticket: int | None = None
+    folder: str | None = None
 
 
 class Expectations:
@@ -258,6 +265,8 @@ class Expectations:
 
     def close(self) -> None:
         """Stop the validator process, if there is one; the answers not taken up go with it."""
+        for chunks in self._ahead.values():
+            _remove_folders(chunks)
         self._ahead.clear()
         if self._validator is not None:
             self._validator.close()
@@ -273,13 +282,15 @@ class Expectations:
     ) -> SuiteResult:
         """Every row of the suite's frame validated, in chunks of about `chunk_rows`.
 
-        Chunks split the rows by a hash of `suite.chunk_by`, a column of every uniqueness the suite
-        expects, so equal keys meet in one chunk; unexpected counts add up across chunks.
+        The per-row expectations see runs of consecutive rows, the frame written once; the
+        examples are then the first unexpected rows of the frame. Unexpected counts add up across
+        chunks.
 
         A uniqueness expectation is validated apart, on the rows whose key DuckDB counts more than
         once (NULLs grouped together, as pandas does): a row with a key of its own is never
         unexpected, so the counts are those of the whole frame, and GX does not hash millions of
-        keys that are unique.
+        keys that are unique. Its chunks split the candidates by a hash of `suite.chunk_by`, a
+        column of every uniqueness the suite expects, so equal keys meet in one chunk.
 
         For a suite kept by file (`Suite.memo_by_file`), the per-row expectations are validated only
         on files whose rows changed since they were last validated; the results of the others, kept
@@ -336,7 +347,14 @@ class Expectations:
                     # Ordered: the examples GX reports are the first unexpected rows, the same every run.
                     candidates_sql = f"SELECT * FROM uniqueness_candidates ORDER BY {key}"
                     chunks = self._submit(
-                        con, suite, [(index, expect)], candidates_sql, [], candidates, chunk_rows
+                        con,
+                        suite,
+                        [(index, expect)],
+                        candidates_sql,
+                        [],
+                        candidates,
+                        chunk_rows,
+                        by_key=True,
                     )
                     self._collect(con, suite, chunks, found)
                 finally:
@@ -443,11 +461,19 @@ class Expectations:
         params: list | dict,
         rows: int,
         chunk_rows: int,
+        by_key: bool = False,
     ) -> list[_Chunk]:
-        """The chunks of the rows of `sql`, each sent to the validator process if there is one."""
+        """The chunks of the rows of `sql`, each sent to the validator process if there is one.
+
+        `by_key`: equal values of `suite.chunk_by` meet in one chunk (a uniqueness needs them
+        together); each chunk is then a query of its own. Otherwise the rows are written once
+        and cut into runs of consecutive rows: one pass over them, however many chunks.
+        """
         if not expectations or not rows:
             return []
         chunks = max(1, -(-rows // chunk_rows))
+        if chunks > 1 and not by_key:
+            return self._submit_in_runs(con, suite, expectations, sql, params, chunk_rows)
         result = []
         for chunk in range(chunks):
             chunk_sql = (
@@ -470,25 +496,69 @@ class Expectations:
             result.append(sent)
         return result
 
+    def _submit_in_runs(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        expectations: list[tuple[int, Expect]],
+        sql: str,
+        params: list | dict,
+        chunk_rows: int,
+    ) -> list[_Chunk]:
+        """The rows of `sql` written to a file once, as chunks of consecutive rows of it (a query
+        per chunk would read all the rows again for each)."""
+        folder = tempfile.mkdtemp(prefix=temp_folder_prefix("gx"))
+        path = os.path.join(folder, "rows.parquet")
+        result: list[_Chunk] = []
+        try:
+            written = write_parquet(con, sql, params, path)
+            chunks = max(1, -(-written // chunk_rows))
+            size = -(-written // chunks)  # chunks of even size
+            for start in range(0, written, size):
+                stop = min(start + size, written)
+                sent = _Chunk(
+                    FILE_ROWS_SQL, {"path": path, "start": start, "stop": stop}, expectations, folder=folder
+                )
+                if self._validator is not None:
+                    try:
+                        ticket = self._validator.submit_rows(path, start, stop, suite.name, expectations)
+                        sent = dataclasses.replace(sent, validator=self._validator, ticket=ticket)
+                    except ValidatorGone as gone:
+                        self._stop_using(self._validator, gone)
+                result.append(sent)
+        except BaseException:
+            _remove_folders(result)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return result
+
     def _collect(
         self, con: duckdb.DuckDBPyConnection, suite: Suite, chunks: list[_Chunk], found: dict[int, Problem]
     ) -> None:
         """Add what fails in the chunks to `found`: the validator's answers, or validated here."""
-        for chunk in chunks:
-            problems = None
-            if chunk.validator is not None:
-                try:
-                    problems = chunk.validator.answer(chunk.ticket)
-                except ValidatorGone as gone:
-                    self._stop_using(chunk.validator, gone)
-            if problems is None:
-                problems = frame_problems(
-                    con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations
-                )
-            for index, count, examples in problems:
-                _add_problem(found, suite, index, count, examples)
+        try:
+            for chunk in chunks:
+                problems = None
+                if chunk.validator is not None:
+                    try:
+                        problems = chunk.validator.answer(chunk.ticket)
+                    except ValidatorGone as gone:
+                        self._stop_using(chunk.validator, gone)
+                if problems is None:
+                    problems = frame_problems(
+                        con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations
+                    )
+                for index, count, examples in problems:
+                    _add_problem(found, suite, index, count, examples)
+        finally:
+            _remove_folders(chunks)
 
     def _stop_using(self, validator: ValidatorProcess, gone: ValidatorGone) -> None:
         if validator is self._validator:
             logging.getLogger(__name__).warning(f"{gone}; validating in this process from now on")
             self._validator = None
+
+
+def _remove_folders(chunks: list[_Chunk]) -> None:
+    for folder in {chunk.folder for chunk in chunks if chunk.folder}:
+        shutil.rmtree(folder, ignore_errors=True)

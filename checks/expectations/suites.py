@@ -47,7 +47,8 @@ class Suite:
     table: str
     sql: str  # the frame to validate; `?` is the quarter for partitioned tables
     columns: dict[str, str]  # column -> DuckDB type the table must have
-    chunk_by: str  # big frames are validated in chunks by this column: one of every unique key's
+    # Many rows with duplicated keys are validated in chunks by this column: one of every unique key's.
+    chunk_by: str
     expectations: list[Expect] = field(default_factory=list)
     partitioned: bool = False
     # Per-row results kept by source_file, a column of the frame: only changed files are validated again.

@@ -45,7 +45,8 @@ class ValidatorProcess:
         child_end.close()
         self._lock = threading.Lock()
         self._chunks = 0
-        self._sent: dict[int, tuple[str, str]] = {}  # (chunk file, suite) of each unanswered ticket
+        # (file, whether this object removes it, suite) of each unanswered ticket
+        self._sent: dict[int, tuple[str, bool, str]] = {}
         self._answers: dict[int, tuple[bool, object, str]] = {}  # received before they were asked for
 
     def submit(self, con, sql: str, params: list | dict, suite_name: str, expectations: list) -> int:
@@ -56,17 +57,31 @@ class ValidatorProcess:
             ticket = self._chunks
             path = os.path.join(self._folder, f"chunk-{ticket}.parquet")
             try:
-                quoted = path.replace("'", "''")  # TMPDIR may hold a quote
-                con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet)", params)
-                try:
-                    self._connection.send((ticket, path, suite_name, expectations))
-                except OSError as error:
-                    raise self._gone(error) from None
+                write_parquet(con, sql, params, path)
+                self._send(ticket, path, None, suite_name, expectations)
             except BaseException:
                 _remove(path)
                 raise
-            self._sent[ticket] = (path, suite_name)
+            self._sent[ticket] = (path, True, suite_name)
         return ticket
+
+    def submit_rows(self, path: str, start: int, stop: int, suite_name: str, expectations: list) -> int:
+        """Send rows [start, stop) of a Parquet file the caller wrote (and removes once answered)
+        to be validated; returns the ticket that `answer` takes."""
+        with self._lock:
+            self._chunks += 1
+            ticket = self._chunks
+            self._send(ticket, path, (start, stop), suite_name, expectations)
+            self._sent[ticket] = (path, False, suite_name)
+        return ticket
+
+    def _send(
+        self, ticket: int, path: str, rows: tuple[int, int] | None, suite_name: str, expectations
+    ) -> None:
+        try:
+            self._connection.send((ticket, path, rows, suite_name, expectations))
+        except OSError as error:
+            raise self._gone(error) from None
 
     def answer(self, ticket: int) -> Problems:
         """The problems found in the chunk of `ticket`, waiting for them if need be."""
@@ -74,8 +89,9 @@ class ValidatorProcess:
             try:
                 while ticket not in self._answers:
                     answered, succeeded, answer = self._connection.recv()
-                    path, suite_name = self._sent.pop(answered)
-                    _remove(path)
+                    path, owned, suite_name = self._sent.pop(answered)
+                    if owned:
+                        _remove(path)
                     self._answers[answered] = (succeeded, answer, suite_name)
             except (EOFError, OSError) as error:
                 raise self._gone(error) from None
@@ -96,6 +112,26 @@ class ValidatorProcess:
             self._process.terminate()
         self._process.join(timeout=10)
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def write_parquet(con, sql: str, params: list | dict, path: str) -> int:
+    """Write the rows of `sql` to a Parquet file, in the order the query gives them; their count."""
+    quoted = path.replace("'", "''")  # TMPDIR may hold a quote
+    return con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet)", params).fetchone()[0]
+
+
+# Rows [$start, $stop) of a Parquet file, in the order they were written. Only the row groups
+# that hold them are read.
+FILE_ROWS_SQL = """SELECT * EXCLUDE (file_row_number)
+    FROM read_parquet($path, file_row_number = true)
+    WHERE file_row_number >= $start AND file_row_number < $stop ORDER BY file_row_number"""
+
+
+def read_rows(con, path: str, rows: tuple[int, int] | None):
+    """A pandas frame of rows [start, stop) of a Parquet file, or of all its rows."""
+    if rows is None:
+        return con.read_parquet(path).df()
+    return con.execute(FILE_ROWS_SQL, {"path": path, "start": rows[0], "stop": rows[1]}).df()
 
 
 def _remove(path: str) -> None:
@@ -132,14 +168,14 @@ def _serve(connection) -> None:
         reader = duckdb.connect()
         while True:
             try:
-                ticket, path, suite_name, expectations = connection.recv()
+                ticket, path, rows, suite_name, expectations = connection.recv()
             except EOFError:
                 return  # the run is over
             try:
                 answer = (
                     ticket,
                     True,
-                    frame_problems(reader.read_parquet(path).df(), suite_name, expectations),
+                    frame_problems(read_rows(reader, path, rows), suite_name, expectations),
                 )
             except Exception as error:  # the check that asked fails with it
                 answer = (ticket, False, f"{type(error).__name__}: {error}")

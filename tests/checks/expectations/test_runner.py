@@ -2,14 +2,19 @@
 
 import dataclasses
 import gc
+import tempfile
 import weakref
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from checks.expectations import runner
 from checks.expectations.gx import EXAMPLES, frame_problems
 from checks.expectations.runner import Expectations
 from checks.expectations.suites import SUITE_NAMES, WARN, Expect, Suite, build_suites, read_references
+from checks.expectations.validator import write_parquet
+from core.files import temp_folder_prefix
 
 validate_suite = Expectations().validate_suite  # in this process, as in the UI's runs
 
@@ -92,6 +97,22 @@ def test_validating_in_chunks_finds_exactly_what_one_frame_finds(example_q2, nam
     chunked = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=3, memo=False)
     assert not whole.passed and whole.rows == chunked.rows
     assert comparable(chunked) == comparable(whole)
+
+
+def test_chunks_of_consecutive_rows_show_the_frames_first_unexpected_rows(example_q2, monkeypatch):
+    """More unexpected rows than examples, over many chunks: the examples are those of the whole
+    frame, in its order, and the rows were written once for all the chunks."""
+    example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken:' || rma_number")
+    suite = build_suites(read_references(example_q2))["rma_cases"]
+    whole = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=1_000_000, memo=False)
+    writes = []
+    monkeypatch.setattr(runner, "write_parquet", lambda *args: writes.append(args[1]) or write_parquet(*args))
+    chunked = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=2, memo=False)
+    [broken] = [p for p in whole.problems if p.target == "diagnosis"]
+    assert broken.unexpected_count > EXAMPLES * 2
+    assert chunked.problems == whole.problems
+    assert len(writes) == 1  # the per-row expectations' rows; the uniqueness has no duplicates here
+    assert not list(Path(tempfile.gettempdir()).glob(f"{temp_folder_prefix('gx')}*"))  # removed
 
 
 def test_uniqueness_on_the_duplicated_keys_counts_what_the_whole_frame_counts(con):

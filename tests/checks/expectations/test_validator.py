@@ -3,12 +3,15 @@
 import dataclasses
 import logging
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from checks.expectations.runner import Expectations
 from checks.expectations.suites import SUITE_NAMES, Expect, build_suites, read_references
 from checks.expectations.validator import ValidatorProcess, start_if_useful
+from core.files import temp_folder_prefix
 
 # Each test here waits on a process that imports Great Expectations: seconds, not milliseconds.
 pytestmark = pytest.mark.slow
@@ -59,6 +62,23 @@ def test_the_validator_finds_what_this_process_finds(example_q2, validator, dama
     }
     assert failed == (set() if damage == "clean" else broken)
     assert os.listdir(validator._folder) == []  # every chunk file removed
+
+
+def test_chunks_of_one_written_file_find_what_this_process_finds(example_q2, validator):
+    for statement in DAMAGE["broken"]:
+        example_q2.execute(statement)
+    example_q2.execute("UPDATE stg_rma_cases SET diagnosis = 'broken:' || rma_number")
+    suites = build_suites(read_references(example_q2))
+    for name in ("rma_cases", "receiving_logs", "fulfillment_reports"):
+        here = Expectations().validate_suite(example_q2, suites[name], "2026-Q2", chunk_rows=2, memo=False)
+        there = Expectations(validator).validate_suite(
+            example_q2, suites[name], "2026-Q2", chunk_rows=2, memo=False
+        )
+        assert there == here and not there.passed
+    assert os.listdir(validator._folder) == []
+    # the files the chunks were cut from are removed too
+    left = {str(folder) for folder in Path(tempfile.gettempdir()).glob(temp_folder_prefix("gx") + "*")}
+    assert left == {validator._folder}
 
 
 def test_a_dead_validator_leaves_the_checks_to_this_process(example_q2, caplog):
