@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from assets.ingest.reference import close_blocker
 from assets.metadata import table_metadata
 from assets.partitions import quarterly_partitions
-from assets.reconcile.charts import credits_chart, import_in_background, markdown_image, sla_mix_chart
+from assets.reconcile.charts import credits_chart, markdown_image, sla_mix_chart
 from assets.reconcile.closing import changed_sealed_line
 from assets.reconcile.rules import ACCRUED_LIABILITY_SQL, RunParameters, reconcile_quarter
 from assets.resources import WAREHOUSE_POOL, EarlyValidation, RunSettings
@@ -116,9 +116,8 @@ def reconcile(
             blocker = close_blocker(con) if settings.close else None
             if blocker:  # before the quarter's rows change: the close is refused as a whole
                 raise dg.Failure(description=f"cannot close {quarter}: {blocker}")
-            import_in_background()  # the charts need it once the rules' SQL is done
             reconcile_quarter(con, params)
-        for spec in RECONCILE_SPECS:  # validated while the charts are drawn
+        for spec in RECONCILE_SPECS:  # validated while the metadata is gathered
             expectations.rows_written(con, spec.key.path[-1], quarter)
         for spec in RECONCILE_SPECS:
             table = spec.key.path[-1]
