@@ -7,6 +7,7 @@ per row stays in the database engine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -524,6 +525,29 @@ def _register_formats(con: duckdb.DuckDBPyConnection, staged_profiles: dict[str,
     return True
 
 
+QUARANTINE_COLUMNS = "(source, source_file, source_line, reason, raw, detail, rma_number, line_span)"
+
+
+def _bytes_on_disk(files: list[InputFile]) -> int:
+    total = 0
+    for input_file in files:
+        if input_file.problem is None:
+            with contextlib.suppress(OSError):
+                total += os.stat(input_file.path).st_size
+    return total
+
+
+def _scratch_tables(source: Source) -> tuple[str, str]:
+    """The tables where a run's batches of a source wait for its last commit: rows, quarantine."""
+    return f"staging_{source.name}_rows", f"staging_{source.name}_quarantine"
+
+
+def _drop_scratch_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    for table in _scratch_tables(source):
+        with contextlib.suppress(duckdb.Error):  # after a failed write, the first error says why
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source) -> SourceReport:
     """Read, judge and load the source's new and changed files; drop what their old versions
     and deleted files had staged. Unchanged files are not read again (only hashed)."""
@@ -626,45 +650,50 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
         loaded_columns = "folder AS distributor_id, " + loaded_columns
     loaded_rows = f"""SELECT source_file, source_line, line_span, {loaded_columns}
         FROM judged_{source.name} WHERE reason IS NULL ORDER BY source_file, source_line"""
+    quarantined_columns = "source_file, source_line, reason, raw, detail, rma_key AS rma_number, line_span"
+    quarantined_rows = f"FROM judged_{source.name} WHERE reason IS NOT NULL ORDER BY source_file, source_line"
     dropped_files = f"source_file IN (SELECT source_file FROM restaged_{source.name})"
     # Without a unique key no row's verdict depends on another's: files are judged and written a
     # batch at a time, which bounds DuckDB's memory whatever the history's size.
     batch_bytes = STAGE_BATCH_BYTES if not source.unique_column else None
     batches_written = 0
+    # More than one batch: each batch's rows wait in tables of their own and are committed with
+    # it, as one transaction kept every batch's temp tables until its commit (10 GB at ten million
+    # cases). The staged table and quarantine still change in one transaction, at the end; a run
+    # killed before it leaves only these tables, which the next run replaces. One batch is
+    # written in that transaction directly.
+    in_batches = batch_bytes is not None and _bytes_on_disk(to_stage) > batch_bytes
+    scratch_rows, scratch_quarantine = _scratch_tables(source)
 
     def write_batch() -> None:
         nonlocal batches_written
         flush()
         flush_plain()
         con.execute(f"CREATE OR REPLACE TEMP TABLE judged_{source.name} AS {judged}")
-        if rebuild and not batches_written:
-            con.execute(f"CREATE OR REPLACE TABLE {source.table} AS {loaded_rows}")
+        if in_batches and not batches_written:
+            con.execute(f"CREATE OR REPLACE TABLE {scratch_rows} AS {loaded_rows}")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {scratch_quarantine} AS "
+                f"SELECT {quarantined_columns} {quarantined_rows}"
+            )
+        elif in_batches:
+            con.execute(f"INSERT INTO {scratch_rows} {loaded_rows}")
+            con.execute(f"INSERT INTO {scratch_quarantine} SELECT {quarantined_columns} {quarantined_rows}")
         else:
-            con.execute(f"INSERT INTO {source.table} {loaded_rows}")
-        con.execute(
-            f"""INSERT INTO quarantine
-                (source, source_file, source_line, reason, raw, detail, rma_number, line_span)
-            SELECT ?, source_file, source_line, reason, raw, detail, rma_key, line_span
-            FROM judged_{source.name} WHERE reason IS NOT NULL
-            ORDER BY source_file, source_line""",
-            [source.name],
-        )
+            if rebuild and not batches_written:
+                con.execute(f"CREATE OR REPLACE TABLE {source.table} AS {loaded_rows}")
+            else:
+                con.execute(f"INSERT INTO {source.table} {loaded_rows}")
+            con.execute(
+                f"INSERT INTO quarantine {QUARANTINE_COLUMNS} "
+                f"SELECT ?, {quarantined_columns} {quarantined_rows}",
+                [source.name],
+            )
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{source.name} ({column_types})")
         batches_written += 1
 
-    with transaction(con, f"staging {source.name}"):
-        if rebuild:
-            con.execute("DELETE FROM quarantine WHERE source = ?", [source.name])
-            con.execute("DELETE FROM ingested_files WHERE source = ?", [source.name])
-        else:
-            con.execute(f"DELETE FROM {source.table} WHERE {dropped_files}")
-            con.execute(f"DELETE FROM quarantine WHERE source = ? AND {dropped_files}", [source.name])
-            con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {dropped_files}", [source.name])
-            if restat:
-                con.executemany(
-                    "UPDATE ingested_files SET stat_key = ? WHERE source = ? AND source_file = ?",
-                    [[stat_key, source.name, relative] for stat_key, relative in restat],
-                )
+    def stage_files() -> None:
+        nonlocal plain_delimiter, plain_chars
         pending_bytes = 0
         for file_id, input_file in enumerate(to_stage):
             if batch_bytes is not None and pending_bytes >= batch_bytes:
@@ -739,15 +768,59 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 )
             )
         write_batch()  # the last files' rows; the table itself when there was no file
+
+    def remove_replaced_rows() -> None:
+        if rebuild:
+            con.execute("DELETE FROM quarantine WHERE source = ?", [source.name])
+            con.execute("DELETE FROM ingested_files WHERE source = ?", [source.name])
+            return
+        con.execute(f"DELETE FROM {source.table} WHERE {dropped_files}")
+        con.execute(f"DELETE FROM quarantine WHERE source = ? AND {dropped_files}", [source.name])
+        con.execute(f"DELETE FROM ingested_files WHERE source = ? AND {dropped_files}", [source.name])
+        if restat:
+            con.executemany(
+                "UPDATE ingested_files SET stat_key = ? WHERE source = ? AND source_file = ?",
+                [[stat_key, source.name, relative] for stat_key, relative in restat],
+            )
+
+    def add_batches() -> None:
+        if rebuild:
+            con.execute(f"DROP TABLE IF EXISTS {source.table}")
+            con.execute(f"ALTER TABLE {scratch_rows} RENAME TO {source.table}")
+        else:
+            con.execute(f"INSERT INTO {source.table} SELECT * FROM {scratch_rows}")
+            con.execute(f"DROP TABLE {scratch_rows}")
+        con.execute(
+            f"INSERT INTO quarantine {QUARANTINE_COLUMNS} SELECT ?, * FROM {scratch_quarantine}",
+            [source.name],
+        )
+        con.execute(f"DROP TABLE {scratch_quarantine}")
+
+    def record_files() -> None:
         con.register("manifest_rows", pd.DataFrame(manifest, columns=MANIFEST_COLUMNS))
         con.execute("INSERT INTO ingested_files BY NAME SELECT * FROM manifest_rows")
+        con.unregister("manifest_rows")
         con.execute(
             """INSERT INTO ingest_log SELECT ?, count(*), coalesce(sum(rows_read), 0)
             FROM ingested_files WHERE source = ?
             ON CONFLICT (source) DO UPDATE SET files = excluded.files, rows_read = excluded.rows_read""",
             [source.name, source.name],
         )
-    con.unregister("manifest_rows")
+
+    if in_batches:
+        try:
+            stage_files()
+            with transaction(con, f"staging {source.name}"):
+                remove_replaced_rows()
+                add_batches()
+                record_files()
+        finally:
+            _drop_scratch_tables(con, source)  # left by a failure; gone after the commit
+    else:
+        with transaction(con, f"staging {source.name}"):
+            remove_replaced_rows()
+            stage_files()
+            record_files()
     for name in (f"raw_{source.name}", f"judged_{source.name}", f"restaged_{source.name}"):
         con.execute(f"DROP TABLE {name}")
     if formats:

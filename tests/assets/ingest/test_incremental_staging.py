@@ -184,6 +184,64 @@ def test_a_failure_in_a_later_batch_leaves_the_staged_rows_as_they_were(con, dat
     with pytest.raises(OSError, match="disk gone"):
         stage_source(con, data, SOURCES["rma_cases"])
     assert contents(con) == before
+    assert scratch_tables(con) == []  # the batches written before the failure are gone too
+
+
+def scratch_tables(con) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'staging\\_%' ESCAPE '\\'"
+        ).fetchall()
+    ]
+
+
+def test_each_batch_is_committed_as_it_is_written(con, data, monkeypatch):
+    """Within one transaction DuckDB kept every batch's temp tables until the commit (10 GB at
+    ten million cases): another connection sees each batch's rows before the next is read, and
+    the staged table only once all are in."""
+    monkeypatch.setattr(assets.ingest.staging, "STAGE_BATCH_BYTES", 1)  # a batch per file
+    files = sorted((data / "inbound" / "rma_cases").glob("*.csv"))
+    assert len(files) >= 3
+    for name in ORDER[:2]:
+        stage_source(con, data, SOURCES[name])
+    seen = []
+    real_parse = assets.ingest.staging._parse
+
+    def parse_and_look(*args):
+        with con.cursor() as other:
+            waiting = other.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'staging_rma_cases_rows'"
+            ).fetchone()[0]
+            seen.append(
+                (
+                    other.execute(
+                        "SELECT count(DISTINCT source_file) FROM staging_rma_cases_rows"
+                    ).fetchone()[0]
+                    if waiting
+                    else None,
+                    other.execute(
+                        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_rma_cases'"
+                    ).fetchone()[0],
+                )
+            )
+        return real_parse(*args)
+
+    monkeypatch.setattr(assets.ingest.staging, "_parse", parse_and_look)
+    stage_source(con, data, SOURCES["rma_cases"])
+    assert seen[:3] == [(None, 0), (1, 0), (2, 0)]
+    assert scratch_tables(con) == []
+    assert con.execute("SELECT count(DISTINCT source_file) FROM stg_rma_cases").fetchone()[0] == len(files)
+
+
+def test_what_a_killed_run_left_in_the_waiting_tables_is_replaced(con, data, monkeypatch):
+    monkeypatch.setattr(assets.ingest.staging, "STAGE_BATCH_BYTES", 1)
+    # As a run killed between two batches leaves them (its clean-up never ran).
+    con.execute("CREATE TABLE staging_rma_cases_rows AS SELECT 'stale' AS source_file, 1 AS junk")
+    con.execute("CREATE TABLE staging_rma_cases_quarantine AS SELECT 'stale' AS source_file")
+    stage_all(con, data)
+    assert scratch_tables(con) == []
+    assert_same_as_staging_from_scratch(con, data)
 
 
 def _stat_keys(con) -> dict[str, str | None]:
