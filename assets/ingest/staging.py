@@ -662,8 +662,10 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
     # cases). The staged table and quarantine still change in one transaction, at the end; a run
     # killed before it leaves only these tables, which the next run replaces. One batch is
     # written in that transaction directly.
-    in_batches = batch_bytes is not None and _bytes_on_disk(to_stage) > batch_bytes
+    # The loop below starts a second batch once the files before the last reach batch_bytes.
+    in_batches = batch_bytes is not None and _bytes_on_disk(to_stage[:-1]) >= batch_bytes
     scratch_rows, scratch_quarantine = _scratch_tables(source)
+    _drop_scratch_tables(con, source)  # a killed run's, whatever this run does
 
     def write_batch() -> None:
         nonlocal batches_written

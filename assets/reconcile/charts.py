@@ -37,8 +37,13 @@ def _text(value: object) -> str:
     return escape(_NOT_XML.sub("\ufffd", str(value)), {'"': "&quot;", "'": "&apos;"})
 
 
-def _number(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _drawn(value: float) -> float:
+    """A bar's length: none for a negative amount (its tooltip tells) or a number that is not one."""
+    return value if math.isfinite(value) and value > 0 else 0.0
 
 
 def _nice_step(largest: float, ticks: int = 4) -> float:
@@ -114,8 +119,9 @@ def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> by
         body.append(f"<text x='{left}' y='{top}' font-size='13' font-weight='bold'>{_text(title)}</text>")
         plot_top = top + 10
         plot_height = ROW_HEIGHT * len(panel)
-        step = _nice_step(max(max(r[2], r[3], 0) for r in panel))
-        ticks = max(1, math.ceil(max(max(r[2], r[3], 0) for r in panel) / step))
+        largest = max(max(_drawn(r[2]), _drawn(r[3])) for r in panel)
+        step = _nice_step(largest)
+        ticks = max(1, math.ceil(largest / step))
         scale = (right - left) / (step * ticks)
         for tick in range(ticks + 1):
             x = left + tick * step * scale
@@ -134,10 +140,10 @@ def credits_chart(rows: list[tuple[str, str, float, float]], quarter: str) -> by
                 f"{_text(_label(distributor_id))}</text>"
             )
             for offset, value, color in ((0, credited, CREDITED_COLOR), (BAR_HEIGHT, held, HELD_COLOR)):
-                width = max(value, 0) * scale
+                width = _drawn(value) * scale
                 body.append(
                     f"<rect x='{left}' y='{y + offset}' width='{width:.1f}' height='{BAR_HEIGHT}' "
-                    f"fill='{color}'><title>{_text(distributor_id)}: {_number(value)}</title></rect>"
+                    f"fill='{color}'><title>{_text(distributor_id)}: {_money(value)}</title></rect>"
                 )
         body.append(
             f"<text x='{(left + right) / 2}' y='{plot_top + plot_height + 30}' text-anchor='middle'>"

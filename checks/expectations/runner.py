@@ -330,39 +330,42 @@ class Expectations:
                 per_row_chunks = self._submit(con, suite, per_row, suite.sql, params, rows, chunk_rows)
             revalidated = rows
         # The validator works on the rows sent above while DuckDB finds the uniqueness candidates.
-        found: dict[int, Problem] = {}
-        for index, expect in indexed:
-            if expect.expectation in UNIQUENESS:
-                key = ", ".join(_key_columns(expect))
-                # Kept in a temp table: the window over every row is the cost; counting and validating
-                # reuse it.
-                con.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE uniqueness_candidates AS SELECT {key} FROM (
-                        SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql}))
-                    WHERE copies > 1""",
-                    params,
-                )
-                try:
-                    candidates = con.execute("SELECT count(*) FROM uniqueness_candidates").fetchone()[0]
-                    # Ordered: the examples GX reports are the first unexpected rows, the same every run.
-                    candidates_sql = f"SELECT * FROM uniqueness_candidates ORDER BY {key}"
-                    chunks = self._submit(
-                        con,
-                        suite,
-                        [(index, expect)],
-                        candidates_sql,
-                        [],
-                        candidates,
-                        chunk_rows,
-                        by_key=True,
+        try:
+            found: dict[int, Problem] = {}
+            for index, expect in indexed:
+                if expect.expectation in UNIQUENESS:
+                    key = ", ".join(_key_columns(expect))
+                    # Kept in a temp table: the window over every row is the cost; counting and validating
+                    # reuse it.
+                    con.execute(
+                        f"""CREATE OR REPLACE TEMP TABLE uniqueness_candidates AS SELECT {key} FROM (
+                            SELECT {key}, count(*) OVER (PARTITION BY {key}) AS copies FROM ({suite.sql}))
+                        WHERE copies > 1""",
+                        params,
                     )
-                    self._collect(con, suite, chunks, found)
-                finally:
-                    con.execute("DROP TABLE IF EXISTS uniqueness_candidates")
-        if plan is None:
-            self._collect(con, suite, per_row_chunks, found)
-        else:
-            self._remember(con, suite, plan, per_row_chunks, found)
+                    try:
+                        candidates = con.execute("SELECT count(*) FROM uniqueness_candidates").fetchone()[0]
+                        # Ordered: the examples GX reports are the first unexpected rows, the same every run.
+                        candidates_sql = f"SELECT * FROM uniqueness_candidates ORDER BY {key}"
+                        chunks = self._submit(
+                            con,
+                            suite,
+                            [(index, expect)],
+                            candidates_sql,
+                            [],
+                            candidates,
+                            chunk_rows,
+                            by_key=True,
+                        )
+                        self._collect(con, suite, chunks, found)
+                    finally:
+                        con.execute("DROP TABLE IF EXISTS uniqueness_candidates")
+            if plan is None:
+                self._collect(con, suite, per_row_chunks, found)
+            else:
+                self._remember(con, suite, plan, per_row_chunks, found)
+        finally:
+            _remove_folders(per_row_chunks)  # collected, or abandoned by a failure
         problems += [found[index] for index in sorted(found)]
         return SuiteResult(
             suite.name, rows, len(suite.expectations) + len(suite.columns), problems, revalidated
@@ -388,12 +391,14 @@ class Expectations:
         if suite.memo_by_file:
             plan = _plan_by_file(con, suite, per_row)
             if plan.fresh_rows:
+                _remove_folders(self._ahead.pop((suite.name, plan.batch), []))
                 self._ahead[(suite.name, plan.batch)] = self._submit(
                     con, suite, per_row, plan.fresh_sql, plan.fresh_params, plan.fresh_rows, chunk_rows
                 )
         else:
             params = _params(suite, quarter)
             rows, key = _frame_key(con, suite, per_row, params)
+            _remove_folders(self._ahead.pop((suite.name, key), []))
             self._ahead[(suite.name, key)] = self._submit(
                 con, suite, per_row, suite.sql, params, rows, chunk_rows
             )
@@ -512,6 +517,9 @@ class Expectations:
         result: list[_Chunk] = []
         try:
             written = write_parquet(con, sql, params, path)
+            if not written:
+                shutil.rmtree(folder, ignore_errors=True)
+                return []
             chunks = max(1, -(-written // chunk_rows))
             size = -(-written // chunks)  # chunks of even size
             for start in range(0, written, size):

@@ -234,8 +234,10 @@ def test_each_batch_is_committed_as_it_is_written(con, data, monkeypatch):
     assert con.execute("SELECT count(DISTINCT source_file) FROM stg_rma_cases").fetchone()[0] == len(files)
 
 
-def test_what_a_killed_run_left_in_the_waiting_tables_is_replaced(con, data, monkeypatch):
-    monkeypatch.setattr(assets.ingest.staging, "STAGE_BATCH_BYTES", 1)
+@pytest.mark.parametrize("batch_bytes", [1, assets.ingest.staging.STAGE_BATCH_BYTES])
+def test_what_a_killed_run_left_in_the_waiting_tables_is_dropped(con, data, monkeypatch, batch_bytes):
+    """By the next run, whether it stages in batches (1 byte: a batch per file) or in one."""
+    monkeypatch.setattr(assets.ingest.staging, "STAGE_BATCH_BYTES", batch_bytes)
     # As a run killed between two batches leaves them (its clean-up never ran).
     con.execute("CREATE TABLE staging_rma_cases_rows AS SELECT 'stale' AS source_file, 1 AS junk")
     con.execute("CREATE TABLE staging_rma_cases_quarantine AS SELECT 'stale' AS source_file")

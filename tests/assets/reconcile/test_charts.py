@@ -77,7 +77,7 @@ def test_each_currency_has_its_own_panel_and_its_own_ranking():
     assert panel_titles == ["EUR", "JPY (top 25 of 40 by value)", "USD"]
     # Each panel has its own scale: the biggest dollar bar is as long as the biggest yen bar.
     widths = {r.findtext(f"{SVG}title"): float(r.get("width")) for r in bars(root, CREDITED_COLOR)[1:]}
-    assert widths["US-BIG: 90"] > 0.8 * widths["JP039: 1000039"]
+    assert widths["US-BIG: 90.00"] > 0.8 * widths["JP039: 1,000,039.00"]
 
 
 def test_text_from_the_data_stays_text():
@@ -95,3 +95,13 @@ def test_the_same_rows_draw_the_same_bytes():
     rows = [(f"D{i:03d}", "USD" if i % 2 else "EUR", i * 1.5, i * 0.25) for i in range(60)]
     assert credits_chart(rows, "2026-Q2") == credits_chart(list(reversed(rows)), "2026-Q2")
     assert sla_mix_chart([]) == sla_mix_chart([])
+
+
+def test_a_negative_or_missing_amount_draws_no_bar_and_breaks_nothing():
+    root = parsed(credits_chart([("A", "USD", -5.0, float("nan")), ("B", "USD", 0.0, 0.0)], "2026-Q2"))
+    titled = {
+        r.findtext(f"{SVG}title"): float(r.get("width"))
+        for r in root.iter(f"{SVG}rect")
+        if r.find(f"{SVG}title") is not None
+    }
+    assert titled["A: -5.00"] == titled["A: nan"] == titled["B: 0.00"] == 0.0

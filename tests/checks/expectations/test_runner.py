@@ -107,12 +107,26 @@ def test_chunks_of_consecutive_rows_show_the_frames_first_unexpected_rows(exampl
     whole = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=1_000_000, memo=False)
     writes = []
     monkeypatch.setattr(runner, "write_parquet", lambda *args: writes.append(args[1]) or write_parquet(*args))
+    folders = set(Path(tempfile.gettempdir()).glob(f"{temp_folder_prefix('gx')}*"))
     chunked = validate_suite(example_q2, suite, "2026-Q2", chunk_rows=2, memo=False)
     [broken] = [p for p in whole.problems if p.target == "diagnosis"]
     assert broken.unexpected_count > EXAMPLES * 2
     assert chunked.problems == whole.problems
     assert len(writes) == 1  # the per-row expectations' rows; the uniqueness has no duplicates here
-    assert not list(Path(tempfile.gettempdir()).glob(f"{temp_folder_prefix('gx')}*"))  # removed
+    assert set(Path(tempfile.gettempdir()).glob(f"{temp_folder_prefix('gx')}*")) == folders  # removed
+
+
+def test_a_failure_after_the_rows_are_written_removes_their_file(example_q2, monkeypatch):
+    suite = build_suites(read_references(example_q2))["rma_cases"]
+    folders = set(Path(tempfile.gettempdir()).glob(f"{temp_folder_prefix('gx')}*"))
+
+    def fail(*args):  # the uniqueness's answer, asked for after the per-row rows were written
+        raise RuntimeError("Great Expectations failed")
+
+    monkeypatch.setattr(Expectations, "_collect", fail)
+    with pytest.raises(RuntimeError, match="Great Expectations failed"):
+        Expectations().validate_suite(example_q2, suite, "2026-Q2", chunk_rows=2, memo=False)
+    assert set(Path(tempfile.gettempdir()).glob(f"{temp_folder_prefix('gx')}*")) == folders
 
 
 def test_uniqueness_on_the_duplicated_keys_counts_what_the_whole_frame_counts(con):
