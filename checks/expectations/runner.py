@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -486,19 +487,14 @@ class Expectations:
                 if chunks == 1
                 else f"SELECT * FROM ({sql}) WHERE hash({suite.chunk_by}) % {chunks} = {chunk}"
             )
-            sent = _Chunk(chunk_sql, params, expectations)
-            if self._validator is not None:
-                try:
-                    sent = _Chunk(
-                        chunk_sql,
-                        params,
-                        expectations,
-                        self._validator,
-                        self._validator.submit(con, chunk_sql, params, suite.name, expectations),
-                    )
-                except ValidatorGone as gone:
-                    self._stop_using(self._validator, gone)
-            result.append(sent)
+            result.append(
+                self._sent(
+                    _Chunk(chunk_sql, params, expectations),
+                    lambda validator, sql=chunk_sql: validator.submit(
+                        con, sql, params, suite.name, expectations
+                    ),
+                )
+            )
         return result
 
     def _submit_in_runs(
@@ -517,49 +513,58 @@ class Expectations:
         result: list[_Chunk] = []
         try:
             written = write_parquet(con, sql, params, path)
-            if not written:
-                shutil.rmtree(folder, ignore_errors=True)
-                return []
             chunks = max(1, -(-written // chunk_rows))
-            size = -(-written // chunks)  # chunks of even size
+            size = max(1, -(-written // chunks))  # chunks of even size
             for start in range(0, written, size):
                 stop = min(start + size, written)
-                sent = _Chunk(
-                    FILE_ROWS_SQL, {"path": path, "start": start, "stop": stop}, expectations, folder=folder
+                result.append(
+                    self._sent(
+                        _Chunk(
+                            FILE_ROWS_SQL,
+                            {"path": path, "start": start, "stop": stop},
+                            expectations,
+                            folder=folder,
+                        ),
+                        lambda validator, start=start, stop=stop: validator.submit_rows(
+                            path, start, stop, suite.name, expectations
+                        ),
+                    )
                 )
-                if self._validator is not None:
-                    try:
-                        ticket = self._validator.submit_rows(path, start, stop, suite.name, expectations)
-                        sent = dataclasses.replace(sent, validator=self._validator, ticket=ticket)
-                    except ValidatorGone as gone:
-                        self._stop_using(self._validator, gone)
-                result.append(sent)
         except BaseException:
-            _remove_folders(result)
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        if not result:
+            shutil.rmtree(folder, ignore_errors=True)  # no rows written
         return result
+
+    def _sent(self, chunk: _Chunk, send: Callable[[ValidatorProcess], int]) -> _Chunk:
+        """The chunk as sent to the validator process by `send`, if there is one and it takes it."""
+        if self._validator is None:
+            return chunk
+        try:
+            return dataclasses.replace(chunk, validator=self._validator, ticket=send(self._validator))
+        except ValidatorGone as gone:
+            self._stop_using(self._validator, gone)
+            return chunk
 
     def _collect(
         self, con: duckdb.DuckDBPyConnection, suite: Suite, chunks: list[_Chunk], found: dict[int, Problem]
     ) -> None:
-        """Add what fails in the chunks to `found`: the validator's answers, or validated here."""
-        try:
-            for chunk in chunks:
-                problems = None
-                if chunk.validator is not None:
-                    try:
-                        problems = chunk.validator.answer(chunk.ticket)
-                    except ValidatorGone as gone:
-                        self._stop_using(chunk.validator, gone)
-                if problems is None:
-                    problems = frame_problems(
-                        con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations
-                    )
-                for index, count, examples in problems:
-                    _add_problem(found, suite, index, count, examples)
-        finally:
-            _remove_folders(chunks)
+        """Add what fails in the chunks to `found`: the validator's answers, or validated here.
+        The chunks' files stay: `validate_suite` removes them, whatever happens."""
+        for chunk in chunks:
+            problems = None
+            if chunk.validator is not None:
+                try:
+                    problems = chunk.validator.answer(chunk.ticket)
+                except ValidatorGone as gone:
+                    self._stop_using(chunk.validator, gone)
+            if problems is None:
+                problems = frame_problems(
+                    con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations
+                )
+            for index, count, examples in problems:
+                _add_problem(found, suite, index, count, examples)
 
     def _stop_using(self, validator: ValidatorProcess, gone: ValidatorGone) -> None:
         if validator is self._validator:
