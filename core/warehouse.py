@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -298,46 +298,127 @@ def transaction(con: duckdb.DuckDBPyConnection, name: str = "transaction") -> It
         raise
 
 
-# Rulebook §7.1: each closed quarter's files in a table of its own. In one table, a close's few
+# Rulebook §7.1: each closed quarter's files in tables of their own. In one table, a close's few
 # hundred rows went into the row group that held the earlier closes' files, and DuckDB rewrites
 # a changed row group whole at the next checkpoint: every close rewrote every earlier close's
 # bytes (1.4 s of a warm close at a million cases, growing with each quarter).
+# A quarter's files are stored in parts of about CLOSED_FILES_PART_BYTES, each committed on its
+# own before the close's transaction: committing ten million cases' 1.8 GB of files at once took
+# DuckDB 6.9 GB of memory (its log of the commit), 64 MB parts 0.5 GB.
 CLOSED_FILES_COLUMNS = (
     "quarter VARCHAR, file_name VARCHAR PRIMARY KEY, distributor_id VARCHAR, content BLOB, sha256 VARCHAR"
 )
+CLOSED_FILES_PART_BYTES = 64_000_000
 _QUARTER = re.compile(r"(\d{4})-Q([1-4])")
-_CLOSED_FILES_TABLE = re.compile(r"closed_statements_\d{4}_q[1-4]")
+# A quarter's first part is closed_statements_2026_q3, its next ones closed_statements_2026_q3_2...
+_CLOSED_FILES_TABLE = re.compile(r"(closed_statements_\d{4}_q[1-4])(?:_([2-9]|[1-9]\d+))?")
+# Parts stored for a close that has not committed yet (a killed close leaves them behind).
+_WAITING_FILES_TABLE = re.compile(r"closing_statements_[1-9]\d*")
 
 
-def closed_files_table(quarter: str) -> str:
-    """The table of one closed quarter's FINAL files (statements, remittance files)."""
+def closed_files_table(quarter: str, part: int = 1) -> str:
+    """The table of one part of a closed quarter's FINAL files (statements, remittance files)."""
     match = _QUARTER.fullmatch(quarter)
     if match is None:
         raise ValueError(f"not a quarter: {quarter!r}")
-    return f"closed_statements_{match.group(1)}_q{match.group(2)}"
+    base = f"closed_statements_{match.group(1)}_q{match.group(2)}"
+    return base if part == 1 else f"{base}_{part}"
 
 
-def replace_closed_files_table(con: duckdb.DuckDBPyConnection, quarter: str) -> str:
-    """An empty table for the quarter's closed files, in place of any earlier one; its name.
-    Inside the caller's transaction, like the rows the caller then stores."""
-    table = closed_files_table(quarter)
-    con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(f"CREATE TABLE {table} ({CLOSED_FILES_COLUMNS})")
-    _refresh_closed_statements(con)
-    return table
-
-
-def _refresh_closed_statements(con: duckdb.DuckDBPyConnection) -> None:
-    """closed_statements: every quarter's closed files, as one view."""
-    tables = sorted(
+def _main_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
         name
         for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = 'main' AND NOT temporary"
         ).fetchall()
-        if _CLOSED_FILES_TABLE.fullmatch(name)
-    )
-    selects = [f"SELECT quarter, file_name, distributor_id, content, sha256 FROM {t}" for t in tables]
+    ]
+
+
+def _closed_parts(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> list[str]:
+    """The tables of the closed quarters' files (or of one quarter's), in quarter and part order."""
+    wanted = closed_files_table(quarter) if quarter is not None else None
+    parts = []
+    for name in _main_tables(con):
+        match = _CLOSED_FILES_TABLE.fullmatch(name)
+        if match and wanted in (None, match[1]):
+            parts.append((match[1], int(match[2] or 1), name))
+    return [name for *_, name in sorted(parts)]
+
+
+def replace_closed_files_table(con: duckdb.DuckDBPyConnection, quarter: str) -> str:
+    """An empty table for the quarter's closed files, in place of any earlier ones; its name.
+    Inside the caller's transaction, like the rows the caller then stores."""
+    for table in _closed_parts(con, quarter):
+        con.execute(f"DROP TABLE {table}")
+    table = closed_files_table(quarter)
+    con.execute(f"CREATE TABLE {table} ({CLOSED_FILES_COLUMNS})")
+    _refresh_closed_statements(con)
+    return table
+
+
+def drop_waiting_files(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the parts a close stored and did not commit (it failed or was killed). Outside a
+    transaction: inside one, DuckDB would keep their bytes until it ends."""
+    for name in _main_tables(con):
+        if _WAITING_FILES_TABLE.fullmatch(name):
+            con.execute(f"DROP TABLE {name}")
+
+
+def store_waiting_files(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -> int:
+    """Store a close's file rows (CLOSED_FILES_COLUMNS) in parts of about CLOSED_FILES_PART_BYTES
+    of content, each part a table committed on its own; how many parts (at least one).
+    `move_waiting_files` puts them in place in the close's transaction."""
+    part, part_bytes = 0, None
+    try:
+        for row in rows:
+            if part_bytes is None:
+                part += 1
+                con.execute("BEGIN TRANSACTION")
+                con.execute(f"CREATE TABLE closing_statements_{part} ({CLOSED_FILES_COLUMNS})")
+                part_bytes = 0
+            # One row per statement: as one list parameter the bytes were copied twice more.
+            con.execute(f"INSERT INTO closing_statements_{part} VALUES (?, ?, ?, ?, ?)", list(row))
+            part_bytes += len(row[3])
+            if part_bytes >= CLOSED_FILES_PART_BYTES:
+                con.execute("COMMIT")
+                crash_point("close-part-stored")
+                part_bytes = None
+        if part_bytes is not None:
+            con.execute("COMMIT")
+            crash_point("close-part-stored")
+        elif part == 0:
+            con.execute(f"CREATE TABLE closing_statements_1 ({CLOSED_FILES_COLUMNS})")
+            part = 1
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    return part
+
+
+def move_waiting_files(con: duckdb.DuckDBPyConnection, quarter: str, parts: int) -> None:
+    """Inside the close's transaction: the stored parts become the quarter's closed files, in
+    place of any earlier ones."""
+    waiting = [f"closing_statements_{part}" for part in range(1, parts + 1)]
+    twice = con.execute(
+        f"""SELECT file_name FROM ({" UNION ALL ".join(f"SELECT file_name FROM {t}" for t in waiting)})
+        GROUP BY file_name HAVING count(*) > 1 ORDER BY file_name LIMIT 1"""
+    ).fetchone()
+    if twice:  # each part's key cannot see the others
+        raise ValueError(f"{quarter}: the close made two files named {twice[0]}")
+    for table in _closed_parts(con, quarter):
+        con.execute(f"DROP TABLE {table}")
+    for part in range(1, parts + 1):
+        con.execute(f"ALTER TABLE closing_statements_{part} RENAME TO {closed_files_table(quarter, part)}")
+    _refresh_closed_statements(con)
+
+
+def _refresh_closed_statements(con: duckdb.DuckDBPyConnection) -> None:
+    """closed_statements: every quarter's closed files, as one view."""
+    selects = [
+        f"SELECT quarter, file_name, distributor_id, content, sha256 FROM {t}" for t in _closed_parts(con)
+    ]
     none = (
         "SELECT NULL::VARCHAR AS quarter, NULL::VARCHAR AS file_name, NULL::VARCHAR AS distributor_id, "
         "NULL::BLOB AS content, NULL::VARCHAR AS sha256 WHERE false"

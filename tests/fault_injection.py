@@ -31,6 +31,7 @@ CLOSE_CRASH_POINTS = [
     "staging rma_cases-before-commit",
     "staging fulfillment_reports-before-commit",
     "reconcile-before-commit",
+    "close-part-stored",
     "close-before-commit",
     "statements-midway",
     "statements-swap",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -28,7 +29,7 @@ from assets.statements.workbook import (
     statement_file_name,
 )
 from core.quarters import Quarter
-from core.warehouse import replace_closed_files_table, transaction
+from core.warehouse import drop_waiting_files, move_waiting_files, store_waiting_files, transaction
 
 
 @dataclass(frozen=True)
@@ -295,51 +296,61 @@ def freeze_statements(
     """Close the quarter in one transaction: store the FINAL bytes (statements, remittance files,
     the journal), give the credit memo numbers, record who closed, mark earlier drafts
     superseded, and write the close to the audit log. Each file's bytes are read once, as it is
-    stored (`SpooledFile` reads them from disk)."""
+    stored (`SpooledFile` reads them from disk), into parts committed before the close's
+    transaction (`store_waiting_files`), which makes them the quarter's files or drops them."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     q = str(quarter)
     stored: list[StoredFile] = []
-    with transaction(con, "close"):
-        table = replace_closed_files_table(con, q)
+
+    def rows() -> Iterator[tuple]:
         for f in files:
-            # One row per file: as one list parameter the bytes were copied twice more (seconds,
-            # and the close's peak memory with a million lines).
             content = f.content
             digest = hashlib.sha256(content).hexdigest()
-            con.execute(
-                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)",
-                [q, f.file_name, f.distributor_id, content, digest],
-            )
             stored.append(StoredFile(f.file_name, f.distributor_id, digest))
-        con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])
-        con.execute(
-            "INSERT INTO closed_journals VALUES (?, ?, ?)", [q, journal, hashlib.sha256(journal).hexdigest()]
-        )
-        if credit_memos:
-            memos = [list(credit_memos), list(credit_memos.values())]
+            yield q, f.file_name, f.distributor_id, content, digest
+
+    drop_waiting_files(con)  # a killed close's
+    try:
+        parts = store_waiting_files(con, rows())
+        with transaction(con, "close"):
+            move_waiting_files(con, q, parts)
+            con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])
             con.execute(
-                """INSERT INTO credit_memos
-                SELECT m.credit_memo, c.quarter, c.distributor_id, c.currency, c.credit_total
-                FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
-                JOIN distributor_credits c USING (distributor_id) WHERE c.quarter = ?""",
-                [*memos, q],
+                "INSERT INTO closed_journals VALUES (?, ?, ?)",
+                [q, journal, hashlib.sha256(journal).hexdigest()],
+            )
+            if credit_memos:
+                memos = [list(credit_memos), list(credit_memos.values())]
+                con.execute(
+                    """INSERT INTO credit_memos
+                    SELECT m.credit_memo, c.quarter, c.distributor_id, c.currency, c.credit_total
+                    FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
+                    JOIN distributor_credits c USING (distributor_id) WHERE c.quarter = ?""",
+                    [*memos, q],
+                )
+                con.execute(
+                    """UPDATE distributor_credits c SET credit_memo = m.credit_memo
+                    FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
+                    WHERE c.distributor_id = m.distributor_id AND c.quarter = ?""",
+                    [*memos, q],
+                )
+            con.execute(
+                "UPDATE quarter_runs SET state = 'closed', closed_at = ?, closed_by = ? WHERE quarter = ?",
+                [now, closed_by, q],
+            )
+            # Rulebook §5: drafts of earlier quarters are settled in this quarter's scope.
+            con.execute(
+                "UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'", [q]
             )
             con.execute(
-                """UPDATE distributor_credits c SET credit_memo = m.credit_memo
-                FROM (SELECT unnest(?) AS distributor_id, unnest(?) AS credit_memo) m
-                WHERE c.distributor_id = m.distributor_id AND c.quarter = ?""",
-                [*memos, q],
+                "INSERT INTO audit_log VALUES (?, ?, 'close', ?, 'closed', ?)",
+                [now, closed_by, q, f"{len(credit_memos)} credit memo(s), {len(stored)} file(s)"],
             )
-        con.execute(
-            "UPDATE quarter_runs SET state = 'closed', closed_at = ?, closed_by = ? WHERE quarter = ?",
-            [now, closed_by, q],
-        )
-        # Rulebook §5: drafts of earlier quarters are settled in this quarter's scope.
-        con.execute("UPDATE quarter_runs SET state = 'superseded' WHERE quarter < ? AND state = 'draft'", [q])
-        con.execute(
-            "INSERT INTO audit_log VALUES (?, ?, 'close', ?, 'closed', ?)",
-            [now, closed_by, q, f"{len(credit_memos)} credit memo(s), {len(stored)} file(s)"],
-        )
+    except BaseException:
+        # A commit leaves none; a failed close's parts go (quietly: the first error says why).
+        with contextlib.suppress(duckdb.Error):
+            drop_waiting_files(con)
+        raise
     return stored
 
 

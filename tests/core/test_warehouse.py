@@ -3,7 +3,15 @@
 import duckdb
 import pytest
 
-from core.warehouse import closed_files_table, prepare, replace_closed_files_table, transaction
+from core.warehouse import (
+    closed_files_table,
+    drop_waiting_files,
+    move_waiting_files,
+    prepare,
+    replace_closed_files_table,
+    store_waiting_files,
+    transaction,
+)
 
 
 def _close(con, quarter: str, files: dict[str, bytes]) -> None:
@@ -102,3 +110,100 @@ def test_an_earlier_versions_single_table_is_split_by_quarter_in_stored_order(tm
 def test_a_table_name_is_made_only_of_a_quarter(text):
     with pytest.raises(ValueError, match="not a quarter"):
         closed_files_table(text)
+
+
+def _close_in_parts(con, quarter: str, names: list[str], on_each=None) -> None:
+    """A close as freeze_statements makes it: parts committed one by one, then moved in place."""
+
+    def rows():
+        for name in names:
+            if on_each:
+                on_each(name)
+            yield quarter, name, "D", name.encode() * 4, "digest"
+
+    parts = store_waiting_files(con, rows())
+    with transaction(con):
+        move_waiting_files(con, quarter, parts)
+
+
+def _tables(con, pattern: str) -> list[str]:
+    found = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ? ORDER BY 1", [pattern]
+    )
+    return [name for (name,) in found.fetchall()]
+
+
+def test_a_close_stores_its_files_in_parts_each_committed_before_the_next_file_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 50)  # two 28-byte files a part
+    names = [f"{n:02d}.xlsx" for n in range(24)]
+    seen_by_another_connection = []
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        other = con.cursor()
+
+        def look(name):
+            seen_by_another_connection.append(
+                sum(
+                    other.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in _tables(other, "closing%")
+                )
+            )
+
+        _close_in_parts(con, "2026-Q3", names, on_each=look)
+        assert seen_by_another_connection == [2 * (n // 2) for n in range(24)]
+        assert len(_tables(con, "closed_statements_2026_q3%")) == 12 and _tables(con, "closing%") == []
+        # In part order (part 10 after part 9): the order they were stored in.
+        assert [f for (f,) in con.execute("SELECT file_name FROM closed_statements").fetchall()] == names
+        assert con.execute(
+            "SELECT content FROM closed_statements WHERE file_name = '23.xlsx'"
+        ).fetchone() == (b"23.xlsx" * 4,)
+
+
+def test_a_second_close_in_fewer_parts_replaces_every_part_of_the_first(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 8)
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close(con, "2026-Q2", {"A.xlsx": b"q2 a"})
+        _close_in_parts(con, "2026-Q3", [f"{n}.xlsx" for n in range(6)])
+        _close_in_parts(con, "2026-Q3", ["B.xlsx"])
+        assert _tables(con, "closed_statements_%") == [
+            "closed_statements_2026_q2",
+            "closed_statements_2026_q3",
+        ]
+        assert [row[:2] for row in _stored(con)] == [("2026-Q2", "A.xlsx"), ("2026-Q3", "B.xlsx")]
+
+
+def test_a_close_without_files_has_an_empty_table(tmp_path):
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close_in_parts(con, "2026-Q3", [])
+        assert _tables(con, "closed_statements_%") == ["closed_statements_2026_q3"] and _stored(con) == []
+
+
+def test_two_files_of_one_name_in_different_parts_are_refused_and_the_earlier_close_stays(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 8)
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close(con, "2026-Q3", {"A.xlsx": b"first"})
+        with pytest.raises(ValueError, match=r"two files named B\.xlsx"):
+            _close_in_parts(con, "2026-Q3", ["B.xlsx", "C.xlsx", "B.xlsx"])
+        assert _stored(con) == [("2026-Q3", "A.xlsx", b"first")]
+
+
+def test_the_parts_a_failed_close_left_are_dropped_and_the_closed_files_stay(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 8)
+
+    def failing():
+        yield "2026-Q3", "A.xlsx", "D", b"12345678", "digest"
+        raise OSError("the disk filled")
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        _close(con, "2026-Q2", {"A.xlsx": b"q2 a"})
+        with pytest.raises(OSError):
+            store_waiting_files(con, failing())
+        assert _tables(con, "closing%") == ["closing_statements_1"]  # committed: a kill leaves it too
+        drop_waiting_files(con)
+        assert _tables(con, "closing%") == [] and _stored(con) == [("2026-Q2", "A.xlsx", b"q2 a")]

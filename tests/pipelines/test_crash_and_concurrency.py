@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import duckdb
 import pytest
 
 from core.faults import CRASH_ENV
@@ -37,6 +38,28 @@ def test_kill_while_closing_leaves_the_quarter_open(example):
     assert snapshot(example)["state"][0] == "draft"
     assert rerun("2026-Q3", "--close") == 0
     assert snapshot(example)["state"][0] == "closed"
+
+
+def test_kill_after_a_part_of_the_files_is_stored_leaves_the_quarter_open_and_the_next_close_clears_it(
+    example,
+):
+    killed = cli(example, "2026-Q3", "--as-of", "2026-09-30", "--close", crash="close-part-stored")
+    assert killed.returncode == -9
+    assert snapshot(example)["state"][0] == "draft"
+    assert _tables_like(example, "closing_statements%") == ["closing_statements_1"]
+    assert _tables_like(example, "closed_statements_2026_q3%") == []
+    assert rerun("2026-Q3", "--close") == 0
+    assert snapshot(example)["state"][0] == "closed"
+    assert _tables_like(example, "closing_statements%") == []
+    assert _tables_like(example, "closed_statements_2026_q3%") == ["closed_statements_2026_q3"]
+
+
+def _tables_like(example, pattern: str) -> list[str]:
+    with duckdb.connect(str(example / "wh.duckdb"), read_only=True) as con:
+        found = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ? ORDER BY 1", [pattern]
+        )
+        return [name for (name,) in found.fetchall()]
 
 
 def test_two_runs_at_once_one_waits_and_both_finish(example):
