@@ -8,13 +8,18 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from assets.delivery.delivery_log import DeliveryRefused, check_released, deliver_statements
+from assets.delivery.delivery_log import (
+    DeliveryRefused,
+    check_released,
+    deliver_statements,
+    still_as_released,
+)
 from assets.delivery.release import ReleaseRefused, release, released, released_digests
 from assets.delivery.transport import Transport
 from assets.ingest.reference import Vendor, close_blocker, load_vendor
 from assets.partitions import quarterly_partitions
 from assets.resources import WAREHOUSE_POOL, RunSettings
-from assets.statements.statement_files import frozen_statements
+from assets.statements.statement_files import stored_by_distributor, stored_contents
 from core.quarter_state import is_closed
 from core.quarters import Quarter
 
@@ -126,9 +131,9 @@ def statement_delivery(
             return dg.MaterializeResult(
                 metadata={"quarter": str(quarter), "status": f"{state}: nothing sent", "sent": 0}
             )
-        files = frozen_statements(con, quarter)
+        approved = released_digests(con, quarter)
         try:
-            check_released(files, released_digests(con, quarter))
+            check_released(stored_contents(con, quarter), approved)  # before anything is sent
         except DeliveryRefused as refused:
             raise dg.Failure(description=f"cannot deliver {quarter}: {refused}") from None
         vendor = load_vendor(con)
@@ -138,7 +143,7 @@ def statement_delivery(
         results = deliver_statements(
             con,
             str(quarter),
-            files,
+            still_as_released(stored_by_distributor(con, quarter), approved),
             delivery.transport(settings.statements_path),
             delivery.from_address(vendor),
             vendor,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 
@@ -35,11 +35,11 @@ class DeliveryRefused(Exception):
     """Files that are not what the release approved: nothing is sent."""
 
 
-def parcels(con: duckdb.DuckDBPyConnection, quarter: str, files: list[StatementFile]) -> list[Parcel]:
-    """One parcel per distributor: its statement and remittance file, memo and totals."""
-    by_distributor: dict[str, dict[str, StatementFile]] = {}
-    for f in files:
-        by_distributor.setdefault(f.distributor_id, {})[f.file_name.rsplit(".", 1)[-1]] = f
+def parcels(
+    con: duckdb.DuckDBPyConnection, quarter: str, files: Iterable[tuple[str, dict[str, StatementFile]]]
+) -> Iterator[Parcel]:
+    """One parcel per distributor (`files`: each distributor's {kind: file}, see
+    `stored_by_distributor`): its statement and remittance file, memo and totals."""
     credits = {
         row[0]: row[1:]
         for row in con.execute(
@@ -50,38 +50,45 @@ def parcels(con: duckdb.DuckDBPyConnection, quarter: str, files: list[StatementF
             [quarter],
         ).fetchall()
     }
-    result = []
-    for distributor_id, kinds in sorted(by_distributor.items()):
+    for distributor_id, kinds in files:
         name, memo, total, currency, credited, held, rejected = credits[distributor_id]
-        result.append(
-            Parcel(
-                distributor_id,
-                name,
-                kinds["xlsx"],
-                kinds.get("csv"),
-                memo,
-                total,
-                currency,
-                (credited, held, rejected),
-            )
+        yield Parcel(
+            distributor_id,
+            name,
+            kinds["xlsx"],
+            kinds.get("csv"),
+            memo,
+            total,
+            currency,
+            (credited, held, rejected),
         )
-    return result
 
 
-def check_released(files: list[StatementFile], approved: dict[str, str]) -> None:
-    """Raise DeliveryRefused unless every file is byte for byte what the release approved."""
+def check_released(files: Iterable[StatementFile], approved: dict[str, str]) -> None:
+    """Raise DeliveryRefused unless every file is byte for byte what the release approved (the
+    files are read one at a time)."""
     differing = [f.file_name for f in files if approved.get(f.file_name) != f.sha256]
     if differing:
         raise DeliveryRefused(
             f"{len(differing)} file(s) differ from what the release approved "
-            f"(first: {differing[0]}); nothing sent"
+            f"(first: {sorted(differing)[0]}); nothing sent"
         )
+
+
+def still_as_released(
+    files: Iterable[tuple[str, dict[str, StatementFile]]], approved: dict[str, str]
+) -> Iterator[tuple[str, dict[str, StatementFile]]]:
+    """The files again, each distributor's checked once more as it is read for sending: the first
+    reading checked them all before anything was sent, this one what is sent."""
+    for distributor_id, kinds in files:
+        check_released(kinds.values(), approved)
+        yield distributor_id, kinds
 
 
 def deliver_statements(
     con: duckdb.DuckDBPyConnection,
     quarter: str,
-    files: list[StatementFile],
+    files: Iterable[tuple[str, dict[str, StatementFile]]],
     transport: Transport,
     sender: str,
     vendor: Vendor,

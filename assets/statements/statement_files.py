@@ -251,6 +251,11 @@ class StoredContents:
         return _stored_contents(self.con, self.quarter)
 
 
+def stored_contents(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> Iterator[StatementFile]:
+    """A closed quarter's stored files with their bytes, one at a time, in the order stored."""
+    return _stored_contents(con, str(quarter))
+
+
 def _stored_contents(con: duckdb.DuckDBPyConnection, quarter: str) -> Iterator[StatementFile]:
     """Streamed: the caller must not use the connection until the last file is read."""
     result = con.execute(
@@ -364,10 +369,58 @@ def stored_files(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[Store
     return [StoredFile(name, distributor_id, digest) for name, distributor_id, digest in rows]
 
 
-def frozen_statements(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[StatementFile]:
-    """A closed quarter's stored files with their bytes, in name order (sorted here: DuckDB would
-    hold every file's bytes in memory to sort them)."""
-    return sorted(_stored_contents(con, str(quarter)), key=lambda f: f.file_name)
+def file_kind(file_name: str) -> str:
+    """What a stored file is, by its suffix: xlsx (the statement) or csv (the remittance file)."""
+    return file_name.rsplit(".", 1)[-1]
+
+
+def by_distributor(files: Iterable[StatementFile]) -> Iterator[tuple[str, dict[str, StatementFile]]]:
+    """Files in memory, each distributor's together ({kind: file}), in distributor order."""
+    grouped: dict[str, dict[str, StatementFile]] = {}
+    for f in files:
+        grouped.setdefault(f.distributor_id, {})[file_kind(f.file_name)] = f
+    return iter(sorted(grouped.items()))
+
+
+def stored_by_distributor(
+    con: duckdb.DuckDBPyConnection, quarter: Quarter
+) -> Iterator[tuple[str, dict[str, StatementFile]]]:
+    """A closed quarter's stored files, each distributor's together ({kind: file}), in distributor
+    order, read as they are needed: one stream per kind (a close stores every statement, then
+    every remittance file), on cursors of their own, so `con` stays free for the caller. A file
+    that comes before its turn waits in memory; in a close's order none does. (A ten-million-case
+    quarter's 1.8 GB of files, all read at once, took a delivery to 3.2 GB.)"""
+    q = str(quarter)
+    wanted: dict[str, list[str]] = {}
+    for distributor_id, file_name in con.execute(
+        "SELECT distributor_id, file_name FROM closed_statements WHERE quarter = ? ORDER BY ALL", [q]
+    ).fetchall():
+        wanted.setdefault(distributor_id, []).append(file_kind(file_name))
+    kinds = sorted({kind for distributor_kinds in wanted.values() for kind in distributor_kinds})
+    cursors = {kind: con.cursor() for kind in kinds}
+    try:
+        streams = {
+            kind: cursor.execute(
+                "SELECT file_name, distributor_id, content FROM closed_statements "
+                "WHERE quarter = ? AND suffix(file_name, ?)",
+                [q, f".{kind}"],
+            )
+            for kind, cursor in cursors.items()
+        }
+        early: dict[tuple[str, str], StatementFile] = {}
+        for distributor_id in sorted(wanted):
+            files = {}
+            for kind in wanted[distributor_id]:
+                while (kind, distributor_id) not in early:
+                    row = streams[kind].fetchone()
+                    if row is None:
+                        raise RuntimeError(f"{q}: the stored {kind} file of {distributor_id} went missing")
+                    early[(kind, row[1])] = StatementFile(row[0], row[1], bytes(row[2]))
+                files[kind] = early.pop((kind, distributor_id))
+            yield distributor_id, files
+    finally:
+        for cursor in cursors.values():
+            cursor.close()
 
 
 def frozen_journal(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> bytes | None:

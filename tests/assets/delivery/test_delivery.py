@@ -9,10 +9,15 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from assets.delivery.delivery_log import checkpointing_meanwhile, deliver_statements
+from assets.delivery.delivery_log import (
+    DeliveryRefused,
+    checkpointing_meanwhile,
+    deliver_statements,
+    still_as_released,
+)
 from assets.delivery.transport import Transport
 from assets.ingest.reference import Vendor
-from assets.statements.statement_files import StatementFile
+from assets.statements.statement_files import StatementFile, by_distributor
 from core.warehouse import prepare
 from pipelines.cli import main
 from tests.conftest import EXAMPLE_ARGS
@@ -22,7 +27,9 @@ VENDOR = Vendor("Vendor Inc.", "credits@v.example")
 
 
 def deliver(con, files, transport):
-    return deliver_statements(con, "2026-Q2", files, transport, "c@v.example", VENDOR, "Bo Releaser")
+    return deliver_statements(
+        con, "2026-Q2", by_distributor(files), transport, "c@v.example", VENDOR, "Bo Releaser"
+    )
 
 
 class Inbox:
@@ -209,3 +216,20 @@ def test_a_transaction_writing_meanwhile_is_left_alone(tmp_path):
             pass  # the block neither fails nor waits for the writer
         writer.execute("COMMIT")
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
+def test_a_file_that_changed_after_the_first_reading_is_refused_before_it_is_sent(con, tmp_path):
+    approved = {STATEMENT.file_name: STATEMENT.sha256}
+    changed = StatementFile(STATEMENT.file_name, STATEMENT.distributor_id, b"other bytes")
+    transport = Transport(mode="outbox", outbox_dir=tmp_path)
+    with pytest.raises(DeliveryRefused, match="1 file"):
+        deliver_statements(
+            con,
+            "2026-Q2",
+            still_as_released(by_distributor([changed]), approved),
+            transport,
+            "c@v.example",
+            VENDOR,
+            "Bo Releaser",
+        )
+    assert not list(tmp_path.rglob("*.eml"))

@@ -12,11 +12,13 @@ from assets.statements.statement_files import (
     StatementFile,
     StatementTooLong,
     StoredContents,
+    by_distributor,
     freeze_statements,
     load_statements,
     render_statements,
     rendering_work,
     spool,
+    stored_by_distributor,
     stored_files,
 )
 from assets.statements.workbook import ClaimLine, Statement, build_statement
@@ -216,3 +218,44 @@ def test_spooled_files_are_stored_and_read_back_as_made(example_q2, tmp_path):
     assert len(read_back) == 2
     assert [(f.file_name, f.content) for f in read_back] == [(f.file_name, f.content) for f in made]
     assert stored_files(example_q2, Quarter(2026, 2)) == sorted(stored, key=lambda f: f.file_name)
+
+
+def _made(order: list[tuple[str, str]]) -> list[StatementFile]:
+    return [StatementFile(f"{d}.{kind}", d, f"{d} {kind} bytes".encode()) for d, kind in order]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        # as a close stores them: every statement, then every remittance file
+        [("A", "xlsx"), ("B", "xlsx"), ("C", "xlsx"), ("A", "csv"), ("B", "csv"), ("C", "csv")],
+        # any other order is read too (a file before its turn waits in memory)
+        [("C", "csv"), ("B", "xlsx"), ("A", "csv"), ("C", "xlsx"), ("A", "xlsx"), ("B", "csv")],
+    ],
+)
+def test_stored_files_are_read_a_distributor_at_a_time_in_distributor_order(
+    example_q2, tmp_path, monkeypatch, order
+):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 20)  # in parts, as a big close
+    made = _made(order)
+    freeze_statements(example_q2, Quarter(2026, 2), made, b"journal", {}, "finance")
+    read = []
+    for distributor_id, files in stored_by_distributor(example_q2, Quarter(2026, 2)):
+        example_q2.execute("SELECT 1").fetchall()  # the caller's connection stays free meanwhile
+        read.append((distributor_id, {kind: f.content for kind, f in files.items()}))
+    assert read == [
+        (d, {"xlsx": f"{d} xlsx bytes".encode(), "csv": f"{d} csv bytes".encode()}) for d in "ABC"
+    ]
+
+
+def test_a_distributor_without_a_remittance_file_gets_its_statement_alone(example_q2):
+    made = _made([("A", "xlsx"), ("B", "xlsx"), ("B", "csv")])
+    freeze_statements(example_q2, Quarter(2026, 2), made, b"journal", {}, "finance")
+    assert [(d, sorted(files)) for d, files in stored_by_distributor(example_q2, Quarter(2026, 2))] == [
+        ("A", ["xlsx"]),
+        ("B", ["csv", "xlsx"]),
+    ]
+    assert [(d, sorted(files)) for d, files in by_distributor(reversed(made))] == [
+        ("A", ["xlsx"]),
+        ("B", ["csv", "xlsx"]),
+    ]
