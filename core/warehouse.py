@@ -359,16 +359,23 @@ def replace_closed_files_table(con: duckdb.DuckDBPyConnection, quarter: str) -> 
 
 def drop_waiting_files(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the parts a close stored and did not commit (it failed or was killed). Outside a
-    transaction: inside one, DuckDB would keep their bytes until it ends."""
+    transaction: inside one, DuckDB would keep their bytes until it ends. A checkpoint then
+    frees their space for the next close (without it, the retry of a close that filled the disk
+    needs that space again)."""
+    dropped = False
     for name in _main_tables(con):
         if _WAITING_FILES_TABLE.fullmatch(name):
             con.execute(f"DROP TABLE {name}")
+            dropped = True
+    if dropped:
+        con.execute("CHECKPOINT")
 
 
 def store_waiting_files(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -> int:
     """Store a close's file rows (CLOSED_FILES_COLUMNS) in parts of about CLOSED_FILES_PART_BYTES
     of content, each part a table committed on its own; how many parts (at least one).
-    `move_waiting_files` puts them in place in the close's transaction."""
+    `move_waiting_files` puts them in place in the close's transaction. Outside a transaction."""
+    drop_waiting_files(con)  # a killed close's
     part, part_bytes = 0, None
     try:
         for row in rows:

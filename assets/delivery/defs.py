@@ -10,7 +10,7 @@ from pydantic import Field
 
 from assets.delivery.delivery_log import (
     DeliveryRefused,
-    check_released,
+    check_deliverable,
     deliver_statements,
     still_as_released,
 )
@@ -132,23 +132,23 @@ def statement_delivery(
                 metadata={"quarter": str(quarter), "status": f"{state}: nothing sent", "sent": 0}
             )
         approved = released_digests(con, quarter)
-        try:
-            check_released(stored_contents(con, quarter), approved)  # before anything is sent
-        except DeliveryRefused as refused:
-            raise dg.Failure(description=f"cannot deliver {quarter}: {refused}") from None
         vendor = load_vendor(con)
         if vendor is None:
             raise dg.Failure(description=f"cannot deliver {quarter}: {close_blocker(con)}")
         outbox = delivery.outbox_path(settings.statements_path)
-        results = deliver_statements(
-            con,
-            str(quarter),
-            still_as_released(stored_by_distributor(con, quarter), approved),
-            delivery.transport(settings.statements_path),
-            delivery.from_address(vendor),
-            vendor,
-            settings.person,
-        )
+        try:
+            check_deliverable(con, str(quarter), stored_contents(con, quarter), approved)
+            results = deliver_statements(
+                con,
+                str(quarter),
+                still_as_released(stored_by_distributor(con, quarter), approved),
+                delivery.transport(settings.statements_path),
+                delivery.from_address(vendor),
+                vendor,
+                settings.person,
+            )
+        except DeliveryRefused as refused:
+            raise dg.Failure(description=f"cannot deliver {quarter}: {refused}") from None
     counts = {
         status: sum(1 for r in results if r.status == status)
         for status in ("sent", "failed", "already_sent", "no_email")

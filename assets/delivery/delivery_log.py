@@ -19,7 +19,7 @@ import pandas as pd
 
 from assets.delivery.transport import Parcel, Transport, build_message
 from assets.ingest.reference import Vendor
-from assets.statements.statement_files import StatementFile
+from assets.statements.statement_files import StatementFile, file_kind
 from core.warehouse import in_transaction, prepare
 
 
@@ -75,13 +75,53 @@ def check_released(files: Iterable[StatementFile], approved: dict[str, str]) -> 
         )
 
 
+def check_deliverable(
+    con: duckdb.DuckDBPyConnection, quarter: str, files: Iterable[StatementFile], approved: dict[str, str]
+) -> None:
+    """Before anything is sent: every stored file is what the release approved, every approved
+    file is stored (the journal aside, which is not sent), and each distributor has one statement
+    and a credit row. Raise DeliveryRefused if not."""
+    stored: dict[str, list[str]] = {}
+
+    def seen(files: Iterable[StatementFile]) -> Iterator[StatementFile]:
+        for f in files:
+            stored.setdefault(f.distributor_id, []).append(f.file_name)
+            yield f
+
+    check_released(seen(files), approved)
+    names = {name for distributor_names in stored.values() for name in distributor_names}
+    missing = sorted(name for name in approved if name not in names and not name.startswith("finance/"))
+    if missing:
+        raise DeliveryRefused(
+            f"{len(missing)} released file(s) are not stored (first: {missing[0]}); nothing sent"
+        )
+    credited = {
+        row[0]
+        for row in con.execute(
+            "SELECT distributor_id FROM distributor_credits WHERE quarter = ?", [quarter]
+        ).fetchall()
+    }
+    for distributor_id, distributor_names in sorted(stored.items()):
+        statements = [name for name in distributor_names if file_kind(name) == "xlsx"]
+        if len(statements) != 1 or distributor_id not in credited:
+            problem = (
+                "has no credit row" if distributor_id not in credited else f"has {len(statements)} statements"
+            )
+            raise DeliveryRefused(f"{distributor_id} {problem}; nothing sent")
+
+
 def still_as_released(
     files: Iterable[tuple[str, dict[str, StatementFile]]], approved: dict[str, str]
 ) -> Iterator[tuple[str, dict[str, StatementFile]]]:
     """The files again, each distributor's checked once more as it is read for sending: the first
     reading checked them all before anything was sent, this one what is sent."""
     for distributor_id, kinds in files:
-        check_released(kinds.values(), approved)
+        for f in kinds.values():
+            if approved.get(f.file_name) != f.sha256:
+                raise DeliveryRefused(
+                    f"{f.file_name} changed after it was checked against the release; delivery "
+                    "stopped there (the distributors before it were sent and logged)"
+                )
         yield distributor_id, kinds
 
 
@@ -106,49 +146,60 @@ def deliver_statements(
     }
     results = []
     attempts: list[list] = []
-    # Writing .eml files is Python's work: the close's writes are checkpointed meanwhile. An SMTP
-    # send is logged before the next one starts, so it does not wait for a checkpoint.
-    with checkpointing_meanwhile(con) if transport.idempotent else nullcontext():
-        for parcel in parcels(con, quarter, files):
-            statement = parcel.statement
-            recipient = emails.get(parcel.distributor_id)
-            if (parcel.distributor_id, statement.sha256) in sent:
-                results.append(
-                    DeliveryResult(parcel.distributor_id, recipient, "already_sent", "sent in an earlier run")
-                )
-                continue
-            if not recipient:
-                results.append(
-                    DeliveryResult(parcel.distributor_id, None, "no_email", "no email in distributors.csv")
-                )
-            else:
-                try:
-                    message = build_message(parcel, quarter, recipient, sender, vendor)
-                    detail = transport.send(message, quarter, statement.file_name)
-                    results.append(DeliveryResult(parcel.distributor_id, recipient, "sent", detail))
-                except (OSError, smtplib.SMTPException, ValueError) as error:
+    try:
+        # Writing .eml files is Python's work: the close's writes are checkpointed meanwhile. An SMTP
+        # send is logged before the next one starts, so it does not wait for a checkpoint.
+        with checkpointing_meanwhile(con) if transport.idempotent else nullcontext():
+            for parcel in parcels(con, quarter, files):
+                statement = parcel.statement
+                recipient = emails.get(parcel.distributor_id)
+                if (parcel.distributor_id, statement.sha256) in sent:
                     results.append(
                         DeliveryResult(
-                            parcel.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"
+                            parcel.distributor_id, recipient, "already_sent", "sent in an earlier run"
                         )
                     )
-            result = results[-1]
-            attempts.append(
-                [
-                    quarter,
-                    parcel.distributor_id,
-                    statement.file_name,
-                    statement.sha256,
-                    result.recipient,
-                    result.status,
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    result.detail,
-                ]
-            )
-            if not transport.idempotent:
-                # Logged before the next send: a crash must not make a sent e-mail look unsent.
+                    continue
+                if not recipient:
+                    results.append(
+                        DeliveryResult(
+                            parcel.distributor_id, None, "no_email", "no email in distributors.csv"
+                        )
+                    )
+                else:
+                    try:
+                        message = build_message(parcel, quarter, recipient, sender, vendor)
+                        detail = transport.send(message, quarter, statement.file_name)
+                        results.append(DeliveryResult(parcel.distributor_id, recipient, "sent", detail))
+                    except (OSError, smtplib.SMTPException, ValueError) as error:
+                        results.append(
+                            DeliveryResult(
+                                parcel.distributor_id, recipient, "failed", f"{type(error).__name__}: {error}"
+                            )
+                        )
+                result = results[-1]
+                attempts.append(
+                    [
+                        quarter,
+                        parcel.distributor_id,
+                        statement.file_name,
+                        statement.sha256,
+                        result.recipient,
+                        result.status,
+                        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                        result.detail,
+                    ]
+                )
+                if not transport.idempotent:
+                    # Logged before the next send: a crash must not make a sent e-mail look unsent.
+                    _log_attempts(con, attempts, who)
+                    attempts.clear()
+    except BaseException:
+        # What was sent before the error stays logged as sent (quietly: the first error says why).
+        if attempts:
+            with suppress(duckdb.Error):
                 _log_attempts(con, attempts, who)
-                attempts.clear()
+        raise
     if attempts:
         _log_attempts(con, attempts, who)
     return results

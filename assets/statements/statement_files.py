@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -38,7 +39,7 @@ class StatementFile:
     distributor_id: str
     content: bytes
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
 
@@ -314,7 +315,6 @@ def freeze_statements(
             stored.append(StoredFile(f.file_name, f.distributor_id, digest))
             yield q, f.file_name, f.distributor_id, content, digest
 
-    drop_waiting_files(con)  # a killed close's
     try:
         parts = store_waiting_files(con, rows())
         with transaction(con, "close"):

@@ -1,5 +1,7 @@
 """closed_statements: a closed quarter's files in a table of their own, one view over them all."""
 
+import os
+
 import duckdb
 import pytest
 
@@ -207,3 +209,23 @@ def test_the_parts_a_failed_close_left_are_dropped_and_the_closed_files_stay(tmp
         assert _tables(con, "closing%") == ["closing_statements_1"]  # committed: a kill leaves it too
         drop_waiting_files(con)
         assert _tables(con, "closing%") == [] and _stored(con) == [("2026-Q2", "A.xlsx", b"q2 a")]
+
+
+def test_dropping_a_failed_closes_parts_frees_their_space_for_the_next_close(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 6_000_000)
+
+    def failing():
+        for n in range(4):  # 24 MB: past DuckDB's WAL limit, so on disk
+            yield "2026-Q3", f"{n}.xlsx", "D", os.urandom(6_000_000), "digest"
+        raise OSError("the disk filled")
+
+    def blocks(con) -> int:
+        return con.execute("SELECT total_blocks - free_blocks FROM pragma_database_size()").fetchone()[0]
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        prepare(con)
+        with pytest.raises(OSError):
+            store_waiting_files(con, failing())
+        held = blocks(con)
+        drop_waiting_files(con)
+        assert held > 80 and blocks(con) < held / 10  # 256 KiB blocks

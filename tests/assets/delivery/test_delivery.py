@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 
 from assets.delivery.delivery_log import (
     DeliveryRefused,
+    check_deliverable,
     checkpointing_meanwhile,
     deliver_statements,
     still_as_released,
@@ -218,18 +219,50 @@ def test_a_transaction_writing_meanwhile_is_left_alone(tmp_path):
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
 
 
-def test_a_file_that_changed_after_the_first_reading_is_refused_before_it_is_sent(con, tmp_path):
-    approved = {STATEMENT.file_name: STATEMENT.sha256}
+def test_a_file_that_changed_after_the_first_reading_stops_the_delivery_there_and_what_was_sent_stays_logged(
+    con, tmp_path
+):
+    con.execute("INSERT INTO stg_distributors VALUES ('EUROPA-1', 'ap@europa.example', 'Europa')")
+    europa = StatementFile("EUROPA-1.xlsx", "EUROPA-1", b"europa workbook")
+    approved = {europa.file_name: europa.sha256, STATEMENT.file_name: STATEMENT.sha256}
     changed = StatementFile(STATEMENT.file_name, STATEMENT.distributor_id, b"other bytes")
     transport = Transport(mode="outbox", outbox_dir=tmp_path)
-    with pytest.raises(DeliveryRefused, match="1 file"):
+    with pytest.raises(DeliveryRefused, match=r"NORTHSTAR\.xlsx changed after it was checked"):
         deliver_statements(
             con,
             "2026-Q2",
-            still_as_released(by_distributor([changed]), approved),
+            still_as_released(by_distributor([europa, changed]), approved),
             transport,
             "c@v.example",
             VENDOR,
             "Bo Releaser",
         )
-    assert not list(tmp_path.rglob("*.eml"))
+    assert [p.name for p in tmp_path.rglob("*.eml")] == ["EUROPA-1.eml"]
+    logged = con.execute("SELECT distributor_id, status FROM delivery_log").fetchall()
+    assert logged == [("EUROPA-1", "sent")]
+
+
+@pytest.mark.parametrize(
+    ("files", "approved_names", "refusal"),
+    [
+        (
+            [STATEMENT],
+            ["NORTHSTAR.xlsx", "NORTHSTAR.csv"],
+            r"1 released file\(s\) are not stored \(first: NORTHSTAR\.csv\)",
+        ),
+        ([StatementFile("GHOST.xlsx", "GHOST", b"x")], ["GHOST.xlsx"], "GHOST has no credit row"),
+        (
+            [STATEMENT, StatementFile("NORTHSTAR-2.xlsx", "NORTHSTAR", b"y")],
+            ["NORTHSTAR.xlsx", "NORTHSTAR-2.xlsx"],
+            "NORTHSTAR has 2 statements",
+        ),
+    ],
+)
+def test_a_quarter_that_cannot_be_delivered_whole_is_refused_before_anything_is_sent(
+    con, files, approved_names, refusal
+):
+    digests = {f.file_name: f.sha256 for f in files}
+    approved = {name: digests.get(name, "a digest") for name in approved_names}
+    approved["finance/2026-Q2-journal.csv"] = "not sent: never missing"
+    with pytest.raises(DeliveryRefused, match=refusal):
+        check_deliverable(con, "2026-Q2", iter(files), approved)

@@ -14,11 +14,13 @@ from assets.statements.statement_files import (
     StoredContents,
     by_distributor,
     freeze_statements,
+    frozen_journal,
     load_statements,
     render_statements,
     rendering_work,
     spool,
     stored_by_distributor,
+    stored_contents,
     stored_files,
 )
 from assets.statements.workbook import ClaimLine, Statement, build_statement
@@ -259,3 +261,20 @@ def test_a_distributor_without_a_remittance_file_gets_its_statement_alone(exampl
         ("A", ["xlsx"]),
         ("B", ["csv", "xlsx"]),
     ]
+
+
+def test_a_close_that_fails_midway_leaves_no_parts_and_the_earlier_close_as_it_was(
+    example_q2, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 20)
+    quarter = Quarter(2026, 2)
+    freeze_statements(example_q2, quarter, _made([("A", "xlsx"), ("A", "csv")]), b"journal", {}, "finance")
+    before = [(f.file_name, f.content) for f in stored_contents(example_q2, quarter)]
+    spooled = spool(iter(_made([("A", "xlsx"), ("B", "xlsx"), ("A", "csv"), ("B", "csv")])), tmp_path)
+    spooled[2].path.unlink()  # lost from the disk after the first part was stored
+    with pytest.raises(FileNotFoundError):
+        freeze_statements(example_q2, quarter, spooled, b"another journal", {}, "finance")
+    waiting = example_q2.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'closing%'")
+    assert waiting.fetchone() == (0,)
+    assert [(f.file_name, f.content) for f in stored_contents(example_q2, quarter)] == before
+    assert frozen_journal(example_q2, quarter) == b"journal"
