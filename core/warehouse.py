@@ -346,11 +346,15 @@ def _closed_parts(con: duckdb.DuckDBPyConnection, quarter: str | None = None) ->
     return [name for *_, name in sorted(parts)]
 
 
+def _drop_closed_parts(con: duckdb.DuckDBPyConnection, quarter: str) -> None:
+    for table in _closed_parts(con, quarter):
+        con.execute(f"DROP TABLE {table}")
+
+
 def replace_closed_files_table(con: duckdb.DuckDBPyConnection, quarter: str) -> str:
     """An empty table for the quarter's closed files, in place of any earlier ones; its name.
     Inside the caller's transaction, like the rows the caller then stores."""
-    for table in _closed_parts(con, quarter):
-        con.execute(f"DROP TABLE {table}")
+    _drop_closed_parts(con, quarter)
     table = closed_files_table(quarter)
     con.execute(f"CREATE TABLE {table} ({CLOSED_FILES_COLUMNS})")
     _refresh_closed_statements(con)
@@ -414,8 +418,7 @@ def move_waiting_files(con: duckdb.DuckDBPyConnection, quarter: str, parts: int)
     ).fetchone()
     if twice:  # each part's key cannot see the others
         raise ValueError(f"{quarter}: the close made two files named {twice[0]}")
-    for table in _closed_parts(con, quarter):
-        con.execute(f"DROP TABLE {table}")
+    _drop_closed_parts(con, quarter)
     for part in range(1, parts + 1):
         con.execute(f"ALTER TABLE closing_statements_{part} RENAME TO {closed_files_table(quarter, part)}")
     _refresh_closed_statements(con)

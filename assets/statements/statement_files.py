@@ -249,18 +249,14 @@ class StoredContents:
         return self.count
 
     def __iter__(self) -> Iterator[StatementFile]:
-        return _stored_contents(self.con, self.quarter)
+        return stored_contents(self.con, self.quarter)
 
 
-def stored_contents(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> Iterator[StatementFile]:
-    """A closed quarter's stored files with their bytes, one at a time, in the order stored."""
-    return _stored_contents(con, str(quarter))
-
-
-def _stored_contents(con: duckdb.DuckDBPyConnection, quarter: str) -> Iterator[StatementFile]:
-    """Streamed: the caller must not use the connection until the last file is read."""
+def stored_contents(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> Iterator[StatementFile]:
+    """A closed quarter's stored files with their bytes, one at a time, in the order stored.
+    Streamed: the caller must not use the connection until the last file is read."""
     result = con.execute(
-        "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ?", [quarter]
+        "SELECT file_name, distributor_id, content FROM closed_statements WHERE quarter = ?", [str(quarter)]
     )
     while (row := result.fetchone()) is not None:
         yield StatementFile(row[0], row[1], bytes(row[2]))
