@@ -71,7 +71,7 @@ _CONTENT = {
 }
 
 
-def rows_xml(first_row: int, rows: Iterable[Sequence[object]], styles: Sequence[int]) -> tuple[str, int]:
+def rows_xml(first_row: int, rows: Iterable[Sequence[object]], styles: Sequence[int]) -> tuple[bytes, int]:
     """`<row>` elements from 1-based `first_row` on, and the number of the last row written.
 
     `styles` holds the XlsxWriter xf index of each column (0 = General); None is an empty cell.
@@ -93,12 +93,12 @@ def rows_xml(first_row: int, rows: Iterable[Sequence[object]], styles: Sequence[
             else:
                 parts.append(f'<c r="{letters[column]}{row_number}{number_tails[column]}{payload}</v></c>')
         parts.append("</row>")
-    return "".join(parts), row_number
+    return "".join(parts).encode("utf-8", "replace"), row_number
 
 
 @dataclass(frozen=True)
 class SheetRows:
-    xml: str
+    xml: bytes  # UTF-8: a big sheet's rows pass from DuckDB to the zip without a str in between
     last_row: int
     columns: int
 
@@ -121,7 +121,7 @@ def _splice(sheet_xml: bytes, rows: SheetRows) -> bytes:
         )
         dimension += f'{max(int(last_row or first_row), rows.last_row)}"/>'
         head = head[: match.start()] + dimension.encode() + head[match.end() :]
-    return head + rows.xml.encode("utf-8", "replace") + end_tag + tail
+    return b"".join((head, rows.xml, end_tag, tail))
 
 
 def _column_index(letters: bytes) -> int:
@@ -295,7 +295,7 @@ def query_rows(
         ).fetchone()[0]
         chunks = [
             con.execute(
-                "SELECT string_agg(xml, '' ORDER BY row_number) FROM sheet_row_xml "
+                "SELECT encode(string_agg(xml, '' ORDER BY row_number)) FROM sheet_row_xml "
                 "WHERE row_number >= ? AND row_number < ?",
                 [start, start + QUERY_ROWS_CHUNK],
             ).fetchone()[0]
@@ -303,4 +303,4 @@ def query_rows(
         ]
     finally:
         con.execute("DROP TABLE IF EXISTS sheet_row_xml")
-    return SheetRows("".join(chunks), last_row, len(columns))
+    return SheetRows(b"".join(chunks), last_row, len(columns))

@@ -109,7 +109,7 @@ def load_statements(
                 accrued_liability=accrued,
                 line_rows={
                     sheet: line_rows.get(
-                        (distributor_id, outcome), SheetRows("", 1, len(LINE_COLUMNS[sheet]))
+                        (distributor_id, outcome), SheetRows(b"", 1, len(LINE_COLUMNS[sheet]))
                     )
                     for sheet, outcome in LINE_SHEETS.items()
                 },
@@ -151,9 +151,9 @@ def _line_rows(
             WHERE c.quarter = ? AND c.distributor_id IN (SELECT unnest(?))
         )
         SELECT distributor_id, outcome, max(row_number),
-            string_agg(CASE outcome
+            encode(string_agg(CASE outcome
                 WHEN 'credited' THEN {line_row_sql("Credited", final, row_number)}
-                ELSE {line_row_sql("Held", final, row_number)} END, '' ORDER BY row_number),
+                ELSE {line_row_sql("Held", final, row_number)} END, '' ORDER BY row_number)),
             {", ".join(f"sum({name})" for name in TOTALLED_FIELDS)}
         FROM lines GROUP BY distributor_id, outcome""",
         [

@@ -94,7 +94,7 @@ def test_a_total_row_that_disagrees_with_its_lines_is_seen(tmp_path):
     statement = d1_statement(
         "0.10",
         "0.10",
-        line_rows={"Credited": SheetRows("", 1, 12)},  # no lines written, so a Total of 0.00
+        line_rows={"Credited": SheetRows(b"", 1, 12)},  # no lines written, so a Total of 0.00
         line_sums={"Credited": {"credit_amount": Decimal("0.00")}},
     )
     (tmp_path / "D1.xlsx").write_bytes(build_statement(statement))

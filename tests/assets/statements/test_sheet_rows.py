@@ -98,7 +98,7 @@ def test_splicing_into_a_missing_sheet_is_an_error():
     workbook.add_worksheet().write_string(0, 0, "h")
     workbook.close()
     with pytest.raises(ValueError, match="sheet2"):
-        splice_rows(buffer.getvalue(), {2: SheetRows('<row r="2"/>', 2, 1)})
+        splice_rows(buffer.getvalue(), {2: SheetRows(b'<row r="2"/>', 2, 1)})
 
 
 @pytest.mark.parametrize(("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")])
@@ -135,5 +135,5 @@ def test_rows_written_by_duckdb_are_the_bytes_rows_xml_writes(con, monkeypatch, 
     expected = SheetRows(*rows_xml(4, sorted(rows, key=lambda row: -row[0]), styles), len(styles))
     assert query_rows(con, "SELECT * FROM mixed", [], "k DESC", 4, styles) == expected
     assert query_rows(con, "SELECT * FROM mixed WHERE k < 0", [], "k", 4, styles) == SheetRows(
-        "", 3, len(styles)
+        b"", 3, len(styles)
     )
