@@ -130,7 +130,8 @@ def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list, 
         )
         made = itertools.chain(rendered_statements(statements, rendering_work(con, quarter)), remittances)
         with tempfile.TemporaryDirectory(prefix=temp_folder_prefix("close")) as folder:
-            spooled = spool(made, Path(folder))  # made before the close's transaction opens
+            # Stored as they are made, all before the close's transaction opens.
+            spooled = spool(made, Path(folder))
             return freeze_statements(con, quarter, spooled, journal, memos, settings.person), journal
     except StatementTooLong as error:
         raise dg.Failure(description=str(error)) from None

@@ -8,6 +8,8 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -275,16 +277,66 @@ class SpooledFile:
         return self.path.read_bytes()
 
 
-def spool(files: Iterable[StatementFile], folder: Path) -> list[SpooledFile]:
+def spool(files: Iterable[StatementFile], folder: Path) -> Iterator[SpooledFile]:
     """Put each file on disk in `folder` as it is made: a ten-million-case quarter's statements and
     remittance files take gigabytes, which neither fit in memory together nor beside what DuckDB
     needs while it makes the next ones."""
-    spooled = []
     for index, made in enumerate(files):
         path = Path(folder) / f"{index:06d}"
         path.write_bytes(made.content)
-        spooled.append(SpooledFile(made.file_name, made.distributor_id, path))
-    return spooled
+        yield SpooledFile(made.file_name, made.distributor_id, path)
+
+
+class _Stop(Exception):
+    """The caller stopped making files: the storing thread gives up."""
+
+
+def _store_as_made(
+    con: duckdb.DuckDBPyConnection, quarter: str, files: Iterable
+) -> tuple[list[StoredFile], int]:
+    """Store the files in waiting parts (`store_waiting_files`) while the caller's iterable makes
+    them: the storing runs in a thread, on a cursor of its own, so that compressing and writing a
+    file's bytes overlaps the making of the next (SQL on `con`, statement workers). The files go
+    over a queue as the iterable yields them (`spool` yields paths, not bytes). (stored, parts)."""
+    handed: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+    stored: list[StoredFile] = []
+    outcome: dict[str, object] = {}
+
+    def rows() -> Iterator[tuple]:
+        while (f := handed.get()) is not None:
+            if stop.is_set():
+                raise _Stop
+            content = f.content
+            digest = hashlib.sha256(content).hexdigest()
+            stored.append(StoredFile(f.file_name, f.distributor_id, digest))
+            yield quarter, f.file_name, f.distributor_id, content, digest
+
+    def store(cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            outcome["parts"] = store_waiting_files(cursor, rows())
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    drop_waiting_files(con)  # a killed close's, before another connection writes
+    with contextlib.closing(con.cursor()) as cursor:
+        storing = threading.Thread(target=store, args=(cursor,), name="rma-close-store")
+        storing.start()
+        try:
+            for f in files:
+                if "error" in outcome:
+                    getattr(files, "close", lambda: None)()  # stop making the rest now
+                    break
+                handed.put(f)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            handed.put(None)
+            storing.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return stored, outcome["parts"]
 
 
 def freeze_statements(
@@ -299,20 +351,12 @@ def freeze_statements(
     the journal), give the credit memo numbers, record who closed, mark earlier drafts
     superseded, and write the close to the audit log. Each file's bytes are read once, as it is
     stored (`SpooledFile` reads them from disk), into parts committed before the close's
-    transaction (`store_waiting_files`), which makes them the quarter's files or drops them."""
+    transaction (`store_waiting_files`), which makes them the quarter's files or drops them.
+    `files` may make them as they are iterated (`spool`): each is stored while the next is made."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     q = str(quarter)
-    stored: list[StoredFile] = []
-
-    def rows() -> Iterator[tuple]:
-        for f in files:
-            content = f.content
-            digest = hashlib.sha256(content).hexdigest()
-            stored.append(StoredFile(f.file_name, f.distributor_id, digest))
-            yield q, f.file_name, f.distributor_id, content, digest
-
     try:
-        parts = store_waiting_files(con, rows())
+        stored, parts = _store_as_made(con, q, files)
         with transaction(con, "close"):
             move_waiting_files(con, q, parts)
             con.execute("DELETE FROM closed_journals WHERE quarter = ?", [q])

@@ -1,5 +1,7 @@
 import dataclasses
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -9,6 +11,7 @@ import assets.statements.workbook
 from assets.reconcile.rules import CLAIM_RULES
 from assets.statements.statement_files import (
     LINES_PER_WORKBOOK,
+    SpooledFile,
     StatementFile,
     StatementTooLong,
     StoredContents,
@@ -212,7 +215,7 @@ def test_spooled_files_are_stored_and_read_back_as_made(example_q2, tmp_path):
         StatementFile("NORTHSTAR.xlsx", "NORTHSTAR", b"statement bytes"),
         StatementFile("NORTHSTAR.csv", "NORTHSTAR", b"remittance,lines\n"),
     ]
-    spooled = spool(iter(made), tmp_path)
+    spooled = list(spool(iter(made), tmp_path))
     assert [f.content for f in spooled] == [f.content for f in made]  # on disk, not in memory
     stored = freeze_statements(example_q2, Quarter(2026, 2), spooled, b"journal", {}, "finance")
     assert [(f.file_name, f.sha256) for f in stored] == [(f.file_name, f.sha256) for f in made]
@@ -270,7 +273,7 @@ def test_a_close_that_fails_midway_leaves_no_parts_and_the_earlier_close_as_it_w
     quarter = Quarter(2026, 2)
     freeze_statements(example_q2, quarter, _made([("A", "xlsx"), ("A", "csv")]), b"journal", {}, "finance")
     before = [(f.file_name, f.content) for f in stored_contents(example_q2, quarter)]
-    spooled = spool(iter(_made([("A", "xlsx"), ("B", "xlsx"), ("A", "csv"), ("B", "csv")])), tmp_path)
+    spooled = list(spool(iter(_made([("A", "xlsx"), ("B", "xlsx"), ("A", "csv"), ("B", "csv")])), tmp_path))
     spooled[2].path.unlink()  # lost from the disk after the first part was stored
     with pytest.raises(FileNotFoundError):
         freeze_statements(example_q2, quarter, spooled, b"another journal", {}, "finance")
@@ -278,3 +281,69 @@ def test_a_close_that_fails_midway_leaves_no_parts_and_the_earlier_close_as_it_w
     assert waiting.fetchone() == (0,)
     assert [(f.file_name, f.content) for f in stored_contents(example_q2, quarter)] == before
     assert frozen_journal(example_q2, quarter) == b"journal"
+
+
+def _waiting_parts(con) -> int:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'closing%'").fetchone()[0]
+
+
+def test_the_next_file_is_made_while_one_is_stored(example_q2):
+    next_asked = threading.Event()
+
+    @dataclasses.dataclass(frozen=True)
+    class SlowToRead:  # its bytes come only once the next file is being made
+        file_name: str
+        distributor_id: str
+
+        @property
+        def content(self) -> bytes:
+            if not next_asked.wait(timeout=10):
+                raise AssertionError("the next file was not made while this one was stored")
+            return b"first bytes"
+
+    def made():
+        yield SlowToRead("A.xlsx", "A")
+        next_asked.set()
+        yield StatementFile("B.xlsx", "B", b"second bytes")
+
+    stored = freeze_statements(example_q2, Quarter(2026, 2), made(), b"journal", {}, "finance")
+    assert [f.file_name for f in stored] == ["A.xlsx", "B.xlsx"]
+    assert [f.content for f in stored_contents(example_q2, Quarter(2026, 2))] == [
+        b"first bytes",
+        b"second bytes",
+    ]
+
+
+def test_a_file_that_cannot_be_stored_stops_the_making_and_leaves_no_parts(example_q2, tmp_path, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 1)
+    made_count = 0
+
+    def made():
+        nonlocal made_count
+        for index in range(1000):
+            made_count += 1
+            path = tmp_path / f"{index:06d}"
+            if index:
+                path.write_bytes(b"bytes")
+            yield SpooledFile(f"D{index:03d}.xlsx", f"D{index:03d}", path)  # the first is not on disk
+            time.sleep(0.001)
+
+    with pytest.raises(FileNotFoundError):
+        freeze_statements(example_q2, Quarter(2026, 2), made(), b"journal", {}, "finance")
+    assert made_count < 1000  # the making stopped once the store had failed
+    assert _waiting_parts(example_q2) == 0
+    assert stored_files(example_q2, Quarter(2026, 2)) == []
+
+
+def test_a_failure_while_making_drops_the_parts_already_stored(example_q2, tmp_path, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 1)
+
+    def made():
+        yield from _made([("A", "xlsx"), ("B", "xlsx")])
+        raise StatementTooLong("too many lines")
+
+    with pytest.raises(StatementTooLong):
+        freeze_statements(example_q2, Quarter(2026, 2), spool(made(), tmp_path), b"journal", {}, "finance")
+    assert _waiting_parts(example_q2) == 0
+    assert stored_files(example_q2, Quarter(2026, 2)) == []
+    assert example_q2.execute("SELECT count(*) FROM closed_journals").fetchone() == (0,)
