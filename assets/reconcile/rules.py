@@ -210,16 +210,16 @@ STEPS: tuple[tuple[str, str], ...] = (
     ),
     (
         "claim_prices",
-        """SELECT c.source_file, c.source_line, p.unit_credit
+        # The latest price row valid on the claim's day (by its file and line after valid_from):
+        # arg_max beats a window over every claim's candidate prices.
+        """SELECT c.source_file, c.source_line,
+            arg_max_null(p.unit_credit, (p.valid_from, p.source_file, p.source_line)) AS unit_credit
         FROM claims_in_scope c
         JOIN cases_as_of k ON k.rma_number = c.rma_number
         JOIN stg_price_list p
             ON p.sku = k.product_sku AND p.currency = c.currency
             AND p.valid_from <= c.fulfilled_on AND (p.valid_to IS NULL OR c.fulfilled_on <= p.valid_to)
-        QUALIFY row_number() OVER (
-            PARTITION BY c.source_file, c.source_line
-            ORDER BY p.valid_from DESC, p.source_file DESC, p.source_line DESC
-        ) = 1""",
+        GROUP BY c.source_file, c.source_line""",
     ),
     (
         # Rule 0: the RMA numbers of case rows in quarantine, and the case files quarantined whole
