@@ -392,12 +392,10 @@ def store_waiting_files(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -
             con.execute(f"INSERT INTO closing_statements_{part} VALUES (?, ?, ?, ?, ?)", list(row))
             part_bytes += len(row[3])
             if part_bytes >= CLOSED_FILES_PART_BYTES:
-                con.execute("COMMIT")
-                crash_point("close-part-stored")
+                _commit_part(con)
                 part_bytes = None
         if part_bytes is not None:
-            con.execute("COMMIT")
-            crash_point("close-part-stored")
+            _commit_part(con)
         elif part == 0:
             con.execute(f"CREATE TABLE closing_statements_1 ({CLOSED_FILES_COLUMNS})")
             part = 1
@@ -406,6 +404,15 @@ def store_waiting_files(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -
             con.execute("ROLLBACK")
         raise
     return part
+
+
+def _commit_part(con: duckdb.DuckDBPyConnection) -> None:
+    # DuckDB checkpoints the part at its commit unless another connection is busy then (a close
+    # stores its parts while its own connection makes the next files); the log then keeps the
+    # part until a later commit can. Not FORCE CHECKPOINT: it waits for every other connection's
+    # open result, which the close's may hold until it has stored every file (a deadlock).
+    con.execute("COMMIT")
+    crash_point("close-part-stored")
 
 
 def move_waiting_files(con: duckdb.DuckDBPyConnection, quarter: str, parts: int) -> None:

@@ -128,11 +128,14 @@ def _render(con, quarter: Quarter, as_of, settings: RunSettings) -> tuple[list, 
             StatementFile(remittance_file_name(distributor_id), distributor_id, content)
             for distributor_id, content in remittance_files(con, quarter, memos)
         )
-        made = itertools.chain(rendered_statements(statements, rendering_work(con, quarter)), remittances)
-        with tempfile.TemporaryDirectory(prefix=temp_folder_prefix("close")) as folder:
-            # Stored as they are made, all before the close's transaction opens.
-            spooled = spool(made, Path(folder))
-            return freeze_statements(con, quarter, spooled, journal, memos, settings.person), journal
+        workbooks = rendered_statements(statements, rendering_work(con, quarter))
+        try:
+            with tempfile.TemporaryDirectory(prefix=temp_folder_prefix("close")) as folder:
+                # Stored as they are made, all before the close's transaction opens.
+                spooled = spool(itertools.chain(workbooks, remittances), Path(folder))
+                return freeze_statements(con, quarter, spooled, journal, memos, settings.person), journal
+        finally:
+            workbooks.close()  # a close that failed stops its statement workers now
     except StatementTooLong as error:
         raise dg.Failure(description=str(error)) from None
 

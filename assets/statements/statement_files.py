@@ -297,9 +297,13 @@ def _store_as_made(
     """Store the files in waiting parts (`store_waiting_files`) while the caller's iterable makes
     them: the storing runs in a thread, on a cursor of its own, so that compressing and writing a
     file's bytes overlaps the making of the next (SQL on `con`, statement workers). The files go
-    over a queue as the iterable yields them (`spool` yields paths, not bytes). (stored, parts)."""
+    over a queue as the iterable yields them (`spool` yields paths, not bytes). (stored, parts).
+
+    Whatever happens (the making or the store fails, Ctrl-C, Dagster's termination), the thread
+    is told to stop and waited for before this returns or raises: its cursor must not be closed,
+    nor the parts dropped, while it still writes. The first error is the one raised."""
     handed: queue.SimpleQueue = queue.SimpleQueue()
-    stop = threading.Event()
+    stop, stored_all = threading.Event(), threading.Event()
     stored: list[StoredFile] = []
     outcome: dict[str, object] = {}
 
@@ -317,25 +321,34 @@ def _store_as_made(
             outcome["parts"] = store_waiting_files(cursor, rows())
         except BaseException as error:  # handed to the caller's thread
             outcome["error"] = error
+        finally:
+            stored_all.set()
 
     drop_waiting_files(con)  # a killed close's, before another connection writes
-    with contextlib.closing(con.cursor()) as cursor:
-        storing = threading.Thread(target=store, args=(cursor,), name="rma-close-store")
-        storing.start()
-        try:
-            for f in files:
-                if "error" in outcome:
-                    getattr(files, "close", lambda: None)()  # stop making the rest now
-                    break
-                handed.put(f)
-        except BaseException:
+    cursor = con.cursor()
+    storing = threading.Thread(target=store, args=(cursor,), name="rma-close-store")
+    storing.start()
+    first_error: BaseException | None = None
+    try:
+        for f in files:
+            if "error" in outcome:
+                break
+            handed.put(f)
+    except BaseException as error:
+        first_error = error
+        stop.set()
+    handed.put(None)
+    while not stored_all.is_set():
+        try:  # not Thread.join: an interrupted join in Python 3.11 forgets the thread
+            stored_all.wait()
+        except BaseException as error:
+            first_error = first_error or error
             stop.set()
-            raise
-        finally:
-            handed.put(None)
-            storing.join()
-    if "error" in outcome:
-        raise outcome["error"]
+    storing.join()
+    cursor.close()
+    error = first_error or outcome.pop("error", None)
+    if error is not None:
+        raise error
     return stored, outcome["parts"]
 
 

@@ -1,5 +1,6 @@
 import dataclasses
 import datetime as dt
+import signal
 import threading
 import time
 from decimal import Decimal
@@ -314,22 +315,35 @@ def test_the_next_file_is_made_while_one_is_stored(example_q2):
     ]
 
 
+def _wait_for_a_part(con) -> int:
+    """The waiting parts another connection sees, once there is one (the store runs in a thread)."""
+    with con.cursor() as other:
+        for _ in range(500):
+            if parts := _waiting_parts(other):
+                return parts
+            time.sleep(0.01)
+    return 0
+
+
 def test_a_file_that_cannot_be_stored_stops_the_making_and_leaves_no_parts(example_q2, tmp_path, monkeypatch):
-    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 1)
-    made_count = 0
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 1)  # a part per file
+    made_count, parts_seen = 0, []
 
     def made():
         nonlocal made_count
         for index in range(1000):
             made_count += 1
             path = tmp_path / f"{index:06d}"
-            if index:
+            if index != 1:
                 path.write_bytes(b"bytes")
-            yield SpooledFile(f"D{index:03d}.xlsx", f"D{index:03d}", path)  # the first is not on disk
+            yield SpooledFile(f"D{index:03d}.xlsx", f"D{index:03d}", path)  # the second is not on disk
+            if index == 0:
+                parts_seen.append(_wait_for_a_part(example_q2))
             time.sleep(0.001)
 
     with pytest.raises(FileNotFoundError):
         freeze_statements(example_q2, Quarter(2026, 2), made(), b"journal", {}, "finance")
+    assert parts_seen == [1]  # the first file was stored as a part of its own
     assert made_count < 1000  # the making stopped once the store had failed
     assert _waiting_parts(example_q2) == 0
     assert stored_files(example_q2, Quarter(2026, 2)) == []
@@ -337,13 +351,52 @@ def test_a_file_that_cannot_be_stored_stops_the_making_and_leaves_no_parts(examp
 
 def test_a_failure_while_making_drops_the_parts_already_stored(example_q2, tmp_path, monkeypatch):
     monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 1)
+    parts_seen = []
 
     def made():
         yield from _made([("A", "xlsx"), ("B", "xlsx")])
+        parts_seen.append(_wait_for_a_part(example_q2))
         raise StatementTooLong("too many lines")
 
     with pytest.raises(StatementTooLong):
         freeze_statements(example_q2, Quarter(2026, 2), spool(made(), tmp_path), b"journal", {}, "finance")
+    assert parts_seen[0] >= 1
     assert _waiting_parts(example_q2) == 0
     assert stored_files(example_q2, Quarter(2026, 2)) == []
     assert example_q2.execute("SELECT count(*) FROM closed_journals").fetchone() == (0,)
+
+
+def test_an_interrupt_while_files_are_stored_waits_for_the_store_and_drops_its_parts(example_q2, monkeypatch):
+    monkeypatch.setattr("core.warehouse.CLOSED_FILES_PART_BYTES", 1)
+
+    @dataclasses.dataclass(frozen=True)
+    class SlowToRead:
+        file_name: str
+        distributor_id: str
+
+        @property
+        def content(self) -> bytes:
+            time.sleep(0.3)
+            return b"bytes"
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.4)  # Ctrl-C while the store is on its second file
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            freeze_statements(
+                example_q2,
+                Quarter(2026, 2),
+                [SlowToRead(f"D{n}.xlsx", f"D{n}") for n in range(10)],
+                b"journal",
+                {},
+                "finance",
+            )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not [t for t in threading.enumerate() if t.name == "rma-close-store"]  # waited for
+    assert _waiting_parts(example_q2) == 0
+    assert stored_files(example_q2, Quarter(2026, 2)) == []
