@@ -378,8 +378,9 @@ def drop_waiting_files(con: duckdb.DuckDBPyConnection) -> None:
 def store_waiting_files(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple]) -> int:
     """Store a close's file rows (CLOSED_FILES_COLUMNS) in parts of about CLOSED_FILES_PART_BYTES
     of content, each part a table committed on its own; how many parts (at least one).
-    `move_waiting_files` puts them in place in the close's transaction. Outside a transaction."""
-    drop_waiting_files(con)  # a killed close's
+    `move_waiting_files` puts them in place in the close's transaction. Outside a transaction.
+    The caller drops a killed close's parts first (`drop_waiting_files`): its checkpoint must not
+    run while another connection of the close is busy."""
     part, part_bytes = 0, None
     try:
         for row in rows:
