@@ -623,10 +623,9 @@ def stage_source(con: duckdb.DuckDBPyConnection, data_dir: Path, source: Source)
                 }
             )
             con.register("plain_files", files)
-            con.register(
-                "plain_bodies",
-                pd.DataFrame(plain_bodies, columns=["file_id", "body"]).astype({"file_id": "int64"}),
-            )
+            # object, not pandas' str: with pyarrow installed, str would copy every body into Arrow
+            bodies = pd.DataFrame(plain_bodies, columns=["file_id", "body"], dtype=object)
+            con.register("plain_bodies", bodies.astype({"file_id": "int64"}))
             con.execute(PLAIN_LINES_SQL)
             con.execute(_plain_rows_sql(source, plain_delimiter))
             con.execute("DROP TABLE plain_lines")

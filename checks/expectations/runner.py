@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from checks.expectations import gx
-from checks.expectations.gx import EXAMPLES, frame_problems
+from checks.expectations.gx import EXAMPLES, frame_of, frame_problems
 from checks.expectations.suites import ERROR, Expect, Suite, build_suites, read_references
 from checks.expectations.validator import FILE_ROWS_SQL, ValidatorGone, ValidatorProcess, write_parquet
 from core.files import temp_folder_prefix
@@ -560,8 +560,9 @@ class Expectations:
                 except ValidatorGone as gone:
                     self._stop_using(chunk.validator, gone)
             if problems is None:
+                con.complete()  # a relation needs the connection's last result run to its end
                 problems = frame_problems(
-                    con.execute(chunk.sql, chunk.params).df(), suite.name, chunk.expectations
+                    frame_of(con.sql(chunk.sql, params=chunk.params)), suite.name, chunk.expectations
                 )
             for index, count, examples in problems:
                 _add_problem(found, suite, index, count, examples)

@@ -129,9 +129,11 @@ FILE_ROWS_SQL = """SELECT * EXCLUDE (file_row_number)
 
 def read_rows(con, path: str, rows: tuple[int, int] | None):
     """A pandas frame of rows [start, stop) of a Parquet file, or of all its rows."""
+    from checks.expectations.gx import frame_of
+
     if rows is None:
-        return con.read_parquet(path).df()
-    return con.execute(FILE_ROWS_SQL, {"path": path, "start": rows[0], "stop": rows[1]}).df()
+        return frame_of(con.read_parquet(path))
+    return frame_of(con.sql(FILE_ROWS_SQL, params={"path": path, "start": rows[0], "stop": rows[1]}))
 
 
 def _remove(path: str) -> None:

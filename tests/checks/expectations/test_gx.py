@@ -1,0 +1,100 @@
+"""Frames for Great Expectations by way of Arrow: the dtypes and values DuckDB's `.df()` gives,
+and the same findings."""
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from checks.expectations.gx import frame_of, frame_problems
+from checks.expectations.suites import Expect
+
+EVERY_TYPE = """SELECT * FROM (VALUES
+    (true, 1, 'a', 2::TINYINT, 3::BIGINT, 4::UBIGINT, 1.50::DECIMAL(18,2), DATE '2026-05-31',
+        TIMESTAMP '2026-05-31 10:00:01', 0.5::DOUBLE),
+    (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+) t(flag, count, text, tiny, big, unsigned, money, day, moment, ratio)"""
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def test_a_frame_has_the_dtypes_and_values_of_duckdbs_own(con):
+    for sql in (EVERY_TYPE, f"SELECT * FROM ({EVERY_TYPE}) WHERE flag"):  # with and without NULLs
+        expected, frame = con.sql(sql).df(), frame_of(con.sql(sql))
+        assert list(frame.columns) == list(expected.columns)
+        for column in expected.columns:
+            if pd.api.types.is_datetime64_any_dtype(expected[column].dtype):
+                assert pd.api.types.is_datetime64_any_dtype(frame[column].dtype), column
+                assert (
+                    frame[column].astype("datetime64[ns]").equals(expected[column].astype("datetime64[ns]"))
+                )
+                continue
+            assert frame[column].dtype == expected[column].dtype, column
+            assert frame[column].equals(expected[column]), column
+
+
+def test_nullable_integer_and_boolean_columns_keep_pandas_nullable_types(con):
+    frame = frame_of(con.sql(EVERY_TYPE))
+    assert str(frame["flag"].dtype) == "boolean"
+    assert [str(frame[c].dtype) for c in ("count", "tiny", "big", "unsigned")] == [
+        "Int32",
+        "Int8",
+        "Int64",
+        "UInt64",
+    ]
+    assert frame["money"].isna().tolist() == [False, True]
+
+
+def test_great_expectations_finds_the_same_in_either_frame(con):
+    con.execute(
+        """CREATE TABLE cases AS SELECT
+            'R-' || (i % 900) AS rma_number,
+            CASE WHEN i % 97 = 0 THEN 'fax' ELSE 'direct' END AS channel,
+            CASE WHEN i % 101 = 0 THEN NULL ELSE TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE END
+                AS updated_at,
+            CASE WHEN i % 89 = 0 THEN -1.25 ELSE 10.00 END::DECIMAL(18,2) AS amount,
+            DATE '2026-01-01' + (i % 400)::INTEGER AS day,
+            CASE WHEN i % 83 = 0 THEN NULL ELSE i % 7 = 0 END AS flagged
+        FROM range(2000) r(i) ORDER BY i"""
+    )
+    expectations = list(
+        enumerate(
+            [
+                Expect(
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": "channel", "value_set": ["direct", "distributor"]},
+                ),
+                Expect("ExpectColumnValuesToNotBeNull", {"column": "updated_at"}),
+                Expect("ExpectColumnValuesToBeUnique", {"column": "rma_number"}),
+                Expect("ExpectColumnValuesToBeBetween", {"column": "amount", "min_value": 0}),
+                Expect(
+                    "ExpectColumnValuesToBeBetween",
+                    {
+                        "column": "day",
+                        "min_value": dt.datetime(2026, 1, 1),
+                        "max_value": dt.datetime(2026, 12, 31),
+                    },
+                ),
+                Expect("ExpectColumnValuesToBeInSet", {"column": "flagged", "value_set": [False]}),
+            ]
+        )
+    )
+    sql = "SELECT * FROM cases ORDER BY rma_number, updated_at"
+    expected = frame_problems(con.sql(sql).df(), "cases", expectations)
+    # counted by hand: i % 97 == 0; i % 101 == 0; every key twice or more; i % 89 == 0; 35 days of
+    # every 400 past 2026-12-31; i % 7 == 0 but not i % 83 == 0 (NULL is not judged)
+    assert [(index, count) for index, count, _ in expected] == [
+        (0, 21),
+        (1, 20),
+        (2, 2000),
+        (3, 23),
+        (4, 175),
+        (5, 282),
+    ]
+    assert frame_problems(frame_of(con.sql(sql)), "cases", expectations) == expected
