@@ -173,8 +173,8 @@ def _glibc():
     import ctypes
 
     try:
-        libc = ctypes.CDLL(None)
-    except OSError:
+        libc = ctypes.CDLL(None)  # the process's own symbols
+    except (OSError, TypeError):  # Windows takes no None here
         return None
     return libc if hasattr(libc, "malloc_trim") else None
 
