@@ -84,8 +84,44 @@ def _nullable_dtype(arrow_type):
     return pd.api.types.pandas_dtype(name.replace("uint", "UInt").replace("int", "Int"))
 
 
+# GX filters the whole frame for every expectation (a copy of every column of the kept rows):
+# from this many rows, each group of expectations reading the same columns gets a frame of
+# just those columns, which halves the case versions' validation. Below, GX's cost per
+# validation outweighs the copies (measured: break-even between 20k and 150k rows).
+SPLIT_FROM_ROWS = 100_000
+
+
+def _columns_read(expect: Expect) -> tuple[str, ...] | None:
+    """The columns an expectation reads; None when it may read others (a row condition)."""
+    kwargs = expect.kwargs
+    if "row_condition" in kwargs:
+        return None
+    names = [kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs]
+    return tuple(dict.fromkeys([*names, *kwargs.get("column_list", [])])) or None
+
+
 def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
-    """What Great Expectations finds wrong with the frame: (expectation index, unexpected count, examples)."""
+    """What Great Expectations finds wrong with the frame: (expectation index, unexpected count,
+    examples), by expectation index."""
+    for column in frame.columns:
+        # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
+        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+            frame[column] = frame[column].astype("datetime64[ns]")
+    if len(frame) < SPLIT_FROM_ROWS:
+        return _validated(frame, suite_name, expectations)
+    by_columns: dict[tuple[str, ...] | None, list[tuple[int, Expect]]] = {}
+    for index, expect in expectations:
+        columns = _columns_read(expect)
+        if columns is not None and not set(columns) <= set(frame.columns):
+            columns = None  # GX itself says which column is missing
+        by_columns.setdefault(columns, []).append((index, expect))
+    problems = []
+    for columns, group in by_columns.items():
+        problems += _validated(frame if columns is None else frame[list(columns)], suite_name, group)
+    return sorted(problems)
+
+
+def _validated(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[int, Expect]]) -> Problems:
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
@@ -93,10 +129,6 @@ def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tupl
     gx_suite = gx.ExpectationSuite(name=suite_name)
     for index, expect in expectations:
         gx_suite.add_expectation(getattr(gxe, expect.expectation)(**expect.kwargs, meta={"index": index}))
-    for column in frame.columns:
-        # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
-        if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
-            frame[column] = frame[column].astype("datetime64[ns]")
     batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": frame})
     outcome = batch.validate(
         gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
@@ -116,7 +148,7 @@ def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tupl
         problems.append(
             (result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples)
         )
-    return problems
+    return sorted(problems)
 
 
 def warm_up() -> None:

@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from checks.expectations import gx
 from checks.expectations.gx import frame_of, frame_problems
 from checks.expectations.suites import Expect
 
@@ -112,3 +113,32 @@ def test_great_expectations_finds_the_same_in_either_frame(con):
         (5, 282),
     ]
     assert frame_problems(frame_of(con.sql(sql)), "cases", expectations) == expected
+
+
+def test_a_big_frame_is_validated_a_group_of_columns_at_a_time_with_the_same_findings(con, monkeypatch):
+    con.execute(
+        """CREATE TABLE versions AS SELECT 'R-' || (i % 700) AS rma_number,
+            TIMESTAMP '2026-01-01' + INTERVAL (i % 1300) MINUTE AS updated_at,
+            CASE WHEN i % 13 = 0 THEN 'fax' ELSE 'direct' END AS channel,
+            CASE WHEN i % 11 = 0 THEN NULL ELSE 'SN-' || i END AS serial_number
+        FROM range(3000) r(i)"""
+    )
+    expectations = list(
+        enumerate(
+            [
+                Expect("ExpectColumnValuesToNotBeNull", {"column": "serial_number"}),
+                Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["rma_number", "updated_at"]}),
+                Expect("ExpectColumnValuesToBeInSet", {"column": "channel", "value_set": ["direct"]}),
+                Expect("ExpectColumnValuesToNotBeNull", {"column": "no_such_column"}),
+                Expect("ExpectColumnValuesToNotBeNull", {"column": "channel"}),
+            ]
+        )
+    )
+    sql = "SELECT * FROM versions ORDER BY rma_number, updated_at, serial_number"
+    monkeypatch.setattr(gx, "SPLIT_FROM_ROWS", 10**9)
+    whole = frame_problems(frame_of(con.sql(sql)), "versions", expectations)
+    monkeypatch.setattr(gx, "SPLIT_FROM_ROWS", 1)
+    assert frame_problems(frame_of(con.sql(sql)), "versions", expectations) == whole
+    # 3000 // 11 + 1 NULLs; 700 x 1300 keys repeat from 9100 rows only; 3000 // 13 + 1 faxes; a
+    # column the frame lacks fails on the whole frame, as before
+    assert [(index, count) for index, count, _ in whole] == [(0, 273), (2, 231), (3, 0)]
