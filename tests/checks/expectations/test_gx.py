@@ -131,6 +131,8 @@ def test_a_big_frame_is_validated_a_group_of_columns_at_a_time_with_the_same_fin
                 Expect("ExpectColumnValuesToBeInSet", {"column": "channel", "value_set": ["direct"]}),
                 Expect("ExpectColumnValuesToNotBeNull", {"column": "no_such_column"}),
                 Expect("ExpectColumnValuesToNotBeNull", {"column": "channel"}),
+                # of the table: a frame of just these columns would match
+                Expect("ExpectTableColumnsToMatchOrderedList", {"column_list": ["rma_number", "channel"]}),
             ]
         )
     )
@@ -140,5 +142,5 @@ def test_a_big_frame_is_validated_a_group_of_columns_at_a_time_with_the_same_fin
     monkeypatch.setattr(gx, "SPLIT_FROM_ROWS", 1)
     assert frame_problems(frame_of(con.sql(sql)), "versions", expectations) == whole
     # 3000 // 11 + 1 NULLs; 700 x 1300 keys repeat from 9100 rows only; 3000 // 13 + 1 faxes; a
-    # column the frame lacks fails on the whole frame, as before
-    assert [(index, count) for index, count, _ in whole] == [(0, 273), (2, 231), (3, 0)]
+    # column the frame lacks fails on the whole frame, as before; the table has four columns
+    assert [(index, count) for index, count, _ in whole] == [(0, 273), (2, 231), (3, 0), (5, 0)]
