@@ -108,12 +108,11 @@ def frame_problems(frame: pd.DataFrame, suite_name: str, expectations: list[tupl
         # GX compares datetime64[ns] columns vectorized; DuckDB hands over [us], compared row by row.
         if pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
             frame[column] = frame[column].astype("datetime64[ns]")
-    if len(frame) < SPLIT_FROM_ROWS:
-        return _validated(frame, suite_name, expectations)
     by_columns: dict[tuple[str, ...] | None, list[tuple[int, Expect]]] = {}
+    present = set(frame.columns)
     for index, expect in expectations:
-        columns = _columns_read(expect)
-        if columns is not None and not set(columns) <= set(frame.columns):
+        columns = _columns_read(expect) if len(frame) >= SPLIT_FROM_ROWS else None
+        if columns is not None and not set(columns) <= present:
             columns = None  # on the whole frame, as before
         by_columns.setdefault(columns, []).append((index, expect))
     problems = []
@@ -149,7 +148,7 @@ def _validated(frame: pd.DataFrame, suite_name: str, expectations: list[tuple[in
         problems.append(
             (result.expectation_config.meta["index"], int(details.get("unexpected_count") or 0), examples)
         )
-    return sorted(problems)
+    return problems
 
 
 def warm_up() -> None:
